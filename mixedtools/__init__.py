@@ -1,0 +1,3 @@
+"""mixedtools: the tested helper package behind the book *Mixed-effects models, executable*."""
+
+__version__ = "0.1.0"
