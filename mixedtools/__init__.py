@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from mixedtools import datasets
+from mixedtools import anova, datasets
 
-__all__ = ["datasets"]
+__all__ = ["anova", "datasets"]
