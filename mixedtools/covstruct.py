@@ -93,7 +93,8 @@ def random_coefficients(times: Sequence[float], G: np.ndarray, sigma2: float) ->
 
 
 def ar1(n: int, rho: float, sigma2: float = 1.0) -> np.ndarray:
-    """First-order autoregressive covariance ``sigma2 * rho**|i - j|`` of ``n`` equally spaced times.
+    """First-order autoregressive covariance ``sigma2 * rho**|i - j|`` at ``n`` equally spaced
+    times.
 
     Examples
     --------
