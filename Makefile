@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements-lock.txt
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build --warningiserror --nitpick --keep-going .
+	$(BIN)/jupyter-book build --warningiserror --keep-going .
 	@echo "Book built: open _build/html/index.html in a browser."
 
 lint: $(STAMP)
