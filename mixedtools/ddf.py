@@ -80,7 +80,7 @@ def _resolve(fit, polish=True, reml=None):
     if reml is not None:
         is_reml = bool(reml)
     if polish:
-        tau = newton_polish(structure, tau, reml=is_reml)
+        tau = newton_polish(structure, tau, reml=is_reml, steps=6)
     return structure, tau, is_reml
 
 

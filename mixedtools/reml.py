@@ -547,10 +547,10 @@ def newton_polish(structure, tau0, reml=True, steps=3, rel_tol=1e-8) -> np.ndarr
     tau = np.array(tau0, dtype=float)
     at_bound = boundary_mask(structure, tau, rel_tol)
     tau[at_bound] = 0.0
-    free = ~at_bound
     for _ in range(steps):
         qty = reml_quantities(structure, tau, reml)
-        moved = False
+        free = ~at_bound
+        step = None
         for info in (qty.info_observed, qty.info_expected):
             sub = info[np.ix_(free, free)]
             try:
@@ -559,21 +559,40 @@ def newton_polish(structure, tau0, reml=True, steps=3, rel_tol=1e-8) -> np.ndarr
                 continue
             delta = np.zeros_like(tau)
             delta[free] = np.linalg.solve(sub, qty.score[free])
-            t = 1.0
-            while t > 1e-3:
-                cand = tau + t * delta
-                if log_likelihood(structure, cand, reml) >= qty.loglik - 1e-12 * abs(qty.loglik):
-                    break
-                t *= 0.5
-            else:
-                continue
-            moved = True
-            step_size = np.abs(t * delta) / np.maximum(np.abs(tau), 1e-300 + tau[-1] * 1e-12)
-            tau = cand
+            step = _accept_step(structure, tau, delta, qty.loglik, reml, rel_tol)
+            if step is not None:
+                break
+        if step is None:
             break
-        if not moved or step_size.max() < 1e-12:
+        new_tau, at_bound = step
+        moved = np.abs(new_tau - tau) / np.maximum(np.abs(tau), 1e-12 * tau[-1])
+        tau = new_tau
+        if moved.max() < 1e-12:
             break
     return tau
+
+
+def _accept_step(structure, tau, delta, loglik, reml, rel_tol):
+    """Next tau: if the Newton step makes variances negative, those variances are set to
+    zero (boundary); otherwise the longest halved step that stays valid and does not
+    lower the log-likelihood."""
+    floor = loglik - 1e-12 * abs(loglik)
+    full = tau + delta
+    crossing = np.zeros_like(tau, dtype=bool)
+    crossing[structure.variance_index[:-1]] = full[structure.variance_index[:-1]] < 0
+    if crossing.any():
+        # set them to zero and let the next Newton step work on the others
+        projected = np.where(crossing, 0.0, tau)
+        projected[boundary_mask(structure, projected, rel_tol)] = 0.0
+        if log_likelihood(structure, projected, reml) >= floor:
+            return projected, boundary_mask(structure, projected, rel_tol)
+    t = 1.0
+    while t > 1e-3:
+        cand = tau + t * delta
+        if log_likelihood(structure, cand, reml) >= floor:
+            return cand, boundary_mask(structure, cand, rel_tol)
+        t *= 0.5
+    return None
 
 
 def from_statsmodels(results) -> tuple[LMMStructure, np.ndarray]:

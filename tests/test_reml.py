@@ -235,3 +235,20 @@ def test_bad_input_is_rejected_with_clear_errors():
             LMMStructure(y=structure.y, X=structure.X, groups=groups, Z=structure.Z),
             [1.0, 0.0, 1.0, 1.0],
         )
+
+
+def test_newton_polish_moves_a_small_variance_onto_the_boundary():
+    # y has no group effect: the ML estimate of the group variance is exactly zero
+    rng = np.random.default_rng(8)
+    g = np.repeat(np.arange(10), 6)
+    x = rng.normal(size=60)
+    x = x - (np.bincount(g, x) / 6)[g]
+    y = 1 + x + rng.normal(size=60)
+    y = y - (np.bincount(g, y) / 6)[g] + y.mean()  # group means all equal
+    structure = LMMStructure(y=y, X=np.column_stack([np.ones(60), x]), groups=g, Z=np.ones((60, 1)))
+    for reml in (True, False):
+        tau = newton_polish(structure, [0.05, 1.0], reml=reml, steps=10)
+        assert tau[0] == 0.0
+        qty = reml_quantities(structure, tau, reml=reml)
+        assert qty.score[0] < 0  # the likelihood would rise only for a negative variance
+        assert abs(qty.score[1]) < 1e-8 * qty.info_expected[1, 1]
