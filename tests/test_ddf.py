@@ -391,3 +391,14 @@ def test_structure_tuple_is_accepted():
     a = coef_table((structure, tau), ddf="satterthwaite")
     b = coef_table(fitted("shoes"), ddf="satterthwaite")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_warns_when_estimates_are_far_from_the_optimum():
+    from mixedtools.ddf import _warn_if_not_optimal
+
+    structure, tau = from_statsmodels(fitted("sleep_unbalanced"))
+    with pytest.warns(RuntimeWarning, match="not at the REML optimum"):
+        _warn_if_not_optimal(structure, tau * np.array([3.0, 0.0, 0.5, 2.0]), reml=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_not_optimal(structure, newton_polish(structure, tau), reml=True)
