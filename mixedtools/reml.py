@@ -194,8 +194,13 @@ class LMMStructure:
 
     @cached_property
     def _crossprods(self) -> tuple:
-        """Per-group cross-products C_j = M_j' M_j with M = [W, X, y], and group sizes."""
-        M = np.column_stack((self.Z, *self.vc, self.X, self.y))
+        """Per-group cross-products C_j = M_j' M_j with M = [W, X, y - X b0], group sizes, b0.
+
+        y enters through its OLS residual (b0 = OLS coefficients): the likelihood is
+        unchanged, and the residual forms r' V^-1 r lose no digits to cancellation.
+        """
+        b0 = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        M = np.column_stack((self.Z, *self.vc, self.X, self.y - self.X @ b0))
         K, d = self.n_groups, M.shape[1]
         C = np.empty((K, d, d))
         for a in range(d):
@@ -205,7 +210,7 @@ class LMMStructure:
         sizes = np.bincount(self.groups, minlength=K).astype(float)
         if np.any(sizes == 0):
             raise ValueError("groups must use every code 0..K-1 (found an empty group)")
-        return C, sizes
+        return C, sizes, b0
 
     def covariance_blocks(self, tau) -> tuple[np.ndarray, float]:
         """Return ``(D, sigma2)``: the covariance of the stacked random effects and sigma^2."""
@@ -274,6 +279,10 @@ class LMMQuantities:
         return np.einsum("ij,kjl,lm->kim", self.Phi, self.M, self.Phi)
 
 
+def _symmetric(a):
+    return 0.5 * (a + a.T)
+
+
 def _sqrt_psd(D):
     """Matrix square root factor L with L L' = D for a symmetric PSD D (eigenvalues clipped)."""
     w, U = np.linalg.eigh(D)
@@ -287,7 +296,7 @@ def _group_forms(structure, tau, powers):
     Uses V_j^-1 = sigma^-2 (I - W H W') with H = L (sigma^2 I + L' S L)^-1 L', D = L L',
     which stays valid when D is singular.
     """
-    C, sizes = structure._crossprods
+    C, sizes, _ = structure._crossprods
     q = structure._q
     D, s2 = structure.covariance_blocks(tau)
     L = _sqrt_psd(D)
@@ -379,7 +388,7 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
     chol = np.linalg.cholesky(XVX)
     Phi = np.linalg.inv(XVX)
     Phi = 0.5 * (Phi + Phi.T)
-    beta = Phi @ F1[:, xs, ys].sum(axis=0)
+    beta = Phi @ F1[:, xs, ys].sum(axis=0)  # relative to the OLS start b0
 
     # forms with the residual r = y - X beta: a' V^-m r for a in [W, X], and r' V^-m r
     def with_resid(F):
@@ -457,16 +466,15 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
         score = -0.5 * tr_vk + 0.5 * uvu
         info_e = 0.5 * tr_vkvl
         info_o = -info_e + uvpvu
-    sym = lambda a: 0.5 * (a + a.T)  # noqa: E731
     return LMMQuantities(
         tau=tau,
         reml=reml,
-        beta=beta,
+        beta=structure._crossprods[2] + beta,
         Phi=Phi,
         loglik=float(loglik),
         score=score,
-        info_expected=sym(info_e),
-        info_observed=sym(info_o),
+        info_expected=_symmetric(info_e),
+        info_observed=_symmetric(info_o),
         M=M,
         Q=Q,
     )
