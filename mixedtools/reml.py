@@ -192,15 +192,9 @@ class LMMStructure:
             start += m
         return np.asarray(pats).reshape(len(pats), q, q)
 
-    @cached_property
-    def _crossprods(self) -> tuple:
-        """Per-group cross-products C_j = M_j' M_j with M = [W, X, y - X b0], group sizes, b0.
-
-        y enters through its OLS residual (b0 = OLS coefficients): the likelihood is
-        unchanged, and the residual forms r' V^-1 r lose no digits to cancellation.
-        """
-        b0 = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
-        M = np.column_stack((self.Z, *self.vc, self.X, self.y - self.X @ b0))
+    def _group_crossprods(self, y_column):
+        """Per-group cross-products M_j' M_j of M = [W, X, y_column] and the group sizes."""
+        M = np.column_stack((self.Z, *self.vc, self.X, y_column))
         K, d = self.n_groups, M.shape[1]
         C = np.empty((K, d, d))
         for a in range(d):
@@ -210,6 +204,20 @@ class LMMStructure:
         sizes = np.bincount(self.groups, minlength=K).astype(float)
         if np.any(sizes == 0):
             raise ValueError("groups must use every code 0..K-1 (found an empty group)")
+        return C, sizes
+
+    @cached_property
+    def _crossprods(self) -> tuple:
+        """``(C, sizes)``: per-group cross-products of ``[W, X, y]`` and group sizes."""
+        return self._group_crossprods(self.y)
+
+    @cached_property
+    def _centred_crossprods(self) -> tuple:
+        """``(C, sizes, b0)``: as ``_crossprods`` but with y replaced by its OLS residual
+        ``y - X b0``. The likelihood is unchanged and the residual forms r' V^-1 r lose
+        no digits to cancellation when y has a large mean."""
+        b0 = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        C, sizes = self._group_crossprods(self.y - self.X @ b0)
         return C, sizes, b0
 
     def covariance_blocks(self, tau) -> tuple[np.ndarray, float]:
@@ -296,7 +304,7 @@ def _group_forms(structure, tau, powers):
     Uses V_j^-1 = sigma^-2 (I - W H W') with H = L (sigma^2 I + L' S L)^-1 L', D = L L',
     which stays valid when D is singular.
     """
-    C, sizes, _ = structure._crossprods
+    C, sizes, _ = structure._centred_crossprods
     q = structure._q
     D, s2 = structure.covariance_blocks(tau)
     L = _sqrt_psd(D)
@@ -469,7 +477,7 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
     return LMMQuantities(
         tau=tau,
         reml=reml,
-        beta=structure._crossprods[2] + beta,
+        beta=structure._centred_crossprods[2] + beta,
         Phi=Phi,
         loglik=float(loglik),
         score=score,

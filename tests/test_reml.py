@@ -252,3 +252,31 @@ def test_newton_polish_moves_a_small_variance_onto_the_boundary():
         qty = reml_quantities(structure, tau, reml=reml)
         assert qty.score[0] < 0  # the likelihood would rise only for a negative variance
         assert abs(qty.score[1]) < 1e-8 * qty.info_expected[1, 1]
+
+
+def test_raw_crossproducts_keep_their_meaning():
+    structure = _tiny_structure()
+    C, sizes = structure._crossprods
+    M = np.column_stack([structure.Z, *structure.vc, structure.X, structure.y])
+    for j in range(structure.n_groups):
+        rows = M[structure.groups == j]
+        np.testing.assert_allclose(C[j], rows.T @ rows, rtol=1e-12)
+        assert sizes[j] == len(rows)
+
+
+def test_a_large_mean_of_y_costs_no_accuracy():
+    structure = _tiny_structure()
+    shifted = LMMStructure(
+        y=structure.y + 1e8,
+        X=structure.X,
+        groups=structure.groups,
+        Z=structure.Z,
+        vc=structure.vc,
+    )
+    tau = structure.tau_from(np.array([[1.5, 0.3], [0.3, 0.8]]), [0.7], 1.2)
+    a, b = reml_quantities(structure, tau), reml_quantities(shifted, tau)
+    # y + 1e8 itself is stored only to ~1e-8: that is the accuracy left to expect
+    assert b.loglik == pytest.approx(a.loglik, rel=1e-9)
+    np.testing.assert_allclose(b.score, a.score, rtol=1e-6)
+    np.testing.assert_allclose(b.info_observed, a.info_observed, rtol=1e-6)
+    np.testing.assert_allclose(b.beta - a.beta, [1e8, 0, 0], atol=1e-6)
