@@ -55,7 +55,7 @@ __all__ = [
 DDF_METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- internals
 def _check_method(ddf):
     name = str(ddf).lower().replace("_", "-")
     aliases = {"kr": "kenward-roger", "kenward roger": "kenward-roger", "normal": "asymptotic"}
