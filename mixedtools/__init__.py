@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from mixedtools import anova, covstruct, datasets, simulate
+from mixedtools import anova, covstruct, datasets, ddf, reml, simulate
 
-__all__ = ["anova", "covstruct", "datasets", "simulate"]
+__all__ = ["anova", "covstruct", "datasets", "ddf", "reml", "simulate"]
