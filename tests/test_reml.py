@@ -1,0 +1,237 @@
+"""Tests of the blockwise REML/ML engine against lme4 and a dense N x N computation."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from mixedtools.reml import (
+    LMMStructure,
+    from_statsmodels,
+    is_valid_tau,
+    log_likelihood,
+    newton_polish,
+    reml_quantities,
+)
+
+REF = json.loads((Path(__file__).parent / "reference" / "reml_reference.json").read_text())
+
+
+def _fit(formula, data, reml, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return smf.mixedlm(formula, data, **kwargs).fit(reml=reml)
+
+
+def _sleepstudy(reml):
+    data = pd.DataFrame(REF["sleepstudy"]["data"])
+    res = _fit("Reaction ~ Days", data, reml, groups="Subject", re_formula="~Days")
+    structure, tau_sm = from_statsmodels(res)
+    vcov = REF["sleepstudy"]["reml" if reml else "ml"]["varcorr"]["vcov"]
+    # lme4 order: var(Intercept), var(Days), cov; ours: G[0,0], G[1,0], G[1,1], sigma2
+    tau_lme4 = np.array([vcov[0], vcov[2], vcov[1], vcov[3]])
+    return structure, tau_sm, tau_lme4
+
+
+def _pastes(reml):
+    data = pd.DataFrame(REF["pastes"]["data"])
+    res = _fit(
+        "strength ~ 1",
+        data,
+        reml,
+        groups="batch",
+        re_formula="1",
+        vc_formula={"cask": "0 + C(cask)"},
+    )
+    structure, tau_sm = from_statsmodels(res)
+    vcov = REF["pastes"]["reml" if reml else "ml"]["varcorr"]["vcov"]
+    # lme4 order: cask:batch, batch, Residual; ours: G[batch], vc[cask], sigma2
+    tau_lme4 = np.array([vcov[1], vcov[0], vcov[2]])
+    return structure, tau_sm, tau_lme4
+
+
+CASES = [
+    ("sleepstudy", True, _sleepstudy),
+    ("sleepstudy", False, _sleepstudy),
+    ("pastes", True, _pastes),
+    ("pastes", False, _pastes),
+]
+
+
+@pytest.mark.parametrize(("name", "reml", "build"), CASES)
+def test_loglik_and_vcov_equal_lme4_at_lme4_estimates(name, reml, build):
+    structure, _, tau_lme4 = build(reml)
+    ref = REF[name]["reml" if reml else "ml"]
+    qty = reml_quantities(structure, tau_lme4, reml=reml)
+    assert qty.loglik == pytest.approx(ref["loglik"], abs=1e-8)
+    assert log_likelihood(structure, tau_lme4, reml=reml) == pytest.approx(qty.loglik, rel=1e-11)
+    np.testing.assert_allclose(qty.beta, list(ref["fixef"].values()), rtol=1e-9)
+    np.testing.assert_allclose(qty.Phi, np.array(ref["vcov"]), rtol=1e-8)
+
+
+@pytest.mark.parametrize(("name", "reml", "build"), CASES)
+def test_score_vanishes_at_lme4_optimum(name, reml, build):
+    structure, _, tau_lme4 = build(reml)
+    qty = reml_quantities(structure, tau_lme4, reml=reml)
+    # the Newton step needed from lme4's optimum is tiny relative to the parameters
+    step = np.linalg.solve(qty.info_observed, qty.score)
+    assert np.max(np.abs(step) / np.abs(tau_lme4)) < 1e-5
+
+
+@pytest.mark.parametrize(("name", "reml", "build"), CASES)
+def test_newton_polish_from_statsmodels_reaches_lme4(name, reml, build):
+    structure, tau_sm, tau_lme4 = build(reml)
+    tau = newton_polish(structure, tau_sm, reml=reml)
+    # lme4's own optimizer stops about 1e-7..1e-6 short of the exact optimum
+    np.testing.assert_allclose(tau, tau_lme4, rtol=1e-5)
+    variances = structure.variance_index
+    np.testing.assert_allclose(tau[variances], tau_lme4[variances], rtol=1e-6)
+    qty = reml_quantities(structure, tau, reml=reml)
+    assert qty.loglik >= REF[name]["reml" if reml else "ml"]["loglik"] - 1e-9
+    assert np.max(np.abs(np.linalg.solve(qty.info_observed, qty.score)) / tau) < 1e-10
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_score_and_observed_information_match_finite_differences(reml):
+    structure, _, tau_lme4 = _sleepstudy(reml)
+    tau = tau_lme4 * np.array([1.2, 0.5, 0.8, 1.1])  # away from the optimum
+    qty = reml_quantities(structure, tau, reml=reml)
+    n = len(tau)
+    h = 1e-4 * np.abs(tau)
+
+    def ll(t):
+        return log_likelihood(structure, t, reml=reml)
+
+    grad = np.array(
+        [(ll(tau + h[i] * e) - ll(tau - h[i] * e)) / (2 * h[i]) for i, e in enumerate(np.eye(n))]
+    )
+    np.testing.assert_allclose(qty.score, grad, rtol=1e-6, atol=1e-9)
+    hess = np.empty((n, n))
+    for i in range(n):
+        ei = np.eye(n)[i] * h[i]
+        up = reml_quantities(structure, tau + ei, reml=reml).score
+        down = reml_quantities(structure, tau - ei, reml=reml).score
+        hess[i] = (up - down) / (2 * h[i])
+    np.testing.assert_allclose(qty.info_observed, -hess, rtol=1e-6, atol=1e-12)
+
+
+def _tiny_structure(free=None):
+    rng = np.random.default_rng(3)
+    sizes = [3, 5, 4, 6, 2, 5]
+    g = np.repeat(np.arange(len(sizes)), sizes)
+    n = g.size
+    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    Z = np.column_stack([np.ones(n), rng.normal(size=n)])
+    vc = rng.integers(0, 2, (n, 2)).astype(float)
+    y = X @ [1.0, 2.0, 3.0] + 2.0 * rng.normal(size=n)
+    return LMMStructure(y=y, X=X, groups=g, Z=Z, vc=(vc,), free=free)
+
+
+def _dense_derivatives(structure):
+    """dV/dtau_k as dense N x N matrices, built entry by entry from the definitions."""
+    n, g = structure.n_obs, structure.groups
+    W = np.column_stack([structure.Z, *structure.vc])
+    k = structure.k_re
+    same = g[:, None] == g[None, :]
+    mats = []
+    for a, b in structure.g_entries:
+        m = np.outer(W[:, a], W[:, b])
+        mats.append(same * (m + m.T if a != b else m))
+    start = k
+    for v in structure.vc:
+        m_c = v.shape[1]
+        mats.append(same * (W[:, start : start + m_c] @ W[:, start : start + m_c].T))
+        start += m_c
+    mats.append(np.eye(n))
+    return mats
+
+
+@pytest.mark.parametrize("free", [None, np.eye(2, dtype=bool)])
+@pytest.mark.parametrize("reml", [True, False])
+def test_blockwise_equals_dense_computation(free, reml):
+    structure = _tiny_structure(free)
+    G = np.array([[1.5, 0.3], [0.3, 0.8]]) if free is None else np.diag([1.5, 0.8])
+    tau = structure.tau_from(G, [0.7], 1.2)
+    Vk = _dense_derivatives(structure)
+    V = sum(t * m for t, m in zip(tau, Vk, strict=True))
+    X, y = structure.X, structure.y
+    Vi = np.linalg.inv(V)
+    Phi = np.linalg.inv(X.T @ Vi @ X)
+    beta = Phi @ X.T @ Vi @ y
+    u = Vi @ (y - X @ beta)
+    P = Vi - Vi @ X @ Phi @ X.T @ Vi
+    n, p = X.shape
+    core = np.linalg.slogdet(V)[1] + (y - X @ beta) @ u
+    if reml:
+        loglik = -0.5 * ((n - p) * np.log(2 * np.pi) + core + np.linalg.slogdet(X.T @ Vi @ X)[1])
+        proj = P
+    else:
+        loglik = -0.5 * (n * np.log(2 * np.pi) + core)
+        proj = Vi
+    score = [-0.5 * np.trace(proj @ a) + 0.5 * u @ a @ u for a in Vk]
+    info_e = [[0.5 * np.trace(proj @ a @ proj @ b) for b in Vk] for a in Vk]
+    info_o = [[-0.5 * np.trace(proj @ a @ proj @ b) + u @ a @ P @ b @ u for b in Vk] for a in Vk]
+    M = [X.T @ Vi @ a @ Vi @ X for a in Vk]
+    Q = [[X.T @ Vi @ a @ Vi @ b @ Vi @ X for b in Vk] for a in Vk]
+
+    qty = reml_quantities(structure, tau, reml=reml)
+    assert qty.loglik == pytest.approx(loglik, rel=1e-12)
+    for mine, dense in [
+        (qty.beta, beta),
+        (qty.Phi, Phi),
+        (qty.score, score),
+        (qty.info_expected, info_e),
+        (qty.info_observed, info_o),
+        (qty.M, M),
+        (qty.Q, Q),
+        (qty.J, [Phi @ m @ Phi for m in M]),
+    ]:
+        dense = np.asarray(dense)
+        np.testing.assert_allclose(mine, dense, rtol=0, atol=1e-10 * np.abs(dense).max())
+
+
+def test_singular_G_is_handled():
+    structure = _tiny_structure()
+    G = np.array([[1.0, 1.0], [1.0, 1.0]])  # correlation exactly 1
+    tau = structure.tau_from(G, [0.0], 1.0)
+    qty = reml_quantities(structure, tau)
+    tau_pert = structure.tau_from(G + 1e-7 * np.eye(2), [1e-7], 1.0)
+    assert qty.loglik == pytest.approx(log_likelihood(structure, tau_pert), abs=1e-5)
+
+
+def test_tau_names_and_row_major_order():
+    structure = _tiny_structure()
+    assert structure.tau_names == ("G[0,0]", "G[1,0]", "G[1,1]", "vc[vc0]", "sigma2")
+    assert structure.tau_from([[1, 2], [2, 3]], [4], 5).tolist() == [1, 2, 3, 4, 5]
+    uncorrelated = _tiny_structure(free=np.eye(2, dtype=bool))
+    assert uncorrelated.tau_names == ("G[0,0]", "G[1,1]", "vc[vc0]", "sigma2")
+
+
+def test_bad_input_is_rejected_with_clear_errors():
+    structure = _tiny_structure()
+    with pytest.raises(ValueError, match="tau must have length 5"):
+        reml_quantities(structure, [1.0, 1.0])
+    with pytest.raises(ValueError, match="outside the parameter space"):
+        reml_quantities(structure, structure.tau_from([[1, 3], [3, 1]], [0.5], 1.0))
+    with pytest.raises(ValueError, match="outside the parameter space"):
+        reml_quantities(structure, structure.tau_from(np.eye(2), [-0.5], 1.0))
+    assert not is_valid_tau(structure, structure.tau_from(np.eye(2), [0.5], 0.0))
+    assert log_likelihood(structure, structure.tau_from(np.eye(2), [-1], 1.0)) == -np.inf
+    n = structure.n_obs
+    with pytest.raises(ValueError, match="integer codes"):
+        LMMStructure(y=structure.y, X=structure.X, groups=np.zeros(n), Z=structure.Z)
+    with pytest.raises(ValueError, match="X must have"):
+        LMMStructure(y=structure.y, X=structure.X[:-1], groups=structure.groups, Z=structure.Z)
+    with pytest.raises(ValueError, match="no random effects"):
+        LMMStructure(y=structure.y, X=structure.X, groups=structure.groups, Z=np.zeros((n, 0)))
+    with pytest.raises(ValueError, match="empty group"):
+        groups = structure.groups.copy()
+        groups[groups == 2] = 1
+        reml_quantities(
+            LMMStructure(y=structure.y, X=structure.X, groups=groups, Z=structure.Z),
+            [1.0, 0.0, 1.0, 1.0],
+        )
