@@ -53,7 +53,7 @@ class VarianceComponent:
     matrix: np.ndarray
     level_codes: np.ndarray
     levels: np.ndarray
-    effects_formula: str
+    term: RandomTerm
 
 
 @dataclass
@@ -63,6 +63,7 @@ class LmmDesign:
     parsed: ParsedFormula
     data: pd.DataFrame  # rows used in the fit
     n_dropped: int
+    row_index: pd.Index  # labels of the rows used, in the caller's data
     y: np.ndarray
     X: np.ndarray
     fe_names: list[str]
@@ -72,8 +73,9 @@ class LmmDesign:
     block_levels: np.ndarray  # (K,) labels
     Z: np.ndarray  # (N, k) correlated block; k may be 0
     re_names: list[str]
-    re_formula: str | None
+    re_term: RandomTerm | None
     vcs: list[VarianceComponent] = field(default_factory=list)
+    term_design_infos: dict = field(default_factory=dict)  # RandomTerm -> patsy DesignInfo
 
     @property
     def n_obs(self) -> int:
@@ -140,7 +142,9 @@ def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame) -> pd.Series:
     keep &= data.index.isin(X.index)
     for term in parsed.random:
         if term.variables:
-            Z = _design_rhs("0 + " + " + ".join(term.variables), data, f"random term {term.text}", "drop")
+            Z = _design_rhs(
+                "0 + " + " + ".join(term.variables), data, f"random term {term.text}", "drop"
+            )
             keep &= data.index.isin(Z.index)
         for col in term.group:
             keep &= data[col].notna().to_numpy()
@@ -206,6 +210,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
                 f"unknown grouping factor {col!r}; the data have columns "
                 f"{', '.join(map(str, data.columns))}"
             )
+    original_index = data.index
     data = data.reset_index(drop=True)
     keep = _complete_rows(parsed, data)
     n_dropped = int((~keep).sum())
@@ -214,6 +219,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
             f"{n_dropped} of {len(data)} rows have missing values in the model's variables "
             "(use na_action='drop' to fit without them)"
         )
+    row_index = original_index[keep.to_numpy()]
     data = data.loc[keep.to_numpy()].reset_index(drop=True)
     if len(data) == 0:
         raise ValueError("no complete rows left to fit the model")
@@ -321,7 +327,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
                 matrix=matrix,
                 level_codes=table,
                 levels=g_levels,
-                effects_formula=term.effects_formula,
+                term=term,
             )
         )
 
@@ -329,16 +335,15 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
         Z_df = columns[re_term]
         Z = Z_df.to_numpy(dtype=float)
         re_names = [str(c) for c in Z_df.columns]
-        re_formula = re_term.effects_formula
     else:
         Z = np.zeros((len(data), 0))
         re_names = []
-        re_formula = None
 
     return LmmDesign(
         parsed=parsed,
         data=data,
         n_dropped=n_dropped,
+        row_index=row_index,
         y=y,
         X=X,
         fe_names=[str(c) for c in X_df.columns],
@@ -348,6 +353,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
         block_levels=block_levels,
         Z=Z,
         re_names=re_names,
-        re_formula=re_formula,
+        re_term=re_term,
         vcs=vcs,
+        term_design_infos={t: columns[t].design_info for t in parsed.random},
     )
