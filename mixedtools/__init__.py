@@ -3,5 +3,6 @@
 __version__ = "0.1.0"
 
 from mixedtools import datasets
+from mixedtools.lmer import LmerResult, lmer
 
-__all__ = ["datasets"]
+__all__ = ["datasets", "lmer", "LmerResult"]

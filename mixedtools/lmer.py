@@ -18,6 +18,7 @@ from scipy import stats
 
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
+from ._optimize import bounded_refit
 from ._type3 import type3_hypotheses
 from .formula import FormulaError, parse_lmer_formula
 
@@ -88,6 +89,22 @@ def _as_psd(structure, tau):
     return structure.tau_from(G=G, vc_variances=tau[n_g:-1], sigma2=tau[-1])
 
 
+def _newton_decrement(structure, quantities) -> float:
+    """score' I^-1 score over the parameters not held at the boundary (twice the possible gain)."""
+    free = ~_reml.boundary_mask(structure, quantities.tau)
+    score = quantities.score[free]
+    info = quantities.info_observed[np.ix_(free, free)]
+    try:
+        return abs(float(score @ np.linalg.solve(info, score)))
+    except np.linalg.LinAlgError:
+        return np.inf
+
+
+def _converged(structure, quantities) -> bool:
+    decrement = _newton_decrement(structure, quantities)
+    return bool(np.isfinite(decrement) and decrement < 1e-6)
+
+
 def lmer(
     formula: str,
     data: pd.DataFrame,
@@ -154,6 +171,13 @@ def lmer(
     if polish:
         tau = _reml.newton_polish(structure, tau, reml=reml, steps=4)
     quantities = _reml.reml_quantities(structure, tau, reml=reml)
+    if polish and not _converged(structure, quantities):
+        # statsmodels stopped short (typically near a zero variance): optimise again with the
+        # variances bounded at zero, then polish
+        tau2 = bounded_refit(structure, tau, reml=reml)
+        tau2 = _reml.newton_polish(structure, tau2, reml=reml, steps=4)
+        if _reml.log_likelihood(structure, tau2, reml) > quantities.loglik:
+            quantities = _reml.reml_quantities(structure, tau2, reml=reml)
     result = LmerResult(formula, design, structure, quantities, sm_result)
     result._check(sm_warnings)
     return result
@@ -280,23 +304,17 @@ class LmerResult:
             self._warnings.append(msg)
             warnings.warn(msg, SingularFitWarning, stacklevel=3)
         # convergence: the Newton decrement on the free parameters must be negligible
-        free = ~_reml.boundary_mask(self.structure, self.tau)
-        score = self.quantities.score[free]
-        info = self.quantities.info_observed[np.ix_(free, free)]
-        try:
-            decrement = float(score @ np.linalg.solve(info, score))
-        except np.linalg.LinAlgError:
-            decrement = np.inf
-        self.converged = bool(np.isfinite(decrement) and abs(decrement) < 1e-6)
+        decrement = _newton_decrement(self.structure, self.quantities)
+        self.converged = _converged(self.structure, self.quantities)
         if not self.converged:
             msg = (
                 "the fit did not converge: the likelihood can still be increased by about "
-                f"{abs(decrement) / 2:.2g} log-likelihood units, so the estimates are not final. "
+                f"{decrement / 2:.2g} log-likelihood units, so the estimates are not final. "
                 "Try rescaling predictors with very different scales, or simplify the random "
                 "effects."
             )
             if sm_warnings:
-                msg += " statsmodels reported: " + " | ".join(dict.fromkeys(sm_warnings))
+                msg += f" (statsmodels: {sm_warnings[0]})"
             self._warnings.append(msg)
             warnings.warn(msg, LmerConvergenceWarning, stacklevel=3)
 
