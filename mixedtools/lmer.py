@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import patsy
-from scipy import stats
 
+from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
 from ._optimize import bounded_refit
@@ -527,19 +527,9 @@ class LmerResult:
         return (y - self.fitted).rename("residual")
 
     # ---------------------------------------------------------------- inference
-    def _ddf_tests(self, method: str, hypotheses: dict[str, np.ndarray]) -> pd.DataFrame:
-        """F or t tests of ``L beta = 0`` for each named L, with the df method's denominator df."""
-        beta = self.fixef.to_numpy()
-        Phi = self.quantities.Phi
-        rows = {}
-        if method in ("asymptotic", "residual"):
-            den = np.inf if method == "asymptotic" else float(self.nobs - len(beta))
-            for name, L in hypotheses.items():
-                Lb = L @ beta
-                F = float(Lb @ np.linalg.solve(L @ Phi @ L.T, Lb)) / L.shape[0]
-                rows[name] = (L.shape[0], den, F)
-            return pd.DataFrame.from_dict(rows, orient="index", columns=["num_df", "den_df", "F"])
-        return _external_ddf(self, method, hypotheses)
+    def _fit_for_ddf(self):
+        """What :mod:`mixedtools.ddf` takes: the model layout, the (polished) tau, REML or not."""
+        return (self.structure, self.tau, self.reml)
 
     def coef_table(self, ddf: str = "satterthwaite", level: float = 0.95) -> pd.DataFrame:
         """Fixed effects with standard errors, t tests and confidence intervals.
@@ -567,32 +557,9 @@ class LmerResult:
         days         10.467      1.546  178.0
         """
         method = _normalise_ddf(ddf)
-        if not 0 < level < 1:
-            raise ValueError(f"level must be between 0 and 1, got {level}")
-        p = len(self.fixef)
-        contrasts = {name: np.eye(p)[[i]] for i, name in enumerate(self.fixef.index)}
-        tests = self._ddf_tests(method, contrasts)
-        se = tests["std_error"] if "std_error" in tests else np.sqrt(np.diag(self.quantities.Phi))
-        se = pd.Series(np.asarray(se, dtype=float), index=self.fixef.index)
-        df = tests["den_df"].astype(float)
-        t = self.fixef / se
-        if method == "asymptotic":
-            p_value = 2 * stats.norm.sf(np.abs(t))
-            crit = stats.norm.isf((1 - level) / 2)
-        else:
-            p_value = 2 * stats.t.sf(np.abs(t), df)
-            crit = stats.t.isf((1 - level) / 2, df)
-        return pd.DataFrame(
-            {
-                "estimate": self.fixef,
-                "std_error": se,
-                "df": df,
-                "t": t,
-                "p_value": p_value,
-                "ci_lower": self.fixef - crit * se,
-                "ci_upper": self.fixef + crit * se,
-            }
-        )
+        table = _ddf.coef_table(self._fit_for_ddf(), ddf=method, polish=False, level=level)
+        table.index = self.fixef.index
+        return table
 
     def anova(self, ddf: str = "satterthwaite") -> pd.DataFrame:
         """Type III F tests of the fixed-effects terms, as lmerTest's ``anova(fit, type = 3)``.
@@ -623,15 +590,14 @@ class LmerResult:
         hypotheses = type3_hypotheses(self.design.fe_design_info, self.design.data, self.design.X)
         if not hypotheses:
             raise ValueError("the model has no fixed-effects terms besides the intercept to test")
-        tests = self._ddf_tests(method, hypotheses)
-        num = tests["num_df"].astype(int)
-        den = tests["den_df"].astype(float)
-        F = tests["F"].astype(float)
-        if method == "asymptotic":
-            p_value = stats.chi2.sf(F * num, num)
-        else:
-            p_value = stats.f.sf(F, num, den)
-        return pd.DataFrame({"num_df": num, "den_df": den, "F": F, "p_value": p_value})
+        fit = self._fit_for_ddf()
+        rows = {
+            name: _ddf.contrast_test(fit, L, ddf=method, polish=False)
+            for name, L in hypotheses.items()
+        }
+        table = pd.DataFrame(rows).T
+        table["num_df"] = table["num_df"].astype(int)
+        return table[["num_df", "den_df", "F", "p_value"]]
 
     # ---------------------------------------------------------------- effect sizes
     def _variance_parts(self) -> dict[str, float]:
@@ -808,15 +774,3 @@ def _format_coef(table: pd.DataFrame) -> str:
         }
     )
     return shown.to_string()
-
-
-def _external_ddf(fit: LmerResult, method: str, hypotheses: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Denominator df (and, for Kenward-Roger, adjusted tests) from :mod:`mixedtools.ddf`."""
-    try:
-        from . import ddf as ddf_module
-    except ImportError:  # pragma: no cover - the df module ships with the package
-        raise ValueError(
-            f"ddf={method!r} needs mixedtools.ddf, which is not available; use 'residual' or "
-            "'asymptotic'"
-        ) from None
-    return ddf_module.lmer_tests(fit, method, hypotheses)

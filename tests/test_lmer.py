@@ -290,3 +290,31 @@ def test_ml_fit_matches_reml_fixed_effects_in_balanced_data():
     assert reml.loglik != ml.loglik
     assert not ml.reml
     assert math.isclose(ml.refit(reml=True).loglik, reml.loglik, rel_tol=1e-9)
+
+
+DDF_CASES = ["sleep_reml", "sleep_intercept", "hsb_crosslevel", "cake", "hsb_null"]
+
+
+@pytest.mark.parametrize("case", DDF_CASES)
+@pytest.mark.parametrize("method", ["Satterthwaite", "Kenward-Roger"])
+def test_coef_table_with_lmertest_df(case, method):
+    ref, res = REF["fits"][case], fit(case)
+    lt = ref["coef_table"][method]
+    names = [term(t) for t in as_list(lt["term"])]
+    table = res.coef_table(ddf=method.lower()).loc[names]
+    np.testing.assert_allclose(table["estimate"], as_list(lt["estimate"]), rtol=EST_TOL)
+    np.testing.assert_allclose(table["std_error"], as_list(lt["std_error"]), rtol=SE_TOL)
+    np.testing.assert_allclose(table["df"], as_list(lt["df"]), rtol=1e-4)
+    np.testing.assert_allclose(table["t"], as_list(lt["t"]), rtol=SE_TOL)
+
+
+@pytest.mark.parametrize("case", ["hsb_crosslevel", "cake"])
+@pytest.mark.parametrize("method", ["Satterthwaite", "Kenward-Roger"])
+def test_type3_anova_with_lmertest_df(case, method):
+    ref, res = REF["fits"][case], fit(case)
+    a_ref = ref["anova"][method]
+    names = [term(t) for t in as_list(a_ref["term"])]
+    table = res.anova(ddf=method.lower()).loc[names]
+    np.testing.assert_allclose(table["F"], as_list(a_ref["F"]), rtol=2 * SE_TOL)
+    np.testing.assert_allclose(table["den_df"], as_list(a_ref["den_df"]), rtol=1e-4)
+    np.testing.assert_allclose(table["p_value"], as_list(a_ref["p_value"]), rtol=1e-3)
