@@ -1,15 +1,15 @@
 """Turn a parsed lme4 formula and a data frame into the arrays of a statsmodels MixedLM.
 
-statsmodels' MixedLM has one grouping factor whose random effects share an unstructured covariance
-(``exog_re``), plus variance components (``exog_vc``): within each group, sets of independent effects
-with a common variance.  lme4 models map onto it as follows:
+statsmodels' MixedLM has one grouping factor whose random effects share an unstructured
+covariance (``exog_re``), plus variance components (``exog_vc``): within each group, sets of
+independent effects with a common variance.  lme4 models map onto it as follows:
 
-* one grouping factor ``g``: the correlated term goes to ``exog_re``; further single-column terms for
-  ``g`` (e.g. from ``(x || g)``) become variance components with one column per group;
-* factors nested in ``g`` (``(1 | g/h)``, ``(1 | g) + (1 | g:h)``): variance components whose columns
-  are the levels of ``h`` inside each group of ``g``;
-* crossed factors (``(1 | subject) + (1 | item)``): a single group holding all rows, and every term a
-  variance component with one column per level.
+* one grouping factor ``g``: the correlated term goes to ``exog_re``; further single-column terms
+  for ``g`` (e.g. from ``(x || g)``) become variance components with one column per group;
+* factors nested in ``g`` (``(1 | g/h)``, ``(1 | g) + (1 | g:h)``): variance components whose
+  columns are the levels of ``h`` inside each group of ``g``;
+* crossed factors (``(1 | subject) + (1 | item)``): a single group holding all rows, and every
+  term a variance component with one column per level.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class VarianceComponent:
     matrix : ndarray (N, m)
         Within each block of the outer grouping, column k holds the k-th level's effect design.
     level_codes : ndarray (K, m) of int
-        Code of the level (index into `levels`) behind column k of block j; -1 where a block has fewer.
+        Code of the level (index into `levels`) behind column k of block j; -1 where a block has
+        fewer levels.
     levels : ndarray of str
         Labels of the levels of the grouping factor.
     """
@@ -242,13 +243,16 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
             c, lv = _group_codes(data, term.group)
             if len(lv) < 2:
                 raise ValueError(
-                    f"grouping factor {term.group_name!r} has only one level ({lv[0]!r}): a variance "
-                    "between groups cannot be estimated from one group; drop the term or fit a fixed "
+                    f"grouping factor {term.group_name!r} has only one level ({lv[0]!r}): a "
+                    "variance "
+                    "between groups cannot be estimated from one group; drop the term or fit a "
+                    "fixed "
                     "effect instead"
                 )
             if len(lv) == len(data) and term.intercept:
                 raise ValueError(
-                    f"grouping factor {term.group_name!r} has a different level on every row, so its "
+                    f"grouping factor {term.group_name!r} has a different level on every row, so "
+                    "its "
                     "random intercept cannot be told apart from the residual"
                 )
             codes[term.group] = (c, lv)
@@ -260,7 +264,8 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
     ]
     columns = {term: _term_columns(term, data) for term in parsed.random}
     if candidates:
-        # prefer the factor carrying a multi-column (correlated) term, else the one with fewest levels
+        # prefer the factor carrying a multi-column (correlated) term, else the one with fewest
+        # levels
         def rank(g):
             multi = any(columns[t].shape[1] > 1 for t in parsed.random if t.group == g)
             return (not multi, len(codes[g][1]))
@@ -276,8 +281,10 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
         size = len(data) * sum(len(codes[g][1]) for g in groups)
         if size > _CROSSED_WARN_SIZE:
             warnings.warn(
-                "the grouping factors are crossed, so statsmodels fits them as variance components of "
-                f"one group holding all {len(data)} rows; with this many rows and levels the fit will "
+                "the grouping factors are crossed, so statsmodels fits them as variance "
+                "components of "
+                f"one group holding all {len(data)} rows; with this many rows and levels the fit "
+                "will "
                 "be slow and memory hungry",
                 stacklevel=3,
             )
@@ -290,7 +297,8 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
         if len(multi) > 1:
             raise FormulaError(
                 f"statsmodels allows one correlated block of random effects per grouping factor, "
-                f"but {' and '.join(t.text for t in multi)} are two blocks for {block_name!r}; write "
+                f"but {' and '.join(t.text for t in multi)} are two blocks for {block_name!r}; "
+                "write "
                 "them as one term (all effects correlated) or with '||' (all uncorrelated)"
             )
         re_term = multi[0] if multi else next((t for t in own if t.intercept), own[0])
@@ -306,7 +314,8 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
             raise FormulaError(
                 f"cannot fit the correlated random effects {term.text}: the factor "
                 f"{term.group_name!r} is {where}, and statsmodels can give such factors only "
-                "independent effects with one variance each. Write the term with '||' (uncorrelated "
+                "independent effects with one variance each. Write the term with '||' "
+                "(uncorrelated "
                 f"effects): ({term.effects_formula} || {term.group_name})"
             )
         value = Zt.iloc[:, 0].to_numpy(dtype=float)

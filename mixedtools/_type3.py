@@ -1,12 +1,12 @@
 """Type III hypotheses for the fixed-effects terms of a model, independent of contrast coding.
 
-SAS and lmerTest define the type III hypothesis of a term as the test that its coefficients are zero
-when every factor is coded with sum-to-zero contrasts.  With that coding the test of a covariate that
-interacts with a factor is about its slope averaged (with equal weights) over the factor's levels,
-and the test of a factor is about differences at covariate value 0.  We obtain the hypothesis in the
-user's own coding by mapping between the two parameterisations: both designs span the same column
-space, ``X_sum = X T``, so ``beta_sum = T^-1 beta`` and the hypothesis matrix is the term's rows of
-``T^-1``.
+SAS and lmerTest define the type III hypothesis of a term as the test that its coefficients are
+zero when every factor is coded with sum-to-zero contrasts. With that coding the test of a
+covariate that interacts with a factor is about its slope averaged (with equal weights) over the
+factor's levels, and the test of a factor is about differences at covariate value 0. We obtain the
+hypothesis in the user's own coding by mapping between the two parameterisations: both designs span
+the same column space, ``X_sum = X T``, so ``beta_sum = T^-1 beta`` and the hypothesis matrix is
+the term's rows of ``T^-1``.
 """
 
 from __future__ import annotations

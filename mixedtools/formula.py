@@ -1,9 +1,9 @@
 """Parse lme4 model formulas such as ``Reaction ~ Days + (Days | Subject)``.
 
-The parser works on the formula text only: it splits the right-hand side into the fixed part (left to
-the formula engine that statsmodels uses, patsy) and a list of random-effect terms, expanding lme4's
-shorthands ``(x || g)`` (uncorrelated effects) and ``(1 | a/b)`` (nested factors).  Which of these terms
-statsmodels can represent is decided later, with the data at hand (see :mod:`mixedtools._lmm_design`).
+The parser works on the formula text only: it splits the right-hand side into the fixed part (left
+to the formula engine that statsmodels uses, patsy) and a list of random-effect terms, expanding
+lme4's shorthands ``(x || g)`` (uncorrelated effects) and ``(1 | a/b)`` (nested factors).  Which of
+these terms statsmodels can represent is decided later, with the data at hand.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def _is_random_term(piece: str) -> bool:
     if not (piece.startswith("(") and piece.endswith(")")):
         return False
     inner = piece[1:-1]
-    # the bar must sit at the top level of the parenthesis, and the parenthesis must close at the end
+    # the bar must sit at the top level of the parenthesis, and the parenthesis must close at the
+    # end
     depth = 0
     for i, ch in enumerate(piece):
         if ch == "(":
@@ -130,7 +131,8 @@ def _parse_effects(lhs: str, term_text: str) -> tuple[bool, list[str]]:
     """Read the effects side of a random term: intercept flag and the other effects."""
     if not lhs:
         raise FormulaError(
-            f"malformed random term {term_text!r}: nothing before the bar; write (1 | g) for a random "
+            f"malformed random term {term_text!r}: nothing before the bar; write (1 | g) for a "
+            "random "
             "intercept"
         )
     intercept = True
@@ -167,7 +169,8 @@ def _parse_group(rhs: str, term_text: str) -> list[tuple[str, ...]]:
         for col in cols:
             if not _NAME.match(col):
                 raise FormulaError(
-                    f"grouping factor {col!r} in {term_text!r} must be a column name (combine factors "
+                    f"grouping factor {col!r} in {term_text!r} must be a column name (combine "
+                    "factors "
                     "with ':' or '/', e.g. (1 | school/class))"
                 )
         prefix = prefix + cols

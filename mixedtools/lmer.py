@@ -150,7 +150,7 @@ def lmer(
     >>> fit.fixef.round(3)
     Intercept    251.405
     days          10.467
-    dtype: float64
+    Name: estimate, dtype: float64
     """
     if not isinstance(reml, bool):
         raise TypeError("reml must be True or False")
@@ -405,7 +405,10 @@ class LmerResult:
 
     @property
     def ranef(self) -> dict[str, pd.DataFrame]:
-        """Conditional modes of the random effects: {grouping factor: DataFrame (levels x effects)}."""
+        """Conditional modes of the random effects, {grouping factor: DataFrame}.
+
+        lme4's ``ranef()``; levels are rows, effects columns.
+        """
         if self._ranef is None:
             self._compute_ranef()
         return self._ranef
@@ -601,7 +604,7 @@ class LmerResult:
 
     # ---------------------------------------------------------------- effect sizes
     def _variance_parts(self) -> dict[str, float]:
-        """Variance of the fixed part, of each random term (Johnson's mean of z' Sigma z), residual."""
+        """Variance of each random term, averaged over rows (Johnson's mean of z' Sigma z)."""
         parts: dict[str, float] = {}
         G = self._g_matrix()
         if self.structure.k_re:
