@@ -4,5 +4,6 @@ __version__ = "0.1.0"
 
 from mixedtools import datasets
 from mixedtools.lmer import LmerResult, lmer
+from mixedtools.lrt import lrt
 
-__all__ = ["datasets", "lmer", "LmerResult"]
+__all__ = ["datasets", "lmer", "LmerResult", "lrt"]
