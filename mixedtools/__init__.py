@@ -2,8 +2,8 @@
 
 __version__ = "0.1.0"
 
-from mixedtools import datasets
+from mixedtools import datasets, plots
 from mixedtools.lmer import LmerResult, lmer
 from mixedtools.lrt import lrt
 
-__all__ = ["datasets", "lmer", "LmerResult", "lrt"]
+__all__ = ["datasets", "lmer", "LmerResult", "lrt", "plots"]
