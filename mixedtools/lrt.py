@@ -83,7 +83,7 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
     >>> m0 = mt.lmer("reaction ~ days + (1 | subject)", sleep)
     >>> m1 = mt.lmer("reaction ~ days + (days | subject)", sleep)
     >>> out = mt.lrt(m0, m1)
-    >>> round(out.loc["full", "chisq"], 3), int(out.loc["full", "df"])
+    >>> round(float(out.loc["full", "chisq"]), 3), int(out.loc["full", "df"])
     (42.837, 2)
     >>> out.attrs["null_distribution"]
     '0.5 chi2(1) + 0.5 chi2(2)'

@@ -1,4 +1,4 @@
-"""mixedtools.plots: the figures are drawn from the fit's numbers, labelled, and reject bad input."""
+"""mixedtools.plots: figures drawn from the fit's numbers, labelled, rejecting bad input."""
 
 from functools import cache
 
