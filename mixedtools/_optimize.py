@@ -14,7 +14,7 @@ from scipy import optimize
 
 from . import reml as _reml
 
-__all__ = ["bounded_refit"]
+__all__ = ["bounded_refit", "neutral_start"]
 
 
 def _unpack(structure, theta):
@@ -44,7 +44,16 @@ def _pack(structure, tau):
     return np.concatenate([L[np.tril_indices(k)], sds, [np.log(s2)]])
 
 
-def bounded_refit(structure, tau0, reml=True) -> np.ndarray:
+def neutral_start(structure) -> np.ndarray:
+    """lme4's kind of start: relative covariance I, sigma^2 the OLS residual variance."""
+    X, y = structure.X, structure.y
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    s2 = max(float(np.var(y - X @ beta)), 1e-12 * max(float(np.var(y)), 1.0))
+    G = np.eye(structure.k_re) * s2 if structure.k_re else None
+    return structure.tau_from(G=G, vc_variances=np.full(len(structure.vc), s2), sigma2=s2)
+
+
+def bounded_refit(structure, tau0, reml=True, try_neutral_start=True) -> np.ndarray:
     """Maximise the (RE)ML log-likelihood from `tau0` with variances bounded below by zero.
 
     Parameters
@@ -53,6 +62,8 @@ def bounded_refit(structure, tau0, reml=True) -> np.ndarray:
     tau0 : ndarray
         Starting value (data scale).
     reml : bool
+    try_neutral_start : bool
+        Also start from lme4's neutral point and keep the better optimum.
 
     Returns
     -------
@@ -73,7 +84,7 @@ def bounded_refit(structure, tau0, reml=True) -> np.ndarray:
         [(rows == cols).astype(float), np.ones(len(structure.vc)), theta0[-1:]]
     )
     best = None
-    for start in (theta0, neutral):
+    for start in (theta0, neutral) if try_neutral_start else (theta0,):
         res = optimize.minimize(
             objective, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
         )

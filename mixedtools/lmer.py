@@ -18,7 +18,7 @@ import patsy
 from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
-from ._optimize import bounded_refit
+from ._optimize import bounded_refit, neutral_start
 from ._type3 import type3_hypotheses
 from .formula import FormulaError, parse_lmer_formula
 
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 DDF_METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
+_STATSMODELS_MAX_ROWS = 5_000
 _DDF_ALIASES = {"kr": "kenward-roger", "kenward_roger": "kenward-roger", "z": "asymptotic"}
 
 
@@ -112,6 +113,7 @@ def lmer(
     *,
     na_action: str = "drop",
     polish: bool = True,
+    optimizer: str = "auto",
 ) -> LmerResult:
     """Fit a linear mixed model written in lme4's formula notation.
 
@@ -129,7 +131,12 @@ def lmer(
         Rows with missing values in a model variable are dropped and counted (``n_dropped``), or
         an error is raised.
     polish : bool, default True
-        Refine statsmodels' optimum with Newton steps (recommended; needed to match lme4).
+        Refine the optimum with Newton steps (recommended; needed to match lme4).
+    optimizer : {"auto", "statsmodels", "direct"}
+        Who finds the optimum before polishing: statsmodels' ``MixedLM.fit``, or a direct
+        bounded maximisation of the blockwise likelihood (:mod:`mixedtools.reml`), which is much
+        faster on large data.  "auto" uses statsmodels up to 5,000 rows and "direct" beyond.
+        After polishing both give the same estimates.
 
     Returns
     -------
@@ -155,8 +162,9 @@ def lmer(
     if not isinstance(reml, bool):
         raise TypeError("reml must be True or False")
     parsed = parse_lmer_formula(formula)
+    if optimizer not in ("auto", "statsmodels", "direct"):
+        raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
     design = build_design(parsed, data, na_action=na_action)
-    sm_result, sm_warnings = _fit_statsmodels(design, reml)
     structure = _reml.LMMStructure(
         y=design.y,
         X=design.X,
@@ -167,13 +175,20 @@ def lmer(
         re_names=tuple(design.re_names),
         vc_names=tuple(f"{vc.group}|{vc.effect}" for vc in design.vcs),
     )
-    tau = _as_psd(structure, _tau_from_statsmodels(structure, sm_result))
+    if optimizer == "auto":
+        optimizer = "statsmodels" if design.n_obs <= _STATSMODELS_MAX_ROWS else "direct"
+    if optimizer == "statsmodels":
+        sm_result, sm_warnings = _fit_statsmodels(design, reml)
+        tau = _as_psd(structure, _tau_from_statsmodels(structure, sm_result))
+    else:
+        sm_result, sm_warnings = None, []
+        tau = bounded_refit(structure, neutral_start(structure), reml, try_neutral_start=False)
     if polish:
         tau = _reml.newton_polish(structure, tau, reml=reml, steps=4)
     quantities = _reml.reml_quantities(structure, tau, reml=reml)
     if polish and not _converged(structure, quantities):
-        # statsmodels stopped short (typically near a zero variance): optimise again with the
-        # variances bounded at zero, then polish
+        # the optimiser stopped short (typically near a zero variance): optimise again with the
+        # variances bounded at zero, from two starts, then polish
         tau2 = bounded_refit(structure, tau, reml=reml)
         tau2 = _reml.newton_polish(structure, tau2, reml=reml, steps=4)
         if _reml.log_likelihood(structure, tau2, reml) > quantities.loglik:
@@ -232,8 +247,8 @@ class LmerResult:
         The blockwise model layout (what the df methods take).
     tau : ndarray
         Variance parameters on the data scale, in ``structure``'s order.
-    statsmodels_result : MixedLMResults
-        statsmodels' own (unpolished) fit.
+    statsmodels_result : MixedLMResults or None
+        statsmodels' own (unpolished) fit; None when the direct optimiser was used.
     """
 
     def __init__(self, formula, design: LmmDesign, structure, quantities, sm_result):

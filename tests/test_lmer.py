@@ -275,7 +275,7 @@ def test_ngroups():
 
 def test_polishing_moves_statsmodels_towards_lme4():
     ref = REF["fits"]["hsb_crosslevel"]
-    res = fit("hsb_crosslevel")
+    res = mt.lmer(CASES["hsb_crosslevel"][1], dataset("hsb"), optimizer="statsmodels")
     sm_se = np.sqrt(np.diag(res.statsmodels_result.cov_params().iloc[:5, :5]))
     ours = np.sqrt(np.diag(res.vcov))
     names = [term(n) for n in ref["std_error"]]
@@ -318,3 +318,27 @@ def test_type3_anova_with_lmertest_df(case, method):
     np.testing.assert_allclose(table["F"], as_list(a_ref["F"]), rtol=2 * SE_TOL)
     np.testing.assert_allclose(table["den_df"], as_list(a_ref["den_df"]), rtol=1e-4)
     np.testing.assert_allclose(table["p_value"], as_list(a_ref["p_value"]), rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "case", ["sleep_reml", "sleep_ml", "hsb_crosslevel", "pastes", "penicillin"]
+)
+@pytest.mark.parametrize("optimizer", ["statsmodels", "direct"])
+def test_both_optimizers_reach_lme4s_estimates(case, optimizer):
+    ref = REF["fits"][case]
+    data_name, formula = CASES[case]
+    res = mt.lmer(formula, dataset(data_name), reml=ref["reml"], optimizer=optimizer)
+    assert (res.statsmodels_result is None) == (optimizer == "direct")
+    names = [term(n) for n in ref["fixef"]]
+    assert rel_err(res.fixef[names], list(ref["fixef"].values())) < EST_TOL
+    se = np.sqrt(np.diag(res.vcov.loc[names, names]))
+    assert rel_err(se, list(ref["std_error"].values())) < SE_TOL
+    assert res.loglik == pytest.approx(ref["loglik"], rel=1e-9)
+    assert np.sort(res.varcorr["vcov"]) == pytest.approx(
+        np.sort(ref["varcorr"]["vcov"]), rel=VC_TOL
+    )
+
+
+def test_unknown_optimizer():
+    with pytest.raises(ValueError, match="optimizer"):
+        mt.lmer("reaction ~ days + (1 | subject)", dataset("sleepstudy"), optimizer="bobyqa")
