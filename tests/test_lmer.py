@@ -30,6 +30,7 @@ CASES = {
     "pastes": ("pastes", "strength ~ 1 + (1 | batch/cask)"),
     "penicillin": ("penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)"),
     "cake": ("cake", "angle ~ recipe * temp + (1 | recipe:replicate)"),
+    "machines": ("machines", "score ~ machine + (machine | worker)"),
 }
 
 # R names -> formula-engine names
@@ -39,6 +40,8 @@ TERM = {
     "recipeC": "recipe[T.C]",
     "recipeB:temp": "recipe[T.B]:temp",
     "recipeC:temp": "recipe[T.C]:temp",
+    "machineB": "machine[T.B]",
+    "machineC": "machine[T.C]",
 }
 # lme4 group names -> ours (lme4 writes batch/cask as cask:batch, and '||' as subject.1)
 GROUP = {"cask:batch": "batch:cask", "subject.1": "subject"}
@@ -292,7 +295,7 @@ def test_ml_fit_matches_reml_fixed_effects_in_balanced_data():
     assert math.isclose(ml.refit(reml=True).loglik, reml.loglik, rel_tol=1e-9)
 
 
-DDF_CASES = ["sleep_reml", "sleep_intercept", "hsb_crosslevel", "cake", "hsb_null"]
+DDF_CASES = ["sleep_reml", "sleep_intercept", "hsb_crosslevel", "cake", "hsb_null", "machines"]
 
 
 @pytest.mark.parametrize("case", DDF_CASES)
@@ -308,7 +311,7 @@ def test_coef_table_with_lmertest_df(case, method):
     np.testing.assert_allclose(table["t"], as_list(lt["t"]), rtol=SE_TOL)
 
 
-@pytest.mark.parametrize("case", ["hsb_crosslevel", "cake"])
+@pytest.mark.parametrize("case", ["hsb_crosslevel", "cake", "machines"])
 @pytest.mark.parametrize("method", ["Satterthwaite", "Kenward-Roger"])
 def test_type3_anova_with_lmertest_df(case, method):
     ref, res = REF["fits"][case], fit(case)

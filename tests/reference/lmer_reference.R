@@ -18,6 +18,7 @@ hsb <- read_data("hsb", "school")
 hsb$ses_cwc <- hsb$ses - ave(hsb$ses, hsb$school)
 pastes <- read_data("pastes", c("batch", "cask", "sample"))
 penicillin <- read_data("penicillin", c("plate", "sample"))
+machines <- read_data("machines", c("worker", "machine"))
 cake <- lme4::cake
 cake <- data.frame(angle = cake$angle, recipe = as.character(cake$recipe),
                    replicate = as.integer(as.character(cake$replicate)), temp = cake$temp)
@@ -132,6 +133,7 @@ fits$hsb_crosslevel <- lmer(mathach ~ ses_cwc * sector + meanses + (ses_cwc | sc
 fits$pastes <- lmer(strength ~ 1 + (1 | batch/cask), pastes, REML = TRUE, control = ctrl)
 fits$penicillin <- lmer(diameter ~ 1 + (1 | plate) + (1 | sample), penicillin, REML = TRUE,
                         control = ctrl)
+fits$machines <- lmer(score ~ machine + (machine | worker), machines, REML = TRUE, control = ctrl)
 fits$cake <- lmer(angle ~ recipe * temp + (1 | recipe:replicate), cake, REML = TRUE, control = ctrl)
 
 described <- lapply(fits, function(f) {
