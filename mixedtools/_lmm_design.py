@@ -1,0 +1,368 @@
+"""Turn a parsed lme4 formula and a data frame into the arrays of a statsmodels MixedLM.
+
+statsmodels' MixedLM has one grouping factor whose random effects share an unstructured
+covariance (``exog_re``), plus variance components (``exog_vc``): within each group, sets of
+independent effects with a common variance.  lme4 models map onto it as follows:
+
+* one grouping factor ``g``: the correlated term goes to ``exog_re``; further single-column terms
+  for ``g`` (e.g. from ``(x || g)``) become variance components with one column per group;
+* factors nested in ``g`` (``(1 | g/h)``, ``(1 | g) + (1 | g:h)``): variance components whose
+  columns are the levels of ``h`` inside each group of ``g``;
+* crossed factors (``(1 | subject) + (1 | item)``): a single group holding all rows, and every
+  term a variance component with one column per level.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import patsy
+
+from .formula import FormulaError, ParsedFormula, RandomTerm
+
+__all__ = ["LmmDesign", "VarianceComponent", "build_design"]
+
+# crossed designs put every row in one group; beyond this many rows x effects it gets slow
+_CROSSED_WARN_SIZE = 2_000_000
+
+
+@dataclass
+class VarianceComponent:
+    """A set of independent random effects with one common variance.
+
+    Attributes
+    ----------
+    group : str
+        Grouping factor of the effects, lme4 style (``"batch:cask"``).
+    effect : str
+        Name of the effect (``"Intercept"`` or a column of the effects formula).
+    matrix : ndarray (N, m)
+        Within each block of the outer grouping, column k holds the k-th level's effect design.
+    level_codes : ndarray (K, m) of int
+        Code of the level (index into `levels`) behind column k of block j; -1 where a block has
+        fewer levels.
+    levels : ndarray of str
+        Labels of the levels of the grouping factor.
+    """
+
+    group: str
+    effect: str
+    matrix: np.ndarray
+    level_codes: np.ndarray
+    levels: np.ndarray
+    term: RandomTerm
+
+
+@dataclass
+class LmmDesign:
+    """Everything needed to fit an lme4 model with statsmodels and to report it like lme4."""
+
+    parsed: ParsedFormula
+    data: pd.DataFrame  # rows used in the fit
+    n_dropped: int
+    row_index: pd.Index  # labels of the rows used, in the caller's data
+    y: np.ndarray
+    X: np.ndarray
+    fe_names: list[str]
+    fe_design_info: patsy.DesignInfo
+    block_name: str | None  # grouping factor behind the blocks (None: crossed, one block)
+    block_codes: np.ndarray  # (N,) 0..K-1
+    block_levels: np.ndarray  # (K,) labels
+    Z: np.ndarray  # (N, k) correlated block; k may be 0
+    re_names: list[str]
+    re_term: RandomTerm | None
+    vcs: list[VarianceComponent] = field(default_factory=list)
+    term_design_infos: dict = field(default_factory=dict)  # RandomTerm -> patsy DesignInfo
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.y)
+
+    def statsmodels_model(self):
+        """The equivalent ``statsmodels.regression.mixed_linear_model.MixedLM``."""
+        from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
+
+        exog = pd.DataFrame(self.X, columns=self.fe_names)
+        exog_re = pd.DataFrame(self.Z, columns=self.re_names) if self.Z.shape[1] else None
+        exog_vc = None
+        if self.vcs:
+            order = np.argsort(self.block_codes, kind="stable")
+            bounds = np.searchsorted(self.block_codes[order], np.arange(len(self.block_levels) + 1))
+            names, colnames, mats = [], [], []
+            for vc in self.vcs:
+                names.append(f"{vc.group}|{vc.effect}")
+                per_cols, per_mats = [], []
+                for j in range(len(self.block_levels)):
+                    rows = order[bounds[j] : bounds[j + 1]]
+                    used = vc.level_codes[j] >= 0
+                    per_mats.append(vc.matrix[rows][:, used])
+                    per_cols.append([str(vc.levels[c]) for c in vc.level_codes[j][used]])
+                colnames.append(per_cols)
+                mats.append(per_mats)
+            exog_vc = VCSpec(names, colnames, mats)
+        return MixedLM(self.y, exog, self.block_codes, exog_re=exog_re, exog_vc=exog_vc)
+
+
+def _missing_name(err: Exception) -> str | None:
+    match = re.search(r"name '([^']+)' is not defined", str(err))
+    return match.group(1) if match else None
+
+
+def _design(formula: str, data: pd.DataFrame, what: str, na_action: str):
+    try:
+        return patsy.dmatrices(formula, data, NA_action=na_action, return_type="dataframe")
+    except patsy.PatsyError as err:
+        _raise_patsy(err, data, what)
+
+
+def _design_rhs(formula: str, data: pd.DataFrame, what: str, na_action: str = "raise"):
+    try:
+        return patsy.dmatrix(formula, data, NA_action=na_action, return_type="dataframe")
+    except patsy.PatsyError as err:
+        _raise_patsy(err, data, what)
+
+
+def _raise_patsy(err: Exception, data: pd.DataFrame, what: str):
+    name = _missing_name(err)
+    if name is not None:
+        raise FormulaError(
+            f"unknown column {name!r} in the {what}; the data have columns "
+            f"{', '.join(map(str, data.columns))}"
+        ) from None
+    raise FormulaError(f"cannot build the {what}: {err}") from None
+
+
+def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame) -> pd.Series:
+    """Rows with no missing value in any variable the model uses."""
+    keep = pd.Series(True, index=data.index)
+    y, X = _design(parsed.fixed, data, "fixed part", "drop")
+    keep &= data.index.isin(X.index)
+    for term in parsed.random:
+        if term.variables:
+            Z = _design_rhs(
+                "0 + " + " + ".join(term.variables), data, f"random term {term.text}", "drop"
+            )
+            keep &= data.index.isin(Z.index)
+        for col in term.group:
+            keep &= data[col].notna().to_numpy()
+    return keep
+
+
+def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..L-1 and labels of the combination of `cols` (labels joined with ':')."""
+    if len(cols) == 1:
+        labels = data[cols[0]].astype(str).to_numpy()
+    else:
+        labels = data[cols[0]].astype(str).str.cat([data[c].astype(str) for c in cols[1:]], sep=":")
+        labels = labels.to_numpy()
+    codes, uniques = pd.factorize(labels, sort=True)
+    return codes.astype(np.intp), np.asarray(uniques, dtype=object)
+
+
+def _nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """True if every level of `inner` occurs within a single level of `outer`."""
+    pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
+    return not pairs["i"].duplicated().any()
+
+
+def _term_columns(term: RandomTerm, data: pd.DataFrame) -> pd.DataFrame:
+    return _design_rhs(term.effects_formula, data, f"random term {term.text}")
+
+
+def _within_block_columns(
+    block: np.ndarray, inner: np.ndarray, n_blocks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column index of each row's inner level within its block, and the (K, m) level-code table."""
+    pairs = pd.DataFrame({"b": block, "i": inner}).drop_duplicates().sort_values(["b", "i"])
+    pairs["k"] = pairs.groupby("b").cumcount()
+    m = int(pairs["k"].max()) + 1
+    table = np.full((n_blocks, m), -1, dtype=np.intp)
+    table[pairs["b"].to_numpy(), pairs["k"].to_numpy()] = pairs["i"].to_numpy()
+    lookup = pd.Series(pairs["k"].to_numpy(), index=pd.MultiIndex.from_frame(pairs[["b", "i"]]))
+    col = lookup.reindex(pd.MultiIndex.from_arrays([block, inner])).to_numpy()
+    return col.astype(np.intp), table
+
+
+def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "drop") -> LmmDesign:
+    """Build the fixed and random designs of an lme4 model.
+
+    Parameters
+    ----------
+    parsed : ParsedFormula
+    data : DataFrame
+    na_action : {"drop", "raise"}
+        Drop rows with missing values in any model variable (and count them), or raise.
+
+    Returns
+    -------
+    LmmDesign
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if na_action not in ("drop", "raise"):
+        raise ValueError(f"na_action must be 'drop' or 'raise', got {na_action!r}")
+    for col in parsed.grouping_columns:
+        if col not in data.columns:
+            raise FormulaError(
+                f"unknown grouping factor {col!r}; the data have columns "
+                f"{', '.join(map(str, data.columns))}"
+            )
+    original_index = data.index
+    data = data.reset_index(drop=True)
+    keep = _complete_rows(parsed, data)
+    n_dropped = int((~keep).sum())
+    if n_dropped and na_action == "raise":
+        raise ValueError(
+            f"{n_dropped} of {len(data)} rows have missing values in the model's variables "
+            "(use na_action='drop' to fit without them)"
+        )
+    row_index = original_index[keep.to_numpy()]
+    data = data.loc[keep.to_numpy()].reset_index(drop=True)
+    if len(data) == 0:
+        raise ValueError("no complete rows left to fit the model")
+
+    y_df, X_df = _design(parsed.fixed, data, "fixed part", "raise")
+    if y_df.shape[1] != 1:
+        raise FormulaError(f"the response {parsed.response!r} must be a single numeric column")
+    y = y_df.iloc[:, 0].to_numpy(dtype=float)
+    X = X_df.to_numpy(dtype=float)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise FormulaError(
+            "the fixed-effects design is rank deficient (some columns are linear combinations of "
+            "others); remove the redundant terms"
+        )
+
+    # grouping factors
+    codes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+    for term in parsed.random:
+        if term.group not in codes:
+            c, lv = _group_codes(data, term.group)
+            if len(lv) < 2:
+                raise ValueError(
+                    f"grouping factor {term.group_name!r} has only one level ({lv[0]!r}): a "
+                    "variance "
+                    "between groups cannot be estimated from one group; drop the term or fit a "
+                    "fixed "
+                    "effect instead"
+                )
+            if len(lv) == len(data) and term.intercept:
+                raise ValueError(
+                    f"grouping factor {term.group_name!r} has a different level on every row, so "
+                    "its "
+                    "random intercept cannot be told apart from the residual"
+                )
+            codes[term.group] = (c, lv)
+
+    # the block factor: one that every other grouping factor is nested in
+    groups = list(codes)
+    candidates = [
+        g for g in groups if all(_nested_in(codes[h][0], codes[g][0]) for h in groups if h != g)
+    ]
+    columns = {term: _term_columns(term, data) for term in parsed.random}
+    if candidates:
+        # prefer the factor carrying a multi-column (correlated) term, else the one with fewest
+        # levels
+        def rank(g):
+            multi = any(columns[t].shape[1] > 1 for t in parsed.random if t.group == g)
+            return (not multi, len(codes[g][1]))
+
+        block = min(candidates, key=rank)
+        block_codes, block_levels = codes[block]
+        block_name = ":".join(block)
+    else:
+        block = None
+        block_codes = np.zeros(len(data), dtype=np.intp)
+        block_levels = np.array(["all"], dtype=object)
+        block_name = None
+        size = len(data) * sum(len(codes[g][1]) for g in groups)
+        if size > _CROSSED_WARN_SIZE:
+            warnings.warn(
+                "the grouping factors are crossed, so statsmodels fits them as variance "
+                "components of "
+                f"one group holding all {len(data)} rows; with this many rows and levels the fit "
+                "will "
+                "be slow and memory hungry",
+                stacklevel=3,
+            )
+
+    # the correlated block (statsmodels' exog_re): one term of the block factor
+    re_term = None
+    if block is not None:
+        own = [t for t in parsed.random if t.group == block]
+        multi = [t for t in own if columns[t].shape[1] > 1]
+        if len(multi) > 1:
+            raise FormulaError(
+                f"statsmodels allows one correlated block of random effects per grouping factor, "
+                f"but {' and '.join(t.text for t in multi)} are two blocks for {block_name!r}; "
+                "write "
+                "them as one term (all effects correlated) or with '||' (all uncorrelated)"
+            )
+        re_term = multi[0] if multi else next((t for t in own if t.intercept), own[0])
+
+    vcs: list[VarianceComponent] = []
+    n_blocks = len(block_levels)
+    for term in parsed.random:
+        if term is re_term:
+            continue
+        Zt = columns[term]
+        if Zt.shape[1] > 1:
+            where = "crossed with the others" if block is None else f"nested in {block_name!r}"
+            raise FormulaError(
+                f"cannot fit the correlated random effects {term.text}: the factor "
+                f"{term.group_name!r} is {where}, and statsmodels can give such factors only "
+                "independent effects with one variance each. Write the term with '||' "
+                "(uncorrelated "
+                f"effects): ({term.effects_formula} || {term.group_name})"
+            )
+        value = Zt.iloc[:, 0].to_numpy(dtype=float)
+        g_codes, g_levels = codes[term.group]
+        effect = "Intercept" if term.intercept else str(Zt.columns[0])
+        if block is not None and term.group == block:
+            # one effect per group: a single column
+            matrix = value[:, None]
+            table = np.arange(n_blocks, dtype=np.intp)[:, None]
+        else:
+            col, table = _within_block_columns(block_codes, g_codes, n_blocks)
+            matrix = np.zeros((len(data), table.shape[1]))
+            matrix[np.arange(len(data)), col] = value
+        vcs.append(
+            VarianceComponent(
+                group=term.group_name,
+                effect=effect,
+                matrix=matrix,
+                level_codes=table,
+                levels=g_levels,
+                term=term,
+            )
+        )
+
+    if re_term is not None:
+        Z_df = columns[re_term]
+        Z = Z_df.to_numpy(dtype=float)
+        re_names = [str(c) for c in Z_df.columns]
+    else:
+        Z = np.zeros((len(data), 0))
+        re_names = []
+
+    return LmmDesign(
+        parsed=parsed,
+        data=data,
+        n_dropped=n_dropped,
+        row_index=row_index,
+        y=y,
+        X=X,
+        fe_names=[str(c) for c in X_df.columns],
+        fe_design_info=X_df.design_info,
+        block_name=block_name,
+        block_codes=block_codes,
+        block_levels=block_levels,
+        Z=Z,
+        re_names=re_names,
+        re_term=re_term,
+        vcs=vcs,
+        term_design_infos={t: columns[t].design_info for t in parsed.random},
+    )

@@ -1,0 +1,263 @@
+"""The lme4 formula parser, the mapping onto statsmodels, and every bad-input path of mt.lmer."""
+
+import importlib
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedtools as mt
+from mixedtools.formula import FormulaError, parse_lmer_formula
+from mixedtools.lmer import LmerConvergenceWarning, SingularFitWarning
+
+
+def texts(formula):
+    return [t.text for t in parse_lmer_formula(formula).random]
+
+
+# ----------------------------------------------------------------------------- parsing
+@pytest.mark.parametrize(
+    ("formula", "fixed", "random"),
+    [
+        ("y ~ x + (1 | g)", "y ~ x", ["(1 | g)"]),
+        ("y ~ x + (x | g)", "y ~ x", ["(1 + x | g)"]),
+        ("y ~ x + (1 + x | g)", "y ~ x", ["(1 + x | g)"]),
+        ("y ~ x + (0 + x | g)", "y ~ x", ["(0 + x | g)"]),
+        ("y ~ x + (x - 1 | g)", "y ~ x", ["(0 + x | g)"]),
+        ("y ~ x + (x || g)", "y ~ x", ["(1 | g)", "(0 + x | g)"]),
+        ("y ~ x + (0 + x + z || g)", "y ~ x", ["(0 + x | g)", "(0 + z | g)"]),
+        ("y ~ 1 + (1 | a/b)", "y ~ 1", ["(1 | a)", "(1 | a:b)"]),
+        ("y ~ 1 + (1 | a/b/c)", "y ~ 1", ["(1 | a)", "(1 | a:b)", "(1 | a:b:c)"]),
+        ("y ~ (1 | s) + (1 | i)", "y ~ 1", ["(1 | s)", "(1 | i)"]),
+        ("y ~ f * x + I(x**2) + (1|g)", "y ~ f * x + I(x**2)", ["(1 | g)"]),
+        ("y ~ np.log(x) + (1 | g) + z", "y ~ np.log(x) + z", ["(1 | g)"]),
+    ],
+)
+def test_parser_splits_fixed_and_random_parts(formula, fixed, random):
+    parsed = parse_lmer_formula(formula)
+    assert parsed.fixed == fixed
+    assert [t.text for t in parsed.random] == random
+
+
+def test_grouping_columns_in_order_of_appearance():
+    parsed = parse_lmer_formula("y ~ x + (x | school/class) + (1 | rater)")
+    assert parsed.grouping_columns == ("school", "class", "rater")
+
+
+@pytest.mark.parametrize(
+    ("formula", "message"),
+    [
+        ("y ~ x", "statsmodels.formula.api.ols"),
+        ("y ~ x + (| g)", "nothing before the bar"),
+        ("y ~ x + (1 |)", "no grouping factor"),
+        ("y ~ x + 1 | g", "random terms go in parentheses"),
+        ("y ~ x + (1 | g | h)", "exactly one bar"),
+        ("y ~ x + (1 | g + h)", "must be a column name"),
+        ("y ~ x + (1 | g", "unbalanced parentheses"),
+        ("y ~ x + (1 | g))", "unbalanced parentheses"),
+        ("y x + (1 | g)", "exactly one '~'"),
+        ("~ x + (1 | g)", "no response"),
+        ("y ~ x - (1 | g)", "cannot subtract"),
+        ("y ~ x + (1 + x - z | g)", "cannot remove"),
+        ("y ~ x + (0 | g)", "no effects left"),
+        ("y ~ x + (1 | g) + (1 | g)", "repeats a random term"),
+        ("y ~ x + (x ||| g)", "malformed"),
+    ],
+)
+def test_malformed_formulas_raise_clear_errors(formula, message):
+    with pytest.raises(FormulaError, match=message.replace("(", r"\(").replace("|", r"\|")):
+        parse_lmer_formula(formula)
+
+
+def test_formula_must_be_a_string():
+    with pytest.raises(TypeError, match="formula must be a string"):
+        parse_lmer_formula(None)
+
+
+# ----------------------------------------------------------------------------- data checks
+@pytest.fixture(scope="module")
+def sleep():
+    return mt.datasets.load("sleepstudy")
+
+
+def test_unknown_column_in_fixed_part(sleep):
+    with pytest.raises(FormulaError, match="unknown column 'dayz'"):
+        mt.lmer("reaction ~ dayz + (1 | subject)", sleep)
+
+
+def test_unknown_column_in_random_slope(sleep):
+    with pytest.raises(FormulaError, match="unknown column 'dayz'"):
+        mt.lmer("reaction ~ days + (dayz | subject)", sleep)
+
+
+def test_unknown_grouping_factor(sleep):
+    with pytest.raises(FormulaError, match="unknown grouping factor 'subj'"):
+        mt.lmer("reaction ~ days + (1 | subj)", sleep)
+
+
+def test_grouping_factor_with_one_level(sleep):
+    data = sleep.assign(site="only")
+    with pytest.raises(ValueError, match="only one level"):
+        mt.lmer("reaction ~ days + (1 | site)", data)
+
+
+def test_grouping_factor_with_a_level_per_row(sleep):
+    data = sleep.assign(row=np.arange(len(sleep)))
+    with pytest.raises(ValueError, match="different level on every row"):
+        mt.lmer("reaction ~ days + (1 | row)", data)
+
+
+def test_no_random_term_points_to_ols(sleep):
+    with pytest.raises(FormulaError, match="ols"):
+        mt.lmer("reaction ~ days", sleep)
+
+
+def test_two_correlated_blocks_for_one_factor_are_unsupported(sleep):
+    data = sleep.assign(d2=sleep["days"] ** 2, d3=sleep["days"] ** 0.5)
+    with pytest.raises(FormulaError, match="one correlated block"):
+        mt.lmer("reaction ~ days + (1 + days | subject) + (0 + d2 + d3 | subject)", data)
+
+
+def test_correlated_slopes_for_crossed_factors_are_unsupported():
+    data = mt.datasets.load("penicillin")
+    data["x"] = np.tile(np.arange(6.0), 24)
+    with pytest.raises(FormulaError, match=r"'\|\|'"):
+        mt.lmer("diameter ~ x + (x | plate) + (1 | sample)", data)
+
+
+def test_rank_deficient_fixed_part(sleep):
+    data = sleep.assign(days2=2 * sleep["days"])
+    with pytest.raises(FormulaError, match="rank deficient"):
+        mt.lmer("reaction ~ days + days2 + (1 | subject)", data)
+
+
+def test_data_must_be_a_dataframe(sleep):
+    with pytest.raises(TypeError, match="DataFrame"):
+        mt.lmer("reaction ~ days + (1 | subject)", sleep.to_dict())
+
+
+def test_reml_must_be_boolean(sleep):
+    with pytest.raises(TypeError, match="reml"):
+        mt.lmer("reaction ~ days + (1 | subject)", sleep, reml="yes")
+
+
+def test_unknown_ddf_method(sleep):
+    fit = mt.lmer("reaction ~ days + (1 | subject)", sleep)
+    with pytest.raises(ValueError, match="unknown ddf method"):
+        fit.coef_table(ddf="containment")
+    with pytest.raises(ValueError, match="unknown ddf method"):
+        fit.anova(ddf="wald")
+
+
+def test_anova_needs_a_term_to_test():
+    fit = mt.lmer("mathach ~ 1 + (1 | school)", mt.datasets.load("hsb"))
+    with pytest.raises(ValueError, match="no fixed-effects terms"):
+        fit.anova()
+
+
+# ----------------------------------------------------------------------------- missing values
+def test_missing_values_are_dropped_and_counted(sleep):
+    data = sleep.copy()
+    data.loc[[3, 50], "reaction"] = np.nan
+    data.loc[7, "days"] = np.nan
+    data.loc[90, "subject"] = None
+    fit = mt.lmer("reaction ~ days + (days | subject)", data)
+    assert fit.n_dropped == 4 and fit.nobs == len(sleep) - 4
+    complete = mt.lmer("reaction ~ days + (days | subject)", data.dropna())
+    np.testing.assert_allclose(fit.fixef, complete.fixef, rtol=1e-10)
+    assert fit.loglik == pytest.approx(complete.loglik, rel=1e-12)
+    assert "4 dropped" in repr(fit)
+    assert "4 rows with missing values dropped" in fit.summary(ddf="residual").text
+    # residuals keep the caller's row labels
+    assert 3 not in fit.residuals.index and 4 in fit.residuals.index
+
+
+def test_missing_values_raise_on_request(sleep):
+    data = sleep.copy()
+    data.loc[3, "reaction"] = np.nan
+    with pytest.raises(ValueError, match="1 of 180 rows have missing values"):
+        mt.lmer("reaction ~ days + (1 | subject)", data, na_action="raise")
+    with pytest.raises(ValueError, match="na_action"):
+        mt.lmer("reaction ~ days + (1 | subject)", data, na_action="omit")
+
+
+def test_missing_values_in_unused_columns_are_ignored(sleep):
+    data = sleep.assign(unused=np.nan)
+    assert mt.lmer("reaction ~ days + (1 | subject)", data).n_dropped == 0
+
+
+# ----------------------------------------------------------------------------- mapping
+def test_several_terms_for_one_factor_match_the_uncorrelated_model(sleep):
+    a = mt.lmer("reaction ~ days + (days || subject)", sleep)
+    b = mt.lmer("reaction ~ days + (1 | subject) + (0 + days | subject)", sleep)
+    assert a.loglik == pytest.approx(b.loglik, rel=1e-10)
+    assert list(b.ranef["subject"].columns) == ["Intercept", "days"]
+
+
+def test_nested_written_two_ways_agree():
+    pastes = mt.datasets.load("pastes")
+    a = mt.lmer("strength ~ 1 + (1 | batch/cask)", pastes)
+    b = mt.lmer("strength ~ 1 + (1 | batch) + (1 | batch:cask)", pastes)
+    c = mt.lmer("strength ~ 1 + (1 | batch) + (1 | sample)", pastes)  # sample = batch:cask
+    assert a.loglik == pytest.approx(b.loglik, rel=1e-10)
+    assert a.loglik == pytest.approx(c.loglik, rel=1e-10)
+    # the nested factor lives inside the batch blocks, not in one block of all rows
+    assert a.structure.n_groups == 10 and c.structure.n_groups == 10
+
+
+def test_crossed_factors_share_one_block():
+    fit = mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
+    assert fit.structure.n_groups == 1
+    assert [vc.group for vc in fit.design.vcs] == ["plate", "sample"]
+
+
+def test_large_crossed_design_warns(monkeypatch):
+    from mixedtools import _lmm_design
+
+    monkeypatch.setattr(_lmm_design, "_CROSSED_WARN_SIZE", 100)
+    with pytest.warns(UserWarning, match="crossed"):
+        mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
+
+
+def test_factor_random_slope_and_fixed_factor_names():
+    machines = mt.datasets.load("machines")
+    fit = mt.lmer("score ~ machine + (1 | worker)", machines)
+    assert list(fit.fixef.index) == ["Intercept", "machine[T.B]", "machine[T.C]"]
+
+
+# ----------------------------------------------------------------------------- warnings
+def test_singular_fit_warns_in_words(sleep):
+    rng = np.random.default_rng(1)
+    data = sleep.assign(reaction=sleep["days"] + rng.normal(size=len(sleep)))
+    with pytest.warns(SingularFitWarning, match="boundary \\(singular\\) fit"):
+        fit = mt.lmer("reaction ~ days + (days | subject)", data)
+    assert fit.singular and fit.converged
+    assert (fit.varcorr["vcov"].iloc[:3] == 0).all()
+
+
+def test_convergence_failure_warns(monkeypatch, sleep):
+    lmer_module = importlib.import_module("mixedtools.lmer")  # the module, not mt.lmer
+    real = lmer_module._tau_from_statsmodels
+
+    def stopped_early(structure, result):
+        tau = real(structure, result)
+        tau[:-1] *= 3.0  # as if the optimiser had stopped far from the maximum
+        return tau
+
+    monkeypatch.setattr(lmer_module, "_tau_from_statsmodels", stopped_early)
+    with pytest.warns(LmerConvergenceWarning, match="did not converge"):
+        fit = mt.lmer("reaction ~ days + (days | subject)", sleep, polish=False)
+    assert not fit.converged
+    # with polishing the same bad start is repaired
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mt.lmer("reaction ~ days + (days | subject)", sleep).converged
+
+
+def test_well_behaved_fit_is_silent(sleep):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = mt.lmer("reaction ~ days + (days | subject)", sleep)
+    assert fit.converged and not fit.singular
+    assert isinstance(fit.varcorr, pd.DataFrame)

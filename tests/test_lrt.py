@@ -1,0 +1,98 @@
+"""mt.lrt against R's anova(m0, m1) (tests/reference/lmer_reference.R)."""
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import mixedtools as mt
+
+REF = json.loads((Path(__file__).parent / "reference" / "lmer_reference.json").read_text())["lrt"]
+
+
+@cache
+def sleep():
+    return mt.datasets.load("sleepstudy")
+
+
+@cache
+def fit(formula, reml=True, data="sleepstudy"):
+    frame = sleep() if data == "sleepstudy" else mt.datasets.load(data)
+    return mt.lmer(formula, frame, reml=reml)
+
+
+def check_against_r(out, ref):
+    np.testing.assert_array_equal(out["npar"], ref["npar"])
+    np.testing.assert_allclose(out["loglik"], ref["loglik"], rtol=1e-9)
+    np.testing.assert_allclose(out["deviance"], ref["deviance"], rtol=1e-9)
+    assert out.loc["full", "chisq"] == pytest.approx(ref["chisq"], rel=1e-6)
+    assert out.loc["full", "df"] == ref["df"]
+    assert out.loc["full", "p_naive"] == pytest.approx(ref["p_naive"], rel=1e-5)
+
+
+def test_random_slope_with_covariance_uses_chi2_1_2_mixture():
+    out = mt.lrt(fit("reaction ~ days + (1 | subject)"), fit("reaction ~ days + (days | subject)"))
+    check_against_r(out, REF["slope"])
+    assert out.loc["full", "p_value"] == pytest.approx(REF["slope"]["p_mixture"], rel=1e-5)
+    assert out.attrs["null_distribution"] == "0.5 chi2(1) + 0.5 chi2(2)"
+    assert out.attrs["method"] == "REML"
+    assert list(out.columns) == [
+        "npar",
+        "aic",
+        "bic",
+        "loglik",
+        "deviance",
+        "chisq",
+        "df",
+        "p_value",
+        "p_naive",
+    ]
+
+
+def test_one_variance_uses_chi2_0_1_mixture():
+    out = mt.lrt(
+        fit("strength ~ 1 + (1 | batch)", data="pastes"),
+        fit("strength ~ 1 + (1 | batch/cask)", data="pastes"),
+    )
+    check_against_r(out, REF["nested"])
+    assert out.loc["full", "p_value"] == pytest.approx(REF["nested"]["p_mixture"], rel=1e-5)
+    assert out.loc["full", "p_value"] == pytest.approx(out.loc["full", "p_naive"] / 2, rel=1e-12)
+    assert out.attrs["null_distribution"] == "0.5 chi2(0) + 0.5 chi2(1)"
+
+
+def test_dropping_a_correlation_is_not_a_boundary_test():
+    out = mt.lrt(
+        fit("reaction ~ days + (days || subject)"), fit("reaction ~ days + (days | subject)")
+    )
+    check_against_r(out, REF["correlation"])
+    assert out.loc["full", "p_value"] == out.loc["full", "p_naive"]
+
+
+def test_fixed_effects_are_compared_after_ml_refit():
+    out = mt.lrt(fit("reaction ~ 1 + (days | subject)"), fit("reaction ~ days + (days | subject)"))
+    check_against_r(out, REF["fixed"])
+    assert out.attrs["method"] == "ML (refitted)"
+    assert out.loc["full", "p_value"] == pytest.approx(stats.chi2.sf(REF["fixed"]["chisq"], 1))
+
+
+def test_lrt_rejects_swapped_models_and_different_data():
+    m0, m1 = fit("reaction ~ days + (1 | subject)"), fit("reaction ~ days + (days | subject)")
+    with pytest.raises(ValueError, match="pass the smaller model first"):
+        mt.lrt(m1, m0)
+    other = sleep().copy()
+    other.loc[0, "reaction"] = np.nan
+    m_other = mt.lmer("reaction ~ days + (days | subject)", other)
+    with pytest.raises(ValueError, match="different data"):
+        mt.lrt(m0, m_other)
+    with pytest.raises(TypeError, match="mixedtools.lmer"):
+        mt.lrt("m0", m1)
+
+
+def test_lrt_warns_when_random_parts_are_not_nested():
+    a = fit("strength ~ 1 + (1 | batch:cask)", data="pastes")
+    b = fit("strength ~ 1 + (1 | batch) + (1 | cask)", data="pastes")
+    with pytest.warns(UserWarning, match="not be nested"):
+        mt.lrt(a, b)

@@ -1,0 +1,127 @@
+"""mixedtools.plots: figures drawn from the fit's numbers, labelled, rejecting bad input."""
+
+from functools import cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy import stats  # noqa: E402
+
+import mixedtools as mt  # noqa: E402
+
+
+@cache
+def sleep():
+    return mt.datasets.load("sleepstudy")
+
+
+@cache
+def slope_fit():
+    return mt.lmer("reaction ~ days + (days | subject)", sleep())
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_caterpillar_draws_intervals_from_conditional_variances():
+    fit = slope_fit()
+    fig = mt.plots.caterpillar(fit, level=0.9)
+    assert len(fig.axes) == 2
+    assert fig.get_size_inches()[0] == pytest.approx(7.0)
+    ax = fig.axes[0]
+    assert "random intercept" in ax.get_xlabel() and "subject" in ax.get_ylabel()
+    # the error bars are mode +- z * sqrt(condvar), sorted by the mode
+    modes = fit.ranef["subject"]["Intercept"].sort_values()
+    sd = np.sqrt(fit.ranef_condvar["subject"]["Intercept"][modes.index])
+    segments = ax.collections[0].get_segments()
+    lows = np.array([seg[0][0] for seg in segments])
+    np.testing.assert_allclose(lows, modes - stats.norm.isf(0.05) * sd, rtol=1e-10)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == list(modes.index)
+
+
+def test_caterpillar_bad_input():
+    with pytest.raises(ValueError, match="unknown grouping factor"):
+        mt.plots.caterpillar(slope_fit(), group="school")
+    with pytest.raises(ValueError, match="level"):
+        mt.plots.caterpillar(slope_fit(), level=95)
+    with pytest.raises(TypeError, match="mixedtools.lmer"):
+        mt.plots.caterpillar(sleep())
+
+
+def test_caterpillar_hides_labels_for_many_levels():
+    fit = mt.lmer("mathach ~ 1 + (1 | school)", mt.datasets.load("hsb"))
+    fig = mt.plots.caterpillar(fit)
+    assert len(fig.axes[0].get_yticks()) == 0
+
+
+def test_spaghetti_from_data_draws_each_groups_ols_line():
+    ax = mt.plots.spaghetti(sleep(), x="days", y="reaction", group="subject")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("days", "reaction")
+    lines = ax.get_lines()
+    assert len(lines) == 18 + 1  # one per subject plus the pooled line
+    pooled = np.polyfit(sleep()["days"], sleep()["reaction"], 1)
+    x, y = lines[-1].get_data()
+    np.testing.assert_allclose(y, np.polyval(pooled, x))
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "all data pooled (OLS)" in legend
+
+
+def test_spaghetti_from_fit_uses_conditional_predictions():
+    fit = slope_fit()
+    ax = mt.plots.spaghetti(fit, max_groups=5)
+    lines = ax.get_lines()
+    assert len(lines) == 5 + 1
+    x, y = lines[-1].get_data()
+    np.testing.assert_allclose(y, fit.fixef["Intercept"] + fit.fixef["days"] * x)
+    assert "(5 shown)" in ax.get_title()
+
+
+def test_spaghetti_bad_input():
+    with pytest.raises(ValueError, match="name the columns"):
+        mt.plots.spaghetti(sleep(), x="days")
+    with pytest.raises(TypeError, match="DataFrame"):
+        mt.plots.spaghetti([1, 2, 3])
+    with pytest.raises(ValueError, match="unknown column"):
+        mt.plots.spaghetti(sleep(), x="day", y="reaction", group="subject")
+
+
+def test_shrinkage_plane_for_random_slopes():
+    fit = slope_fit()
+    ax = mt.plots.shrinkage(fit)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("intercept", "slope of days")
+    partial = ax.collections[1].get_offsets()
+    coef = fit.fixef[["Intercept", "days"]].to_numpy() + fit.ranef["subject"].to_numpy()
+    np.testing.assert_allclose(partial, coef)
+    none = ax.collections[0].get_offsets()
+    first = sleep()[sleep()["subject"] == fit.ranef["subject"].index[0]]
+    np.testing.assert_allclose(none[0][::-1], np.polyfit(first["days"], first["reaction"], 1))
+
+
+def test_shrinkage_slope_chart_for_random_intercepts():
+    fit = mt.lmer("reaction ~ days + (1 | subject)", sleep())
+    ax = mt.plots.shrinkage(fit)
+    partial = ax.collections[1].get_offsets()[:, 1]
+    np.testing.assert_allclose(partial, fit.fixef["Intercept"] + fit.ranef["subject"]["Intercept"])
+    # shrinkage: the partial-pooling estimates are less spread than the group means
+    none = ax.collections[0].get_offsets()[:, 1]
+    assert partial.std() < none.std()
+
+
+def test_shrinkage_rejects_other_structures():
+    fit = mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
+    with pytest.raises(ValueError, match="one grouping factor"):
+        mt.plots.shrinkage(fit)
+
+
+def test_plots_draw_on_a_given_axes():
+    fig, ax = plt.subplots()
+    assert mt.plots.shrinkage(slope_fit(), ax=ax) is ax
+    assert mt.plots.spaghetti(slope_fit(), ax=ax) is ax
