@@ -292,7 +292,9 @@ class LmerResult:
         block = self.design.block_name
         for a, name in enumerate(self.design.re_names):
             if G[a, a] <= tol:
-                problems.append(f"the variance of {_effect_label(name)} across {block!r} is 0")
+                problems.append(
+                    f"the variance of {_effect_label(name)} across {block!r} is estimated as 0"
+                )
         for a in range(G.shape[0]):
             for b in range(a):
                 if G[a, a] > tol and G[b, b] > tol:
@@ -301,12 +303,18 @@ class LmerResult:
                         problems.append(
                             f"the correlation of {_effect_label(self.design.re_names[a])} and "
                             f"{_effect_label(self.design.re_names[b])} across {block!r} is "
-                            f"{r:+.0f}"
+                            f"estimated as {r:+.0f}"
                         )
+        if not problems and G.shape[0] > 2 and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
+            problems.append(
+                f"the covariance matrix of the random effects across {block!r} is singular "
+                "(some combination of them has no variance)"
+            )
         for vc, s in zip(self.design.vcs, self._vc_variances(), strict=True):
             if s <= tol:
                 problems.append(
-                    f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is 0"
+                    f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is "
+                    "estimated as 0"
                 )
         self.singular = bool(problems)
         if problems:
