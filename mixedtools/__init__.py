@@ -2,8 +2,19 @@
 
 __version__ = "0.1.0"
 
-from mixedtools import datasets, plots
+from mixedtools import anova, covstruct, datasets, ddf, plots, reml, simulate
 from mixedtools.lmer import LmerResult, lmer
 from mixedtools.lrt import lrt
 
-__all__ = ["datasets", "lmer", "LmerResult", "lrt", "plots"]
+__all__ = [
+    "anova",
+    "covstruct",
+    "datasets",
+    "ddf",
+    "LmerResult",
+    "lmer",
+    "lrt",
+    "plots",
+    "reml",
+    "simulate",
+]

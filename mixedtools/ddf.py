@@ -26,6 +26,8 @@ other front ends plug in.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -53,7 +55,7 @@ __all__ = [
 DDF_METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- internals
 def _check_method(ddf):
     name = str(ddf).lower().replace("_", "-")
     aliases = {"kr": "kenward-roger", "kenward roger": "kenward-roger", "normal": "asymptotic"}
@@ -80,8 +82,28 @@ def _resolve(fit, polish=True, reml=None):
     if reml is not None:
         is_reml = bool(reml)
     if polish:
-        tau = newton_polish(structure, tau, reml=is_reml)
+        tau = newton_polish(structure, tau, reml=is_reml, steps=6)
+        _warn_if_not_optimal(structure, tau, is_reml)
     return structure, tau, is_reml
+
+
+def _warn_if_not_optimal(structure, tau, reml, rel_tol=1e-6):
+    """Warn when the polished variance parameters are still not at the (RE)ML optimum."""
+    qty = reml_quantities(structure, tau, reml)
+    free = ~boundary_mask(structure, tau)
+    try:
+        step = np.linalg.solve(qty.info_observed[np.ix_(free, free)], qty.score[free])
+    except np.linalg.LinAlgError:
+        step = np.full(free.sum(), np.inf)
+    scale = np.maximum(np.abs(tau[free]), 1e-8 * tau[-1])
+    if not np.all(np.abs(step) <= rel_tol * scale):
+        warnings.warn(
+            "the variance estimates are not at the "
+            f"{'REML' if reml else 'ML'} optimum even after Newton polishing "
+            "(the fit may not have converged); the degrees of freedom may be inaccurate",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _as_contrast(L, p, what="L"):

@@ -192,10 +192,9 @@ class LMMStructure:
             start += m
         return np.asarray(pats).reshape(len(pats), q, q)
 
-    @cached_property
-    def _crossprods(self) -> tuple:
-        """Per-group cross-products C_j = M_j' M_j with M = [W, X, y], and group sizes."""
-        M = np.column_stack((self.Z, *self.vc, self.X, self.y))
+    def _group_crossprods(self, y_column):
+        """Per-group cross-products M_j' M_j of M = [W, X, y_column] and the group sizes."""
+        M = np.column_stack((self.Z, *self.vc, self.X, y_column))
         K, d = self.n_groups, M.shape[1]
         C = np.empty((K, d, d))
         for a in range(d):
@@ -206,6 +205,20 @@ class LMMStructure:
         if np.any(sizes == 0):
             raise ValueError("groups must use every code 0..K-1 (found an empty group)")
         return C, sizes
+
+    @cached_property
+    def _crossprods(self) -> tuple:
+        """``(C, sizes)``: per-group cross-products of ``[W, X, y]`` and group sizes."""
+        return self._group_crossprods(self.y)
+
+    @cached_property
+    def _centred_crossprods(self) -> tuple:
+        """``(C, sizes, b0)``: as ``_crossprods`` but with y replaced by its OLS residual
+        ``y - X b0``. The likelihood is unchanged and the residual forms r' V^-1 r lose
+        no digits to cancellation when y has a large mean."""
+        b0 = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        C, sizes = self._group_crossprods(self.y - self.X @ b0)
+        return C, sizes, b0
 
     def covariance_blocks(self, tau) -> tuple[np.ndarray, float]:
         """Return ``(D, sigma2)``: the covariance of the stacked random effects and sigma^2."""
@@ -274,6 +287,10 @@ class LMMQuantities:
         return np.einsum("ij,kjl,lm->kim", self.Phi, self.M, self.Phi)
 
 
+def _symmetric(a):
+    return 0.5 * (a + a.T)
+
+
 def _sqrt_psd(D):
     """Matrix square root factor L with L L' = D for a symmetric PSD D (eigenvalues clipped)."""
     w, U = np.linalg.eigh(D)
@@ -287,7 +304,7 @@ def _group_forms(structure, tau, powers):
     Uses V_j^-1 = sigma^-2 (I - W H W') with H = L (sigma^2 I + L' S L)^-1 L', D = L L',
     which stays valid when D is singular.
     """
-    C, sizes = structure._crossprods
+    C, sizes, _ = structure._centred_crossprods
     q = structure._q
     D, s2 = structure.covariance_blocks(tau)
     L = _sqrt_psd(D)
@@ -379,7 +396,7 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
     chol = np.linalg.cholesky(XVX)
     Phi = np.linalg.inv(XVX)
     Phi = 0.5 * (Phi + Phi.T)
-    beta = Phi @ F1[:, xs, ys].sum(axis=0)
+    beta = Phi @ F1[:, xs, ys].sum(axis=0)  # relative to the OLS start b0
 
     # forms with the residual r = y - X beta: a' V^-m r for a in [W, X], and r' V^-m r
     def with_resid(F):
@@ -457,16 +474,15 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
         score = -0.5 * tr_vk + 0.5 * uvu
         info_e = 0.5 * tr_vkvl
         info_o = -info_e + uvpvu
-    sym = lambda a: 0.5 * (a + a.T)  # noqa: E731
     return LMMQuantities(
         tau=tau,
         reml=reml,
-        beta=beta,
+        beta=structure._centred_crossprods[2] + beta,
         Phi=Phi,
         loglik=float(loglik),
         score=score,
-        info_expected=sym(info_e),
-        info_observed=sym(info_o),
+        info_expected=_symmetric(info_e),
+        info_observed=_symmetric(info_o),
         M=M,
         Q=Q,
     )
@@ -547,10 +563,10 @@ def newton_polish(structure, tau0, reml=True, steps=3, rel_tol=1e-8) -> np.ndarr
     tau = np.array(tau0, dtype=float)
     at_bound = boundary_mask(structure, tau, rel_tol)
     tau[at_bound] = 0.0
-    free = ~at_bound
     for _ in range(steps):
         qty = reml_quantities(structure, tau, reml)
-        moved = False
+        free = ~at_bound
+        step = None
         for info in (qty.info_observed, qty.info_expected):
             sub = info[np.ix_(free, free)]
             try:
@@ -559,21 +575,40 @@ def newton_polish(structure, tau0, reml=True, steps=3, rel_tol=1e-8) -> np.ndarr
                 continue
             delta = np.zeros_like(tau)
             delta[free] = np.linalg.solve(sub, qty.score[free])
-            t = 1.0
-            while t > 1e-3:
-                cand = tau + t * delta
-                if log_likelihood(structure, cand, reml) >= qty.loglik - 1e-12 * abs(qty.loglik):
-                    break
-                t *= 0.5
-            else:
-                continue
-            moved = True
-            step_size = np.abs(t * delta) / np.maximum(np.abs(tau), 1e-300 + tau[-1] * 1e-12)
-            tau = cand
+            step = _accept_step(structure, tau, delta, qty.loglik, reml, rel_tol)
+            if step is not None:
+                break
+        if step is None:
             break
-        if not moved or step_size.max() < 1e-12:
+        new_tau, at_bound = step
+        moved = np.abs(new_tau - tau) / np.maximum(np.abs(tau), 1e-12 * tau[-1])
+        tau = new_tau
+        if moved.max() < 1e-12:
             break
     return tau
+
+
+def _accept_step(structure, tau, delta, loglik, reml, rel_tol):
+    """Next tau: if the Newton step makes variances negative, those variances are set to
+    zero (boundary); otherwise the longest halved step that stays valid and does not
+    lower the log-likelihood."""
+    floor = loglik - 1e-12 * abs(loglik)
+    full = tau + delta
+    crossing = np.zeros_like(tau, dtype=bool)
+    crossing[structure.variance_index[:-1]] = full[structure.variance_index[:-1]] < 0
+    if crossing.any():
+        # set them to zero and let the next Newton step work on the others
+        projected = np.where(crossing, 0.0, tau)
+        projected[boundary_mask(structure, projected, rel_tol)] = 0.0
+        if log_likelihood(structure, projected, reml) >= floor:
+            return projected, boundary_mask(structure, projected, rel_tol)
+    t = 1.0
+    while t > 1e-3:
+        cand = tau + t * delta
+        if log_likelihood(structure, cand, reml) >= floor:
+            return cand, boundary_mask(structure, cand, rel_tol)
+        t *= 0.5
+    return None
 
 
 def from_statsmodels(results) -> tuple[LMMStructure, np.ndarray]:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from mixedtools.ddf import (
     DDF_METHODS,
@@ -36,13 +37,24 @@ SPECS = {
         {"groups": "block", "re_formula": "1", "vc_formula": {"variety": "0 + C(variety)"}},
     ),
     "boundary": ("y ~ x + w", {"groups": "g"}),
+    # (Days || Subject): the covariance of G is held at zero
+    "sleep_uncorrelated": (
+        "Reaction ~ Days",
+        {"groups": "Subject", "re_formula": "~Days", "uncorrelated": True},
+    ),
 }
 
 
-def _fit(formula, data, reml=True, **kwargs):
+def _fit(formula, data, reml=True, uncorrelated=False, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return smf.mixedlm(formula, data, **kwargs).fit(reml=reml)
+        model = smf.mixedlm(formula, data, **kwargs)
+        free = None
+        if uncorrelated:
+            free = MixedLMParams.from_components(
+                fe_params=np.ones(model.k_fe), cov_re=np.eye(model.k_re)
+            )
+        return model.fit(reml=reml, free=free)
 
 
 @cache
@@ -83,6 +95,20 @@ def test_satterthwaite_table_matches_lmertest(case):
     np.testing.assert_allclose(tab["df"], ref["df"], rtol=1e-5)
     np.testing.assert_allclose(tab["t"], ref["t"], rtol=1e-5)
     np.testing.assert_allclose(tab["p_value"], ref["p_value"], rtol=1e-4, atol=1e-300)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_satterthwaite_for_ml_fits_matches_lmertest(case):
+    ref = REF[case]["satterthwaite_ml"]
+    tab = coef_table(fitted(case, reml=False), ddf="satterthwaite").loc[r_terms(case)]
+    np.testing.assert_allclose(tab["estimate"], ref["estimate"], rtol=1e-6)
+    np.testing.assert_allclose(tab["std_error"], ref["std_error"], rtol=1e-5)
+    np.testing.assert_allclose(tab["df"], ref["df"], rtol=1e-5)
+
+
+def test_uncorrelated_structure_has_no_covariance_parameter():
+    structure, _ = from_statsmodels(fitted("sleep_uncorrelated"))
+    assert structure.tau_names == ("G[Subject,Subject]", "G[Days,Days]", "sigma2")
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -365,3 +391,14 @@ def test_structure_tuple_is_accepted():
     a = coef_table((structure, tau), ddf="satterthwaite")
     b = coef_table(fitted("shoes"), ddf="satterthwaite")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_warns_when_estimates_are_far_from_the_optimum():
+    from mixedtools.ddf import _warn_if_not_optimal
+
+    structure, tau = from_statsmodels(fitted("sleep_unbalanced"))
+    with pytest.warns(RuntimeWarning, match="not at the REML optimum"):
+        _warn_if_not_optimal(structure, tau * np.array([3.0, 0.0, 0.5, 2.0]), reml=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_not_optimal(structure, newton_polish(structure, tau), reml=True)

@@ -235,3 +235,48 @@ def test_bad_input_is_rejected_with_clear_errors():
             LMMStructure(y=structure.y, X=structure.X, groups=groups, Z=structure.Z),
             [1.0, 0.0, 1.0, 1.0],
         )
+
+
+def test_newton_polish_moves_a_small_variance_onto_the_boundary():
+    # y has no group effect: the ML estimate of the group variance is exactly zero
+    rng = np.random.default_rng(8)
+    g = np.repeat(np.arange(10), 6)
+    x = rng.normal(size=60)
+    x = x - (np.bincount(g, x) / 6)[g]
+    y = 1 + x + rng.normal(size=60)
+    y = y - (np.bincount(g, y) / 6)[g] + y.mean()  # group means all equal
+    structure = LMMStructure(y=y, X=np.column_stack([np.ones(60), x]), groups=g, Z=np.ones((60, 1)))
+    for reml in (True, False):
+        tau = newton_polish(structure, [0.05, 1.0], reml=reml, steps=10)
+        assert tau[0] == 0.0
+        qty = reml_quantities(structure, tau, reml=reml)
+        assert qty.score[0] < 0  # the likelihood would rise only for a negative variance
+        assert abs(qty.score[1]) < 1e-8 * qty.info_expected[1, 1]
+
+
+def test_raw_crossproducts_keep_their_meaning():
+    structure = _tiny_structure()
+    C, sizes = structure._crossprods
+    M = np.column_stack([structure.Z, *structure.vc, structure.X, structure.y])
+    for j in range(structure.n_groups):
+        rows = M[structure.groups == j]
+        np.testing.assert_allclose(C[j], rows.T @ rows, rtol=1e-12)
+        assert sizes[j] == len(rows)
+
+
+def test_a_large_mean_of_y_costs_no_accuracy():
+    structure = _tiny_structure()
+    shifted = LMMStructure(
+        y=structure.y + 1e8,
+        X=structure.X,
+        groups=structure.groups,
+        Z=structure.Z,
+        vc=structure.vc,
+    )
+    tau = structure.tau_from(np.array([[1.5, 0.3], [0.3, 0.8]]), [0.7], 1.2)
+    a, b = reml_quantities(structure, tau), reml_quantities(shifted, tau)
+    # y + 1e8 itself is stored only to ~1e-8: that is the accuracy left to expect
+    assert b.loglik == pytest.approx(a.loglik, rel=1e-9)
+    np.testing.assert_allclose(b.score, a.score, rtol=1e-6)
+    np.testing.assert_allclose(b.info_observed, a.info_observed, rtol=1e-6)
+    np.testing.assert_allclose(b.beta - a.beta, [1e8, 0, 0], atol=1e-6)

@@ -55,7 +55,8 @@ lmer_case <- function(formula, data, Ls = list(), lme_fixed = NULL, lme_random =
     vcov_kr = unname(as.matrix(vcovAdj(m))),
     anova_satterthwaite = anova_table(m, "Satterthwaite"),
     anova_kenward_roger = anova_table(m, "Kenward-Roger"),
-    contrasts = contrast_tests(m, Ls)
+    contrasts = contrast_tests(m, Ls),
+    satterthwaite_ml = coef_table(update(m, REML = FALSE), "Satterthwaite")
   )
   if (!is.null(lme_fixed)) {
     fm <- lme(lme_fixed, random = lme_random, data = data, method = "REML")
@@ -114,6 +115,12 @@ cases$sleep_unbalanced <- c(
   lmer_case(Reaction ~ Days + (Days | Subject), sleep_unb,
             Ls = list(diag(2)),
             lme_fixed = Reaction ~ Days, lme_random = ~ Days | Subject)
+)
+
+# 4b. uncorrelated random intercept and slope on the same data
+cases$sleep_uncorrelated <- c(
+  list(data = to_list(sleep_unb)),
+  lmer_case(Reaction ~ Days + (Days || Subject), sleep_unb, Ls = list(diag(2)))
 )
 
 # 5. nested random intercepts and a multi-df factor: Oats split plot, 5 rows removed
