@@ -357,6 +357,17 @@ class LmerResult:
 
         Columns: group, var1, var2, vcov, sdcor.  Variances have an empty ``var2`` and their SD in
         ``sdcor``; covariances name both effects and have the correlation in ``sdcor``.
+
+        Examples
+        --------
+        >>> import mixedtools as mt
+        >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+        >>> fit.varcorr.round(3)
+              group       var1  var2     vcov   sdcor
+        0   subject  Intercept        612.090  24.740
+        1   subject       days         35.072   5.922
+        2   subject  Intercept  days    9.604   0.066
+        3  Residual                   654.941  25.592
         """
         rows = []
         G = self._g_matrix()
@@ -431,6 +442,16 @@ class LmerResult:
         """Conditional modes of the random effects, {grouping factor: DataFrame}.
 
         lme4's ``ranef()``; levels are rows, effects columns.
+
+        Examples
+        --------
+        >>> import mixedtools as mt
+        >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+        >>> fit.ranef["subject"].head(2).round(3)
+                 Intercept    days
+        subject
+        308          2.258   9.199
+        309        -40.398  -8.620
         """
         if self._ranef is None:
             self._compute_ranef()
