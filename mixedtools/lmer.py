@@ -447,11 +447,10 @@ class LmerResult:
         --------
         >>> import mixedtools as mt
         >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
-        >>> fit.ranef["subject"].head(2).round(3)
-                 Intercept    days
-        subject
-        308          2.258   9.199
-        309        -40.398  -8.620
+        >>> list(fit.ranef["subject"].columns)
+        ['Intercept', 'days']
+        >>> fit.ranef["subject"].loc["309"].round(2).tolist()
+        [-40.4, -8.62]
         """
         if self._ranef is None:
             self._compute_ranef()
