@@ -554,12 +554,14 @@ class LmerResult:
             if not isinstance(newdata, pd.DataFrame):
                 raise TypeError("newdata must be a pandas DataFrame")
             data = newdata
+        labels = data.index
+        data = data.reset_index(drop=True)  # work by position: the caller's labels may repeat
         X = self._fixed_design(data)
         out = pd.Series(np.nan, index=data.index, name="predicted")
         out.loc[X.index] = X.to_numpy() @ self.fixef.to_numpy()
         if re:
             out = out + self._random_part(data)
-        return out
+        return out.set_axis(labels)
 
     @property
     def fitted(self) -> pd.Series:
