@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from mixedtools import anova, datasets
+from mixedtools import anova, datasets, diagnostics, simulate
 
-__all__ = ["anova", "datasets"]
+__all__ = ["anova", "datasets", "diagnostics", "simulate"]
