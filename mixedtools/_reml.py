@@ -11,6 +11,7 @@ with ``lme4::lmer(..., REML = TRUE)`` to optimizer tolerance.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,19 @@ def fit_reml(y, exog, exog_re, n_groups, maxiter: int = 200) -> RemlFit:
 
     The diagonal of ``L`` is bounded below by 0 (as in lme4), so singular fits (a variance of 0
     or a correlation of +-1) are reached on the boundary rather than reported as failures.
+    Raises :class:`numpy.linalg.LinAlgError` if the criterion cannot be evaluated at the
+    optimum (e.g. a rank-deficient fixed-effects design).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> k, n = 20, 5
+    >>> x = rng.normal(size=k * n)
+    >>> u = np.repeat(rng.normal(size=k), n)
+    >>> y = 1 + 0.5 * x + u + rng.normal(size=k * n)
+    >>> fit = fit_reml(y, np.column_stack([np.ones(k * n), x]), np.ones((k * n, 1)), k)
+    >>> fit.converged, fit.fe_params.shape
+    (True, (2,))
     """
     y = np.asarray(y, dtype=float)
     exog = np.asarray(exog, dtype=float)
@@ -115,9 +129,13 @@ def fit_reml(y, exog, exog_re, n_groups, maxiter: int = 200) -> RemlFit:
         except np.linalg.LinAlgError:
             return np.inf
 
-    result = optimize.minimize(
-        objective, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter}
-    )
+    # Trial points where the criterion cannot be evaluated return inf; the finite-difference
+    # gradient then warns about inf - inf, which the line search handles by backing off.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = optimize.minimize(
+            objective, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter}
+        )
     criterion, beta, xvx, scale, lam = _profiled(result.x, cp)
     cov_beta = scale * np.linalg.inv(xvx)
     return RemlFit(

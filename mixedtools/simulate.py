@@ -587,7 +587,10 @@ def _fit_random_slope_model(y, exog, exog_re, groups, k, maxiter, engine):
     import warnings
 
     if engine == "reml":
-        fit = fit_reml(y, exog, exog_re, k, maxiter=maxiter)
+        try:
+            fit = fit_reml(y, exog, exog_re, k, maxiter=maxiter)
+        except np.linalg.LinAlgError:
+            return None
         if not fit.converged:
             return None
         estimates, se = fit.fe_params, fit.bse
