@@ -446,17 +446,19 @@ def schools(
 FOUR_DATASETS = ("adequate", "nonlinear", "outlier", "leverage")
 
 
-def _match_line(x, y, intercept, slope, residual_sd):
-    """Shift and rescale ``y`` so OLS of y on x gives exactly this line and residual SD.
+def _match_line(x, y, intercept, slope, residual_sd, x_mean, x_sd):
+    """Rescale x and y so that OLS of y on x gives exactly this line and residual SD.
 
-    Subtracting the data's own OLS line and adding the target line keeps the residuals (the shape
-    of the cloud); rescaling the residuals sets their standard deviation. OLS residuals are
-    orthogonal to ``[1, x]``, so the fitted line is exactly the target one.
+    x is moved to the common mean and SD (an affine change keeps the shape of the cloud).
+    Subtracting the data's own OLS line and adding the target line keeps the residuals;
+    rescaling them sets their standard deviation. OLS residuals are orthogonal to ``[1, x]``,
+    so the fitted line is exactly the target one.
     """
+    x = x_mean + (x - x.mean()) / x.std() * x_sd
     b, a = np.polyfit(x, y, 1)
     resid = y - (a + b * x)
     scale = residual_sd / np.sqrt(resid @ resid / (x.size - 2))
-    return intercept + slope * x + scale * resid
+    return x, intercept + slope * x + scale * resid
 
 
 def four_datasets(
@@ -476,9 +478,9 @@ def four_datasets(
     * ``outlier``: the points lie on a tight line except one outlier in y, which tilts the fit;
     * ``leverage``: x hardly varies except one far point, which alone determines the slope.
 
-    Each set is rescaled so that OLS gives exactly ``intercept``, ``slope`` and residual
-    standard deviation ``residual_sd`` (hence also the same R^2 and t statistics) up to
-    floating-point rounding.
+    Each set is rescaled so that x has the same mean (9) and standard deviation in all four, and
+    OLS gives exactly ``intercept``, ``slope`` and residual standard deviation ``residual_sd``
+    (hence also the same R^2, standard errors and t statistics) up to floating-point rounding.
 
     Parameters
     ----------
@@ -528,7 +530,7 @@ def four_datasets(
 
     frames = []
     for name, x, y in zip(FOUR_DATASETS, (x1, x_grid, x_grid, x4), (y1, y2, y3, y4), strict=True):
-        y = _match_line(x, y, intercept, slope, residual_sd)
+        x, y = _match_line(x, y, intercept, slope, residual_sd, 9.0, x_grid.std())
         frames.append(pd.DataFrame({"dataset": name, "x": x, "y": y}))
     return pd.concat(frames, ignore_index=True)
 
