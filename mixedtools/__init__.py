@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from mixedtools import anova, covstruct, datasets, ddf, plots, reml, simulate
+from mixedtools import anova, covstruct, datasets, ddf, diagnostics, plots, reml, simulate
 from mixedtools.lmer import LmerResult, lmer
 from mixedtools.lrt import lrt
 
@@ -11,6 +11,7 @@ __all__ = [
     "covstruct",
     "datasets",
     "ddf",
+    "diagnostics",
     "LmerResult",
     "lmer",
     "lrt",
