@@ -292,7 +292,9 @@ class LmerResult:
         block = self.design.block_name
         for a, name in enumerate(self.design.re_names):
             if G[a, a] <= tol:
-                problems.append(f"the variance of {_effect_label(name)} across {block!r} is 0")
+                problems.append(
+                    f"the variance of {_effect_label(name)} across {block!r} is estimated as 0"
+                )
         for a in range(G.shape[0]):
             for b in range(a):
                 if G[a, a] > tol and G[b, b] > tol:
@@ -301,12 +303,18 @@ class LmerResult:
                         problems.append(
                             f"the correlation of {_effect_label(self.design.re_names[a])} and "
                             f"{_effect_label(self.design.re_names[b])} across {block!r} is "
-                            f"{r:+.0f}"
+                            f"estimated as {r:+.0f}"
                         )
+        if not problems and G.shape[0] > 2 and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
+            problems.append(
+                f"the covariance matrix of the random effects across {block!r} is singular "
+                "(some combination of them has no variance)"
+            )
         for vc, s in zip(self.design.vcs, self._vc_variances(), strict=True):
             if s <= tol:
                 problems.append(
-                    f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is 0"
+                    f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is "
+                    "estimated as 0"
                 )
         self.singular = bool(problems)
         if problems:
@@ -349,6 +357,17 @@ class LmerResult:
 
         Columns: group, var1, var2, vcov, sdcor.  Variances have an empty ``var2`` and their SD in
         ``sdcor``; covariances name both effects and have the correlation in ``sdcor``.
+
+        Examples
+        --------
+        >>> import mixedtools as mt
+        >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+        >>> fit.varcorr.round(3)
+              group       var1  var2     vcov   sdcor
+        0   subject  Intercept        612.090  24.740
+        1   subject       days         35.072   5.922
+        2   subject  Intercept  days    9.604   0.066
+        3  Residual                   654.941  25.592
         """
         rows = []
         G = self._g_matrix()
@@ -423,6 +442,15 @@ class LmerResult:
         """Conditional modes of the random effects, {grouping factor: DataFrame}.
 
         lme4's ``ranef()``; levels are rows, effects columns.
+
+        Examples
+        --------
+        >>> import mixedtools as mt
+        >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+        >>> list(fit.ranef["subject"].columns)
+        ['Intercept', 'days']
+        >>> fit.ranef["subject"].loc["309"].round(2).tolist()
+        [-40.4, -8.62]
         """
         if self._ranef is None:
             self._compute_ranef()
@@ -526,12 +554,14 @@ class LmerResult:
             if not isinstance(newdata, pd.DataFrame):
                 raise TypeError("newdata must be a pandas DataFrame")
             data = newdata
+        labels = data.index
+        data = data.reset_index(drop=True)  # work by position: the caller's labels may repeat
         X = self._fixed_design(data)
         out = pd.Series(np.nan, index=data.index, name="predicted")
         out.loc[X.index] = X.to_numpy() @ self.fixef.to_numpy()
         if re:
             out = out + self._random_part(data)
-        return out
+        return out.set_axis(labels)
 
     @property
     def fitted(self) -> pd.Series:

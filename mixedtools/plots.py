@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .diagnostics import diagnostics
 from .lmer import LmerResult
 
-__all__ = ["caterpillar", "spaghetti", "shrinkage"]
+__all__ = ["caterpillar", "diagnostics", "spaghetti", "shrinkage"]
 
 _BOOK_WIDTH = 7.0
 _COLORS = {"none": "#d95f02", "partial": "#1b9e77", "complete": "#7570b3", "lines": "#4c72b0"}

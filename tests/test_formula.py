@@ -261,3 +261,22 @@ def test_well_behaved_fit_is_silent(sleep):
         fit = mt.lmer("reaction ~ days + (days | subject)", sleep)
     assert fit.converged and not fit.singular
     assert isinstance(fit.varcorr, pd.DataFrame)
+
+
+def test_zero_variance_component_warns_and_equals_the_smaller_model():
+    data = mt.datasets.load("penicillin")
+    rng = np.random.default_rng(1)
+    effect = dict(zip(sorted(data["sample"].unique()), 2 * rng.normal(size=6), strict=True))
+    data["diameter"] = data["sample"].map(effect) + rng.normal(size=len(data))
+    with pytest.warns(SingularFitWarning, match="random intercept across 'plate' is estimated"):
+        fit = mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", data)
+    assert fit.varcorr.set_index("group").loc["plate", "vcov"] == 0.0
+    smaller = mt.lmer("diameter ~ 1 + (1 | sample)", data)
+    assert fit.loglik == pytest.approx(smaller.loglik, rel=1e-10)
+    assert fit.fixef["Intercept"] == pytest.approx(smaller.fixef["Intercept"], rel=1e-8)
+
+
+def test_non_numeric_response():
+    data = mt.datasets.load("sleepstudy").assign(label=lambda d: d["subject"] + "x")
+    with pytest.raises(FormulaError, match="single numeric column"):
+        mt.lmer("label ~ days + (1 | subject)", data)

@@ -172,6 +172,22 @@ def test_predict_keeps_index_and_marks_missing_rows():
     pred = res.predict(new)
     assert list(pred.index) == [10, 20]
     assert np.isfinite(pred[10]) and np.isnan(pred[20])
+    # repeated row labels are kept, and each row gets its own prediction
+    twice = pd.DataFrame({"days": [0.0, 9.0], "subject": ["308", "335"]}, index=[5, 5])
+    np.testing.assert_allclose(
+        res.predict(twice).to_numpy(), res.predict(twice.reset_index(drop=True)).to_numpy()
+    )
+    assert list(res.predict(twice).index) == [5, 5]
+
+
+def test_predict_nested_and_crossed_new_levels():
+    res = fit("pastes")
+    new = pd.DataFrame({"batch": ["A", "A", "Z"], "cask": ["a", "z", "a"]})
+    pred = res.predict(new)
+    b = res.ranef["batch"]["Intercept"]
+    bc = res.ranef["batch:cask"]["Intercept"]
+    mu = res.fixef["Intercept"]
+    np.testing.assert_allclose(pred, [mu + b["A"] + bc["A:a"], mu + b["A"], mu], rtol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["sleep_reml", "hsb_crosslevel", "cake", "pastes"])

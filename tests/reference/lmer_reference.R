@@ -23,7 +23,7 @@ cake <- lme4::cake
 cake <- data.frame(angle = cake$angle, recipe = as.character(cake$recipe),
                    replicate = as.integer(as.character(cake$replicate)), temp = cake$temp)
 
-# ---- helpers --------------------------------------------------------------------------------
+# ---- functions --------------------------------------------------------------------------------
 varcorr_df <- function(fit) {
   vc <- as.data.frame(VarCorr(fit))
   vc$var1[is.na(vc$var1)] <- ""
