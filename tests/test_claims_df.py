@@ -144,8 +144,14 @@ def test_d3_rare_dummy_in_few_large_groups():
     dfs = []
     for seed in range(3):
         fit = lmer("y ~ x + w + (1 | group)", dfdata.two_level(sizes, w, tau00=0.1, seed=seed))
-        dfs.append(fit.coef_table().loc["w", "df"])
+        df_w = fit.coef_table().loc["w", "df"]
+        dfs.append(df_w)
         assert ddf.hlm_table(fit).loc["w", "df"] == 418
+        # the group variance is known only roughly; 2 / cv^2 is the df it alone would give
+        info = mt.reml.reml_quantities(fit.structure, fit.tau).info_observed
+        cv = np.sqrt(np.linalg.inv(info)[0, 0]) / fit.tau[0]
+        assert 0.15 < cv < 0.5
+        assert 2 / cv**2 < df_w < 4 / cv**2
     assert max(dfs) < 80 and min(dfs) > 15
 
 
