@@ -1,4 +1,4 @@
-"""Simulators of mixedtools.dfdata and the df comparison helpers of mixedtools.ddf."""
+"""Simulators of mixedtools.dfdata and the df comparison functions of mixedtools.ddf."""
 
 import warnings
 
@@ -127,7 +127,7 @@ def test_level2_rejection_rates_fit_matches_lmer():
         assert out["rejection_rate"].iloc[0] == expected
 
 
-# --------------------------------------------------------------------------- ddf helpers
+# --------------------------------------------------------------------------- ddf tables
 def test_df_by_method_matches_coef_table_and_accepts_statsmodels():
     d = dfdata.two_level(np.random.default_rng(2).integers(3, 20, 12), seed=2)
     fit = lmer("y ~ x + w + (1 | group)", d)
