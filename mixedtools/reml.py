@@ -407,8 +407,11 @@ def profiled_log_likelihood(structure, relative_tau, reml=True, score=False):
     True
     """
     relative_tau = np.array(relative_tau, dtype=float)
-    if relative_tau.shape == (structure.n_tau,):
-        relative_tau[-1] = 1.0
+    if relative_tau.shape != (structure.n_tau,):
+        raise ValueError(
+            f"relative_tau must have length {structure.n_tau}, got shape {relative_tau.shape}"
+        )
+    relative_tau[-1] = 1.0
     if not is_valid_tau(structure, relative_tau):
         invalid = (-np.inf, np.nan)
         return (*invalid, np.full(structure.n_tau - 1, np.nan)) if score else invalid
