@@ -1,10 +1,10 @@
-"""A bounded second opinion for fits where statsmodels' optimiser stops short.
+"""A bounded, profiled maximisation of the (RE)ML log-likelihood (lme4's approach).
 
 statsmodels optimises an unconstrained parameterisation and can stall near the boundary of the
-parameter space (a variance near zero).  Here the (RE)ML log-likelihood of :mod:`mixedtools.reml`
-is maximised over lme4's kind of parameters: the lower Cholesky factor of G and the standard
-deviations of the variance components, both relative to sigma, with the diagonal bounded below by
-zero (L-BFGS-B), and sigma^2 on the log scale.  Variances can then reach exactly zero.
+parameter space (a variance near zero).  Here the log-likelihood of :mod:`mixedtools.reml`, with
+sigma^2 profiled out, is maximised over lme4's kind of parameters: the lower Cholesky factor of G
+and the standard deviations of the variance components, both relative to sigma, with the diagonal
+bounded below by zero (L-BFGS-B).  Variances can then reach exactly zero.
 """
 
 from __future__ import annotations
@@ -16,18 +16,34 @@ from . import reml as _reml
 
 __all__ = ["bounded_refit", "neutral_start"]
 
+_ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
+_RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
+
 
 def _unpack(structure, theta):
+    """Relative tau (sigma^2 entry 1) from theta = (lower triangle of L row by row, sds)."""
     k = structure.k_re
     n_l = k * (k + 1) // 2
     L = np.zeros((k, k))
     L[np.tril_indices(k)] = theta[:n_l]
-    n_vc = len(structure.vc)
-    sds = theta[n_l : n_l + n_vc]
-    s2 = float(np.exp(theta[-1]))
-    G = s2 * (L @ L.T)
-    G = np.where(structure.free, G, 0.0)
-    return structure.tau_from(G=G if k else None, vc_variances=s2 * sds**2, sigma2=s2)
+    G = np.where(structure.free, L @ L.T, 0.0)
+    sds = theta[n_l:]
+    return structure.tau_from(G=G if k else None, vc_variances=sds**2, sigma2=1.0)
+
+
+def _chain_rule(structure, theta, score):
+    """Gradient with respect to theta from the gradient with respect to the relative tau."""
+    k = structure.k_re
+    n_g, n_l = len(structure.g_entries), k * (k + 1) // 2
+    # d f = sum over free (a >= b) of g_ab dG_ab = tr(S dG) with S symmetric (off-diagonal
+    # entries halved), and dG = dL L' + L dL', so df/dL = 2 S L.
+    S = np.zeros((k, k))
+    for value, (a, b) in zip(score[:n_g], structure.g_entries, strict=True):
+        S[a, b] = S[b, a] = value if a == b else 0.5 * value
+    L = np.zeros((k, k))
+    L[np.tril_indices(k)] = theta[:n_l]
+    sds = theta[n_l:]
+    return np.concatenate([(2.0 * S @ L)[np.tril_indices(k)], 2.0 * sds * score[n_g:]])
 
 
 def _pack(structure, tau):
@@ -41,7 +57,7 @@ def _pack(structure, tau):
     L = np.linalg.cholesky(G_rel) if k else G
     n_g = len(structure.g_entries)
     sds = np.sqrt(np.clip(tau[n_g:-1] / s2, 0.0, None))
-    return np.concatenate([L[np.tril_indices(k)], sds, [np.log(s2)]])
+    return np.concatenate([L[np.tril_indices(k)], sds])
 
 
 def neutral_start(structure) -> np.ndarray:
@@ -53,8 +69,13 @@ def neutral_start(structure) -> np.ndarray:
     return structure.tau_from(G=G, vc_variances=np.full(len(structure.vc), s2), sigma2=s2)
 
 
-def bounded_refit(structure, tau0, reml=True, try_neutral_start=True) -> np.ndarray:
+def bounded_refit(
+    structure, tau0, reml=True, try_neutral_start=True, maxiter=2000, return_success=False
+):
     """Maximise the (RE)ML log-likelihood from `tau0` with variances bounded below by zero.
+
+    sigma^2 is profiled out (:func:`mixedtools.reml.profiled_log_likelihood`), so the search
+    runs over the relative covariance parameters only, as in lme4.
 
     Parameters
     ----------
@@ -64,30 +85,77 @@ def bounded_refit(structure, tau0, reml=True, try_neutral_start=True) -> np.ndar
     reml : bool
     try_neutral_start : bool
         Also start from lme4's neutral point and keep the better optimum.
+    maxiter : int
+        Iteration limit of L-BFGS-B (per start).
+    return_success : bool
+        Also return whether the optimiser reported convergence.
 
     Returns
     -------
-    ndarray
+    tau : ndarray
         tau at the maximum found.
+    success : bool
+        Only with ``return_success``: the optimiser converged to a finite optimum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.reml import LMMStructure
+    >>> from mixedtools._optimize import bounded_refit, neutral_start
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau = bounded_refit(s, neutral_start(s), try_neutral_start=False)
+    >>> tau.shape, bool(tau[-1] > 0)
+    ((2,), True)
     """
     theta0 = _pack(structure, np.asarray(tau0, float))
     k = structure.k_re
     rows, cols = np.tril_indices(k)
     bounds = [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols, strict=True)]
-    bounds += [(0.0, None)] * len(structure.vc) + [(None, None)]
+    bounds += [(0.0, None)] * len(structure.vc)
 
-    def objective(theta):
-        ll = _reml.log_likelihood(structure, _unpack(structure, theta), reml)
-        return -ll if np.isfinite(ll) else 1e300
+    def deviance(theta):  # lme4's criterion, -2 x the profiled log-likelihood, and its gradient
+        try:
+            ll, _, score = _reml.profiled_log_likelihood(
+                structure, _unpack(structure, theta), reml, score=True
+            )
+        except np.linalg.LinAlgError:
+            ll = -np.inf
+        if not np.isfinite(ll):
+            return 1e300, np.zeros_like(theta)
+        return -2.0 * ll, -2.0 * _chain_rule(structure, theta, score)
 
-    neutral = np.concatenate(
-        [(rows == cols).astype(float), np.ones(len(structure.vc)), theta0[-1:]]
-    )
+    def minimise(start):
+        return optimize.minimize(
+            deviance,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": maxiter},
+        )
+
+    neutral = np.concatenate([(rows == cols).astype(float), np.ones(len(structure.vc))])
     best = None
     for start in (theta0, neutral) if try_neutral_start else (theta0,):
-        res = optimize.minimize(
-            objective, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
-        )
+        res = minimise(start)
         if best is None or res.fun < best.fun:
             best = res
-    return _unpack(structure, best.x)
+    # The deviance depends on a diagonal entry of L (or a variance-component sd) only through
+    # its square, so 0 is always a stationary point in that coordinate and a gradient method
+    # that reaches it stays there, even when moving off would lower the deviance.  Restart
+    # once from a small positive value and keep the better optimum.
+    lower_bounded = np.array([low == 0.0 for low, _ in bounds])
+    at_zero = lower_bounded & (best.x < _ZERO_SD)
+    if at_zero.any():
+        res = minimise(np.where(at_zero, _RESTART_SD, best.x))
+        if res.fun < best.fun:
+            best = res
+    relative = _unpack(structure, best.x)
+    _, sigma2 = _reml.profiled_log_likelihood(structure, relative, reml)
+    tau = relative * sigma2
+    if return_success:
+        return tau, bool(best.success) and bool(best.fun < 1e300)
+    return tau

@@ -32,6 +32,7 @@ __all__ = [
     "LMMQuantities",
     "reml_quantities",
     "log_likelihood",
+    "profiled_log_likelihood",
     "newton_polish",
     "from_statsmodels",
     "is_valid_tau",
@@ -328,6 +329,23 @@ def _group_forms(structure, tau, powers):
     return out
 
 
+def _gls_pieces(structure, tau):
+    """GLS at tau in one pass over the groups.
+
+    Returns ``(logdet V, logdet X'V^-1X, r'V^-1r, forms, chol, z)``: r is the GLS residual,
+    ``forms`` the per-group ``[W, X, y]' V_j^-1 [W, X, y]``, ``chol`` the Cholesky factor of
+    ``X'V^-1X`` and ``z = chol^-1 X'V^-1y``.
+    """
+    f = _group_forms(structure, tau, powers=(1,))
+    q = structure._q
+    F = f[1].sum(axis=0)
+    XVX, XVy, yVy = F[q:-1, q:-1], F[q:-1, -1], F[-1, -1]
+    chol = np.linalg.cholesky(XVX)
+    z = np.linalg.solve(chol, XVy)
+    logdet_xvx = 2.0 * np.log(np.diagonal(chol)).sum()
+    return f["logdet_v"].sum(), logdet_xvx, yVy - z @ z, f[1], chol, z
+
+
 def log_likelihood(structure, tau, reml=True) -> float:
     """REML or ML log-likelihood at tau, on lme4's scale (equals ``logLik()``).
 
@@ -342,17 +360,83 @@ def log_likelihood(structure, tau, reml=True) -> float:
     """
     if not is_valid_tau(structure, tau):
         return -np.inf
-    f = _group_forms(structure, tau, powers=(1,))
-    p, q = structure.n_fixed, structure._q
-    F = f[1].sum(axis=0)
-    XVX, XVy, yVy = F[q:-1, q:-1], F[q:-1, -1], F[-1, -1]
-    chol = np.linalg.cholesky(XVX)
-    z = np.linalg.solve(chol, XVy)
-    rss = yVy - z @ z
-    ll = -0.5 * (structure.n_obs * _LOG_2PI + f["logdet_v"].sum() + rss)
+    logdet_v, logdet_xvx, rss, *_ = _gls_pieces(structure, tau)
+    ll = -0.5 * (structure.n_obs * _LOG_2PI + logdet_v + rss)
     if reml:
-        ll += 0.5 * p * _LOG_2PI - np.log(np.diagonal(chol)).sum()
+        ll += 0.5 * (structure.n_fixed * _LOG_2PI - logdet_xvx)
     return float(ll)
+
+
+def profiled_log_likelihood(structure, relative_tau, reml=True, score=False):
+    """(RE)ML log-likelihood maximised over sigma^2 with the covariances relative to sigma^2 fixed.
+
+    With ``V = sigma^2 V_0`` the maximising ``sigma^2`` is ``r' V_0^-1 r / (N - p)`` (REML) or
+    ``/ N`` (ML), so the criterion lme4 optimises depends on the relative parameters only.
+
+    Parameters
+    ----------
+    structure : LMMStructure
+    relative_tau : array_like
+        Variance parameters divided by sigma^2; the last entry (sigma^2 itself) is ignored.
+    reml : bool
+    score : bool
+        Also return the gradient of the profiled log-likelihood.
+
+    Returns
+    -------
+    loglik : float
+        The profiled log-likelihood (``-inf`` if ``relative_tau`` is outside the parameter
+        space); ``-2 loglik`` is lme4's ``REMLcrit`` / deviance at the same relative parameters.
+    sigma2 : float
+        The maximising residual variance; ``sigma2 * relative_tau`` (last entry set to
+        ``sigma2``) is tau on the data scale.
+    gradient : ndarray, shape (n_tau - 1,)
+        Only with ``score=True``: derivatives of ``loglik`` with respect to
+        ``relative_tau[:-1]``. They equal ``sigma2`` times the score at the data-scale tau
+        (sigma^2 is at its optimum, so it contributes nothing), and all come from the same
+        per-group forms as ``loglik``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.reml import LMMStructure, log_likelihood, profiled_log_likelihood
+    >>> g = np.repeat(np.arange(3), 2)
+    >>> s = LMMStructure(y=[1.0, 2, 2, 4, 0, 1], X=np.ones((6, 1)), groups=g, Z=np.ones((6, 1)))
+    >>> ll, sigma2 = profiled_log_likelihood(s, [2.0, 1.0])
+    >>> bool(np.isclose(ll, log_likelihood(s, [2.0 * sigma2, sigma2])))
+    True
+    """
+    relative_tau = np.array(relative_tau, dtype=float)
+    if relative_tau.shape != (structure.n_tau,):
+        raise ValueError(
+            f"relative_tau must have length {structure.n_tau}, got shape {relative_tau.shape}"
+        )
+    relative_tau[-1] = 1.0
+    if not is_valid_tau(structure, relative_tau):
+        invalid = (-np.inf, np.nan)
+        return (*invalid, np.full(structure.n_tau - 1, np.nan)) if score else invalid
+    n, p, q = structure.n_obs, structure.n_fixed, structure._q
+    logdet_v0, logdet_xvx0, rss0, forms, chol, z = _gls_pieces(structure, relative_tau)
+    dof = n - p if reml else n
+    sigma2 = max(float(rss0), np.finfo(float).tiny) / dof
+    # -2 loglik = N log 2 pi + logdet V_0 + dof (1 + log sigma2) [- p log 2 pi + logdet X'V_0^-1 X]
+    minus2 = n * _LOG_2PI + logdet_v0 + dof * (1.0 + np.log(sigma2))
+    if reml:
+        minus2 += logdet_xvx0 - p * _LOG_2PI
+    if not score:
+        return float(-0.5 * minus2), sigma2
+    # d loglik / d rho_k = -1/2 tr(E_k T) with T = sum_j [W_j'V_0^-1W_j - c_j c_j' / sigma2
+    # - (REML) B_j Phi_0 B_j'], B_j = W_j'V_0^-1 X_j, c_j = W_j'V_0^-1 r_j, Phi_0 = (X'V_0^-1X)^-1
+    xs = slice(q, q + p)
+    beta = np.linalg.solve(chol.T, z)
+    B = forms[:, :q, xs]
+    c = forms[:, :q, -1] - B @ beta
+    T = forms[:, :q, :q].sum(axis=0) - np.einsum("ja,jb->ab", c, c) / sigma2
+    if reml:
+        half = np.linalg.solve(chol, B.transpose(0, 2, 1))  # chol^-1 B_j'
+        T -= np.einsum("jia,jib->ab", half, half)
+    gradient = -0.5 * np.einsum("kab,ba->k", structure._derivative_patterns, T)
+    return float(-0.5 * minus2), sigma2, gradient
 
 
 def reml_quantities(structure, tau, reml=True) -> LMMQuantities:

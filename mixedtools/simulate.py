@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixedtools._reml import fit_reml
+from mixedtools import reml as _reml
+from mixedtools._optimize import bounded_refit, neutral_start
 
 __all__ = [
     "one_way_random",
@@ -564,38 +565,33 @@ def _two_level_design(k: int, n: int, rng: np.random.Generator, params: dict):
     return y.ravel(), exog, exog_re
 
 
-def _gls_standard_errors(exog, exog_re, k, cov_re, scale):
-    """Standard errors of the fixed effects, ``sqrt(diag((X' V^-1 X)^-1))``, for balanced groups.
-
-    This is the covariance lme4 and the HLM program report (the variance parameters treated as
-    known). statsmodels' own ``bse`` inverts the full Hessian instead, which differs when the
-    estimate is near the boundary (e.g. a random-effect correlation of +-1).
-    """
-    n = exog.shape[0] // k
-    x_blocks = exog.reshape(k, n, -1)
-    z_blocks = exog_re.reshape(k, n, -1)
-    v = z_blocks @ cov_re @ z_blocks.transpose(0, 2, 1) + scale * np.eye(n)
-    information = np.einsum("kip,kiq->pq", x_blocks, np.linalg.solve(v, x_blocks))
-    return np.sqrt(np.diag(np.linalg.inv(information)))
-
-
-def _fit_random_slope_model(y, exog, exog_re, groups, k, maxiter, engine):
+def _fit_random_slope_model(y, exog, exog_re, groups, maxiter, engine):
     """REML fit of ``y ~ w * x + (x | group)``: (estimates, standard errors) or ``None`` if failed.
 
-    ``engine="reml"`` uses the profiled REML of :mod:`mixedtools._reml`; ``"statsmodels"`` uses
-    :class:`~statsmodels.regression.mixed_linear_model.MixedLM` (L-BFGS), with the standard errors
-    recomputed as ``sqrt(diag((X' V^-1 X)^-1))`` at its estimates.
+    ``engine="reml"`` maximises the profiled REML criterion of :mod:`mixedtools.reml` with
+    :func:`mixedtools._optimize.bounded_refit` from lme4's neutral start; ``"statsmodels"`` uses
+    :class:`~statsmodels.regression.mixed_linear_model.MixedLM` (L-BFGS). Either way the
+    estimates and standard errors are the GLS ones at the fitted variance parameters, ``beta``
+    and ``sqrt(diag(Phi))`` with ``Phi = (X' V^-1 X)^-1`` (what lme4 and the HLM program report;
+    statsmodels' own Hessian-based ``bse`` differs near the boundary).
     """
     import warnings
 
+    structure = _reml.LMMStructure(y=y, X=exog, groups=groups, Z=exog_re)
     if engine == "reml":
         try:
-            fit = fit_reml(y, exog, exog_re, k, maxiter=maxiter)
+            tau, converged = bounded_refit(
+                structure,
+                neutral_start(structure),
+                reml=True,
+                try_neutral_start=False,
+                maxiter=maxiter,
+                return_success=True,
+            )
         except np.linalg.LinAlgError:
             return None
-        if not fit.converged:
+        if not converged:
             return None
-        estimates, se = fit.fe_params, fit.bse
     else:
         from statsmodels.regression.mixed_linear_model import MixedLM
         from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -611,8 +607,12 @@ def _fit_random_slope_model(y, exog, exog_re, groups, k, maxiter, engine):
                 return None
         if not fit.converged:
             return None
-        estimates = np.asarray(fit.fe_params)
-        se = _gls_standard_errors(exog, exog_re, k, np.asarray(fit.cov_re), float(fit.scale))
+        tau = structure.tau_from(G=np.asarray(fit.cov_re), sigma2=float(fit.scale))
+    try:
+        quantities = _reml.reml_quantities(structure, tau)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    estimates, se = quantities.beta, np.sqrt(np.diag(quantities.Phi))
     if not (np.all(np.isfinite(estimates)) and np.all(np.isfinite(se))):
         return None
     return estimates, se
@@ -626,7 +626,7 @@ def _power_replicates(task):
     out = np.full((len(seeds), 2 * len(columns)), np.nan)
     for row, seed_seq in enumerate(seeds):
         y, exog, exog_re = _two_level_design(k, n, np.random.default_rng(seed_seq), params)
-        fitted = _fit_random_slope_model(y, exog, exog_re, groups, k, maxiter, engine)
+        fitted = _fit_random_slope_model(y, exog, exog_re, groups, maxiter, engine)
         if fitted is not None:
             estimates, se = fitted
             out[row, 0::2] = estimates[columns]
@@ -701,13 +701,15 @@ def power(
 
     Two fitting engines give the same REML estimates:
 
-    * ``"reml"`` (default): the profiled REML criterion of lme4, computed from per-group
-      ``2 x 2`` cross-products and minimised by L-BFGS-B over the relative covariance factor
+    * ``"reml"`` (default): lme4's profiled REML criterion from :mod:`mixedtools.reml` (the
+      engine behind :func:`mixedtools.lmer`), computed blockwise from per-group cross-products
+      and minimised with its analytic gradient by L-BFGS-B over the relative covariance factor,
       with its diagonal bounded at 0 (as lme4 does). About 5 ms per fit; boundary (singular)
       fits are ordinary results, not failures.
     * ``"statsmodels"``: :class:`statsmodels.regression.mixed_linear_model.MixedLM` with
       L-BFGS. About 10 times slower, and with few groups or small ``n`` a sizeable share of fits
       end with a convergence warning when the slope variance is near 0; those count as failed.
+
     Confidence intervals use the same reference distribution as the test, so coverage is the
     share of intervals ``estimate +- quantile * se`` that contain the true value.
 

@@ -1,4 +1,4 @@
-"""mixedtools.simulate.power and the REML engine behind it (checked against lme4)."""
+"""mixedtools.simulate.power and the shared REML core behind it (checked against lme4)."""
 
 import json
 from pathlib import Path
@@ -9,8 +9,9 @@ import pytest
 from scipy import stats
 
 import mixedtools as mt
-from mixedtools import _reml
+from mixedtools import reml
 from mixedtools import simulate as sim
+from mixedtools._optimize import bounded_refit, neutral_start
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "hlm_diagnostics_reference.json").read_text()
@@ -36,49 +37,71 @@ def random_slope_rows():
     e = (((i * 37 + j * 53) % 101) / 101 - 0.5) * 2
     y = 1 + 0.4 * w + (0.5 + 0.3 * w) * x + u0 + u1 * x + e
     exog = np.column_stack([np.ones_like(x), w, x, w * x])
-    return y, exog, np.column_stack([np.ones_like(x), x])
+    return y, exog, np.column_stack([np.ones_like(x), x]), j - 1
 
 
-def test_reml_criterion_is_lme4s():
-    y, exog, exog_re = random_slope_rows()
-    value = _reml.reml_criterion(REFERENCE["theta"], y, exog, exog_re, 12)
-    assert value == pytest.approx(REFERENCE["reml_criterion"], rel=1e-10)
+def random_slope_structure():
+    y, exog, exog_re, groups = random_slope_rows()
+    return reml.LMMStructure(y=y, X=exog, groups=groups, Z=exog_re)
 
 
-def test_reml_fit_matches_lme4():
-    y, exog, exog_re = random_slope_rows()
-    fit = _reml.fit_reml(y, exog, exog_re, 12)
-    assert fit.converged
-    # Both optimizers stop near the same optimum: criterion within 1e-6, estimates within 1e-4.
-    assert fit.reml_criterion <= REFERENCE["reml_criterion"] + 1e-6
-    np.testing.assert_allclose(fit.fe_params, REFERENCE["fixef"], rtol=1e-4)
-    np.testing.assert_allclose(fit.bse, REFERENCE["std_error"], rtol=1e-4)
-    assert fit.scale == pytest.approx(REFERENCE["sigma2"], rel=1e-4)
-    np.testing.assert_allclose(
-        fit.cov_re.ravel(),
+def lme4_tau():
+    """lme4's estimates in the core's order: G[0,0], G[1,0], G[1,1], sigma^2."""
+    return np.array(
         [
             REFERENCE["var_intercept"],
             REFERENCE["cov_intercept_slope"],
-            REFERENCE["cov_intercept_slope"],
             REFERENCE["var_slope"],
-        ],
-        rtol=1e-3,
+            REFERENCE["sigma2"],
+        ]
     )
 
 
-def test_gls_standard_errors_agree_with_the_reml_engine():
-    y, exog, exog_re = random_slope_rows()
-    fit = _reml.fit_reml(y, exog, exog_re, 12)
-    se = sim._gls_standard_errors(exog, exog_re, 12, fit.cov_re, fit.scale)
-    np.testing.assert_allclose(se, fit.bse, rtol=1e-10)
+def test_profiled_criterion_is_lme4s_remlcrit():
+    structure = random_slope_structure()
+    # lme4's theta is the relative Cholesky factor L (lower triangle, column by column).
+    t00, t10, t11 = REFERENCE["theta"]
+    factor = np.array([[t00, 0.0], [t10, t11]])
+    relative = structure.tau_from(G=factor @ factor.T, sigma2=1.0)
+    loglik, sigma2 = reml.profiled_log_likelihood(structure, relative)
+    assert -2.0 * loglik == pytest.approx(REFERENCE["reml_criterion"], rel=1e-10)
+    assert sigma2 == pytest.approx(REFERENCE["sigma2"], rel=1e-8)
+
+
+def test_bounded_refit_reaches_lme4s_optimum():
+    structure = random_slope_structure()
+    tau = bounded_refit(structure, neutral_start(structure), try_neutral_start=False)
+    # Both optimizers stop near the same optimum: criterion within 1e-6, estimates within 1e-4.
+    assert -2.0 * reml.log_likelihood(structure, tau) <= REFERENCE["reml_criterion"] + 1e-6
+    np.testing.assert_allclose(tau, lme4_tau(), rtol=1e-3)
+    quantities = reml.reml_quantities(structure, tau)
+    np.testing.assert_allclose(quantities.beta, REFERENCE["fixef"], rtol=1e-4)
+    np.testing.assert_allclose(np.sqrt(np.diag(quantities.Phi)), REFERENCE["std_error"], rtol=1e-4)
+
+
+def test_bounded_refit_leaves_a_zero_slope_variance_that_is_not_optimal():
+    # Started with the slope variance at 0 (a stationary point of the criterion in the
+    # Cholesky parameters), the optimizer must still find lme4's positive variance.
+    structure = random_slope_structure()
+    start = structure.tau_from(G=np.diag([0.1, 0.0]), sigma2=0.4)
+    tau = bounded_refit(structure, start, try_neutral_start=False)
+    assert -2.0 * reml.log_likelihood(structure, tau) <= REFERENCE["reml_criterion"] + 1e-6
+    np.testing.assert_allclose(tau, lme4_tau(), rtol=1e-3)
+
+
+def test_power_engine_reports_lme4s_estimates_and_standard_errors():
+    y, exog, exog_re, groups = random_slope_rows()
+    estimates, se = sim._fit_random_slope_model(y, exog, exog_re, groups, 200, "reml")
+    np.testing.assert_allclose(estimates, REFERENCE["fixef"], rtol=1e-4)
+    np.testing.assert_allclose(se, REFERENCE["std_error"], rtol=1e-4)
 
 
 def test_statsmodels_engine_gives_the_same_estimates():
     rng = np.random.default_rng(20)
     y, exog, exog_re = sim._two_level_design(30, 8, rng, PARAMS)
     groups = np.repeat(np.arange(30), 8)
-    ours = sim._fit_random_slope_model(y, exog, exog_re, groups, 30, 200, "reml")
-    theirs = sim._fit_random_slope_model(y, exog, exog_re, groups, 30, 200, "statsmodels")
+    ours = sim._fit_random_slope_model(y, exog, exog_re, groups, 200, "reml")
+    theirs = sim._fit_random_slope_model(y, exog, exog_re, groups, 200, "statsmodels")
     assert ours is not None and theirs is not None
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-3)
@@ -152,9 +175,10 @@ def test_null_effects_reject_near_alpha():
     assert (t_rows["coverage"] >= lower).all()
 
 
-def test_failed_fits_are_counted_not_hidden():
+@pytest.mark.parametrize("engine", ["reml", "statsmodels"])
+def test_failed_fits_are_counted_not_hidden(engine):
     res = mt.simulate.power(
-        n_groups=6, group_size=4, n_reps=5, seed=1, max_workers=1, engine="statsmodels", maxiter=1
+        n_groups=6, group_size=4, n_reps=5, seed=1, max_workers=1, engine=engine, maxiter=1
     )
     assert (res["n_failed"] == 5).all()
     assert res["power"].isna().all()

@@ -15,6 +15,7 @@ from mixedtools.reml import (
     is_valid_tau,
     log_likelihood,
     newton_polish,
+    profiled_log_likelihood,
     reml_quantities,
 )
 
@@ -117,6 +118,47 @@ def test_score_and_observed_information_match_finite_differences(reml):
         down = reml_quantities(structure, tau - ei, reml=reml).score
         hess[i] = (up - down) / (2 * h[i])
     np.testing.assert_allclose(qty.info_observed, -hess, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "reml", "build"), CASES)
+def test_profiled_loglik_at_lme4_relative_estimates_is_lme4s(name, reml, build):
+    # lme4 profiles sigma^2 out, so its sigma^2 is the maximiser given the relative estimates.
+    structure, _, tau_lme4 = build(reml)
+    loglik, sigma2 = profiled_log_likelihood(structure, tau_lme4 / tau_lme4[-1], reml=reml)
+    assert loglik == pytest.approx(REF[name]["reml" if reml else "ml"]["loglik"], abs=1e-8)
+    assert sigma2 == pytest.approx(tau_lme4[-1], rel=1e-7)
+
+
+@pytest.mark.parametrize("free", [None, np.eye(2, dtype=bool)])
+@pytest.mark.parametrize("reml", [True, False])
+def test_profiled_loglik_maximises_over_sigma2_and_its_gradient_is_right(free, reml):
+    structure = _tiny_structure(free)
+    G = np.array([[1.5, 0.3], [0.3, 0.8]]) if free is None else np.diag([1.5, 0.8])
+    relative = structure.tau_from(G, [0.7], 1.0)
+    loglik, sigma2, gradient = profiled_log_likelihood(structure, relative, reml, score=True)
+    assert loglik == pytest.approx(log_likelihood(structure, sigma2 * relative, reml), rel=1e-12)
+    for factor in (0.9, 1.1):
+        assert log_likelihood(structure, factor * sigma2 * relative, reml) < loglik
+    h = 1e-6
+    numeric = [
+        (
+            profiled_log_likelihood(structure, relative + h * e, reml)[0]
+            - profiled_log_likelihood(structure, relative - h * e, reml)[0]
+        )
+        / (2 * h)
+        for e in np.eye(structure.n_tau)[:-1]
+    ]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-8)
+    # the envelope theorem: sigma^2 times the score at the data-scale tau
+    score = reml_quantities(structure, sigma2 * relative, reml).score
+    np.testing.assert_allclose(gradient, sigma2 * score[:-1], rtol=1e-9, atol=1e-12)
+
+
+def test_profiled_loglik_outside_the_parameter_space_is_minus_infinity():
+    structure = _tiny_structure()
+    bad = structure.tau_from(np.array([[1.0, 2.0], [2.0, 1.0]]), [0.7], 1.0)
+    loglik, sigma2, gradient = profiled_log_likelihood(structure, bad, score=True)
+    assert loglik == -np.inf and np.isnan(sigma2) and np.isnan(gradient).all()
 
 
 def _tiny_structure(free=None):
