@@ -2,7 +2,17 @@
 
 __version__ = "0.1.0"
 
-from mixedtools import anova, covstruct, datasets, ddf, diagnostics, plots, reml, simulate
+from mixedtools import (
+    anova,
+    covstruct,
+    datasets,
+    ddf,
+    dfdata,
+    diagnostics,
+    plots,
+    reml,
+    simulate,
+)
 from mixedtools.lmer import LmerResult, lmer
 from mixedtools.lrt import lrt
 
@@ -11,6 +21,7 @@ __all__ = [
     "covstruct",
     "datasets",
     "ddf",
+    "dfdata",
     "diagnostics",
     "LmerResult",
     "lmer",

@@ -18,10 +18,10 @@ Five ways to attach a t (or F) reference distribution to a fixed-effect estimate
 ``"residual"`` and ``"asymptotic"``
     N - p as in ordinary regression, and the normal limit (df = infinity).
 
-The public entry points take a fitted statsmodels ``MixedLMResults``; every one also
-accepts a pair ``(structure, tau)`` (or ``(structure, tau, reml)``) of
-:class:`mixedtools.reml.LMMStructure` and variance parameters, which is how fits from
-other front ends plug in.
+The public entry points take a fitted statsmodels ``MixedLMResults`` or a
+:func:`mixedtools.lmer` fit; every one also accepts a pair ``(structure, tau)`` (or
+``(structure, tau, reml)``) of :class:`mixedtools.reml.LMMStructure` and variance
+parameters, which is how fits from other front ends plug in.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ __all__ = [
     "nlme_df",
     "hlm_df",
     "hlm_levels",
+    "hlm_table",
+    "hlm_table2",
+    "df_by_method",
+    "t_to_r",
 ]
 
 DDF_METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
@@ -75,9 +79,13 @@ def _resolve(fit, polish=True, reml=None):
     elif hasattr(fit, "model") and hasattr(fit, "cov_re"):
         structure, tau = from_statsmodels(fit)
         is_reml = bool(fit.reml)
+    elif isinstance(getattr(fit, "structure", None), LMMStructure) and hasattr(fit, "tau"):
+        # an lmer fit: already polished
+        structure, tau, is_reml = fit.structure, np.asarray(fit.tau, float), bool(fit.reml)
     else:
         raise TypeError(
-            f"expected a statsmodels MixedLMResults or (LMMStructure, tau), got {type(fit)!r}"
+            "expected an lmer fit, a statsmodels MixedLMResults or (LMMStructure, tau), "
+            f"got {type(fit)!r}"
         )
     if reml is not None:
         is_reml = bool(reml)
@@ -598,7 +606,7 @@ def coef_table(fit, ddf="satterthwaite", polish=True, level=0.95):
 
     Parameters
     ----------
-    fit : statsmodels MixedLMResults, or (LMMStructure, tau[, reml])
+    fit : lmer fit, statsmodels MixedLMResults, or (LMMStructure, tau[, reml])
     ddf : {"satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic"}
     polish : bool
         Refine the variance estimates with Newton steps first (statsmodels stops
@@ -662,7 +670,7 @@ def contrast_test(fit, L, ddf="satterthwaite", polish=True):
 
     Parameters
     ----------
-    fit : statsmodels MixedLMResults, or (LMMStructure, tau[, reml])
+    fit : lmer fit, statsmodels MixedLMResults, or (LMMStructure, tau[, reml])
     L : array_like, shape (q, p)
         Contrast matrix (one row per constraint; a 1-D array is one row).
     ddf : {"satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic"}
@@ -710,3 +718,187 @@ def contrast_test(fit, L, ddf="satterthwaite", polish=True):
     num, den, F = res["num_df"], res["den_df"], res["F"]
     p = stats.chi2.sf(num * F, num) if np.isinf(den) else stats.f.sf(F, num, den)
     return pd.Series({"num_df": float(num), "den_df": float(den), "F": float(F), "p_value": p})
+
+
+# --------------------------------------------------------------------------- comparisons
+def df_by_method(fit, methods=DDF_METHODS, polish=True):
+    """Degrees of freedom of every fixed effect under several df methods, side by side.
+
+    Parameters
+    ----------
+    fit : lmer fit, statsmodels MixedLMResults, or (LMMStructure, tau[, reml])
+    methods : sequence of str
+        Any of ``"satterthwaite", "kenward-roger", "nlme", "hlm", "residual",
+        "asymptotic"``. Kenward-Roger is skipped (column of NaN) for ML fits.
+    polish : bool
+        Newton-polish the variance estimates first (a no-op for lmer fits).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by term, one column per method.
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+    >>> methods = ["satterthwaite", "nlme", "residual"]
+    >>> mt.ddf.df_by_method(fit, methods).round(2)  # doctest: +NORMALIZE_WHITESPACE
+               satterthwaite   nlme  residual
+    term
+    Intercept           17.0  161.0     178.0
+    days                17.0  161.0     178.0
+    """
+    methods = [_check_method(m) for m in methods]
+    if not methods:
+        raise ValueError("methods is empty: name at least one df method")
+    structure, tau, reml = _resolve(fit, polish)
+    qty = reml_quantities(structure, tau, reml)
+    out = {}
+    for method in methods:
+        if method == "kenward-roger" and not reml:
+            out[method] = np.full(structure.n_fixed, np.nan)
+            continue
+        out[method] = _coef_df(structure, tau, reml, method, qty)[1]
+    return pd.DataFrame(out, index=pd.Index(structure.fe_names, name="term"))
+
+
+_HLM_RULES = {
+    ("intercept", False): "K - q - 1",
+    ("level2", False): "K - q - 1",
+    ("cross-level", False): "K - q_c - 1",
+    ("level1", True): "K - q_c - 1",
+    ("level1", False): "N - p - q - 1",
+}
+
+
+def hlm_table(fit):
+    """The source notes' Table 1 applied to a fitted two-level model.
+
+    Each fixed effect is classified (intercept, level-1, level-2 or cross-level
+    interaction; random or fixed slope), given the rule of the HLM program and the df
+    that rule yields.
+
+    Parameters
+    ----------
+    fit : lmer fit, statsmodels MixedLMResults, or (LMMStructure, tau[, reml])
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by term; columns ``kind``, ``random_slope``, ``rule`` and ``df``. The
+        fixed-slope rule ``N - p - q - 1`` counts cross-level interactions among the
+        parameters too (``N`` minus the number of fixed effects).
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> from mixedtools import dfdata
+    >>> d = dfdata.two_level([5] * 30, tau11=0.2, seed=1)
+    >>> fit = mt.lmer("y ~ x * w + (x | group)", d)
+    >>> mt.ddf.hlm_table(fit)[["kind", "rule", "df"]]  # doctest: +NORMALIZE_WHITESPACE
+                      kind         rule  df
+    term
+    Intercept    intercept    K - q - 1  28
+    x               level1  K - q_c - 1  28
+    w               level2    K - q - 1  28
+    x:w        cross-level  K - q_c - 1  28
+    """
+    structure, _, _ = _resolve(fit, polish=False)
+    args = (structure.X, structure.groups, structure.fe_names, structure.Z)
+    levels = hlm_levels(*args)
+    pairs = zip(levels["kind"], levels["random_slope"], strict=True)
+    rules = [_HLM_RULES[(k, bool(r))] for k, r in pairs]
+    return pd.DataFrame(
+        {
+            "kind": levels["kind"],
+            "random_slope": levels["random_slope"],
+            "rule": rules,
+            "df": hlm_df(*args).to_numpy(),
+        },
+        index=levels.index,
+    )
+
+
+# The source notes' Table 2: seven common two-level models, as lme4 formulas with a
+# level-1 predictor x and a level-2 predictor w, and the df the HLM program reports.
+_TABLE2 = [
+    ("One-way ANOVA with random effects", "y ~ 1 + (1 | group)", "K - 1", None, None),
+    ("Intercepts-as-outcomes", "y ~ w + (1 | group)", "K - 2", None, "K - 2"),
+    ("One-way ANCOVA with random effects", "y ~ x + (1 | group)", "K - 1", "N - 2", None),
+    ("Random-coefficients regression", "y ~ x + (x | group)", "K - 1", "K - 1", None),
+    ("Contextual model (fixed slope)", "y ~ x + w + (1 | group)", "K - 2", "N - 3", "K - 2"),
+    ("Contextual model (random slope)", "y ~ x + w + (x | group)", "K - 2", "K - 1", "K - 2"),
+    ("Full model", "y ~ x * w + (x | group)", "K - 2", "K - 2", "K - 2"),
+]
+
+
+def _evaluate_rule(rule, n_obs, n_groups):
+    if rule is None or n_obs is None:
+        return rule
+    base, _, minus = rule.partition(" - ")
+    return {"N": n_obs, "K": n_groups}[base] - int(minus)
+
+
+def hlm_table2(n_obs=None, n_groups=None):
+    """The source notes' Table 2: df of seven common two-level models in the HLM program.
+
+    Parameters
+    ----------
+    n_obs, n_groups : int, optional
+        N and K. Given both, the rules are evaluated to numbers; otherwise they are
+        returned as text (``"K - 2"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model type; columns ``formula`` (lme4 notation with a level-1
+        predictor ``x``, a level-2 predictor ``w`` and groups ``group``), ``df_intercept``,
+        ``df_x`` and ``df_w`` (missing where the model has no such term).
+
+    Examples
+    --------
+    >>> from mixedtools.ddf import hlm_table2
+    >>> hlm_table2(n_obs=200, n_groups=20).loc["Full model", ["df_x", "df_w"]].tolist()
+    [18, 18]
+    """
+    if (n_obs is None) != (n_groups is None):
+        raise ValueError("give both n_obs and n_groups, or neither")
+    if n_obs is not None and not (int(n_groups) >= 2 and int(n_obs) > int(n_groups)):
+        raise ValueError(
+            f"need at least 2 groups and more observations than groups, got N={n_obs}, K={n_groups}"
+        )
+    rows = [
+        (name, formula, *(_evaluate_rule(r, n_obs, n_groups) for r in rules))
+        for name, formula, *rules in _TABLE2
+    ]
+    table = pd.DataFrame(rows, columns=["model", "formula", "df_intercept", "df_x", "df_w"])
+    if n_obs is not None:
+        table = table.astype({c: "Int64" for c in ("df_intercept", "df_x", "df_w")})
+    return table.set_index("model")
+
+
+def t_to_r(t, df):
+    """Convert a t statistic to the effect size r = sqrt(t^2 / (t^2 + df)), keeping t's sign.
+
+    Parameters
+    ----------
+    t : float or array_like
+    df : float or array_like
+        Degrees of freedom of the t statistic (positive; ``inf`` gives r = 0).
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> from mixedtools.ddf import t_to_r
+    >>> round(t_to_r(3.0, 18), 4), round(t_to_r(3.0, 1998), 4)
+    (0.5774, 0.067)
+    """
+    t_arr, df_arr = np.asarray(t, float), np.asarray(df, float)
+    if np.any(~(df_arr > 0)):
+        raise ValueError("df must be positive")
+    r = np.sign(t_arr) * np.sqrt(t_arr**2 / (t_arr**2 + df_arr))
+    return float(r) if r.ndim == 0 else r

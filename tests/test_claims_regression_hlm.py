@@ -1,0 +1,127 @@
+"""The facts chapters 2 and 3 demonstrate (claims R1-R4 and H1-H10 of the source notes)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+
+import mixedtools as mt
+from mixedtools import simulate
+
+
+@pytest.fixture(scope="module")
+def schools():
+    data = simulate.schools(
+        n_schools=40,
+        students=(15, 45),
+        slope=0.03,
+        slope_sd=0.01,
+        school_effects={"teachers": 0.1, "funding": (0.1, 0.008)},
+        seed=3,
+    )
+    data["iq_c"] = data["iq"] - 100
+    data["iq_mean"] = data.groupby("school")["iq_c"].transform("mean")
+    data["iq_cwc"] = data["iq_c"] - data["iq_mean"]
+    return data
+
+
+def test_r1_omitted_variable_moves_variance_into_the_error():
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.normal(size=20000), rng.normal(size=20000)
+    df = pd.DataFrame({"x1": x1, "y": 1 + x1 + 0.8 * x2 + rng.normal(size=20000)})
+    assert smf.ols("y ~ x1", df).fit().scale == pytest.approx(1 + 0.64, rel=0.03)
+
+
+def test_r4_t_test_anova_regression_glm_agree():
+    dye = mt.datasets.load("dyestuff").rename(columns={"yield": "y"})
+    two = dye[dye["batch"].isin(["A", "E"])]
+    t = stats.ttest_ind(two.loc[two.batch == "E", "y"], two.loc[two.batch == "A", "y"])
+    anova = mt.anova.oneway(two, dv="y", between="batch")
+    ols = smf.ols("y ~ batch", two).fit()
+    glm = smf.glm("y ~ batch", two).fit(use_t=True)
+    assert anova.loc["batch", "F"] == pytest.approx(t.statistic**2, rel=1e-10)
+    for p in (anova.loc["batch", "p_value"], ols.pvalues.iloc[1], glm.pvalues.iloc[1]):
+        assert p == pytest.approx(t.pvalue, rel=1e-8)
+
+
+def test_r4_hlm_with_zero_level2_variance_is_ols():
+    dye2 = mt.datasets.load("dyestuff2").rename(columns={"yield": "y"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hlm = mt.lmer("y ~ 1 + (1 | batch)", dye2)
+    assert hlm.singular
+    row = hlm.coef_table(ddf="residual").loc["Intercept"]
+    ols = smf.ols("y ~ 1", dye2).fit()
+    assert row["estimate"] == pytest.approx(ols.params.iloc[0], rel=1e-8)
+    assert row["std_error"] == pytest.approx(ols.bse.iloc[0], rel=1e-6)
+    assert row["p_value"] == pytest.approx(ols.pvalues.iloc[0], rel=1e-5)
+
+
+def test_h1_pooled_slope_reverses_within_school_slope(schools):
+    pooled = smf.ols("gpa ~ iq_c", schools).fit().params["iq_c"]
+    within = smf.ols("gpa ~ iq_c + C(school)", schools).fit().params["iq_c"]
+    assert pooled < 0 < within
+    assert within == pytest.approx(0.03, abs=0.005)
+
+
+def test_h2_h3_variance_split_and_random_intercept_ancova(schools):
+    null = mt.lmer("gpa ~ 1 + (1 | school)", schools)
+    tau, sigma2 = null.varcorr["vcov"].iloc[0], null.varcorr["vcov"].iloc[-1]
+    assert null.icc() == pytest.approx(tau / (tau + sigma2))
+    ri = mt.lmer("gpa ~ iq_c + (1 | school)", schools).fixef["iq_c"]
+    dummies = smf.ols("gpa ~ iq_c + C(school)", schools).fit().params["iq_c"]
+    assert ri == pytest.approx(dummies, rel=0.05)
+
+
+def test_h4_level2_predictor_standard_errors_understated_by_ols(schools):
+    hlm = mt.lmer("gpa ~ iq_c + elite + teachers + funding + (iq_c | school)", schools)
+    ols = smf.ols("gpa ~ iq_c + elite + teachers + funding", schools).fit()
+    se = hlm.coef_table()["std_error"]
+    for term in ("teachers", "funding", "elite[T.True]"):
+        assert se[term] > 1.5 * ols.bse[term]
+        assert hlm.coef_table().loc[term, "df"] < 100
+
+
+def test_h7_h8_random_slope_test_and_cross_level_needs_random_slope(schools):
+    ri = mt.lmer("gpa ~ iq_c + (1 | school)", schools)
+    rs = mt.lmer("gpa ~ iq_c + (iq_c | school)", schools)
+    out = mt.lrt(ri, rs)
+    assert out.loc["full", "p_value"] < out.loc["full", "p_naive"]
+    formula = "gpa ~ iq_c * funding + elite + teachers"
+    random = mt.lmer(formula + " + (iq_c | school)", schools).coef_table()
+    fixed = mt.lmer(formula + " + (1 | school)", schools).coef_table()
+    assert fixed.loc["iq_c:funding", "std_error"] < random.loc["iq_c:funding", "std_error"]
+    assert fixed.loc["iq_c:funding", "df"] > 5 * random.loc["iq_c:funding", "df"]
+
+
+def test_centring_contextual_effect_is_between_minus_within(schools):
+    group = mt.lmer("gpa ~ iq_cwc + iq_mean + (1 | school)", schools).fixef
+    grand = mt.lmer("gpa ~ iq_c + iq_mean + (1 | school)", schools).fixef
+    assert group["iq_cwc"] > 0 > group["iq_mean"]
+    assert grand["iq_mean"] == pytest.approx(group["iq_mean"] - group["iq_cwc"], rel=1e-6)
+    assert grand["iq_c"] == pytest.approx(group["iq_cwc"], rel=1e-6)
+
+
+def test_hsb_reproduces_raudenbush_bryk():
+    hsb = mt.datasets.load("hsb")
+    hsb["cses"] = hsb["ses"] - hsb.groupby("school")["ses"].transform("mean")
+    null = mt.lmer("mathach ~ 1 + (1 | school)", hsb)
+    full = mt.lmer(
+        "mathach ~ meanses + sector + cses + cses:meanses + cses:sector + (cses | school)", hsb
+    )
+    assert null.fixef["Intercept"] == pytest.approx(12.64, abs=0.01)
+    assert null.varcorr["vcov"].iloc[0] == pytest.approx(8.61, abs=0.01)
+    assert null.varcorr["vcov"].iloc[-1] == pytest.approx(39.15, abs=0.01)
+    published = {
+        "Intercept": 12.11,
+        "meanses": 5.34,
+        "sector": 1.22,
+        "cses": 2.94,
+        "cses:meanses": 1.04,
+        "cses:sector": -1.64,
+    }
+    for term, value in published.items():
+        assert full.fixef[term] == pytest.approx(value, abs=0.015)
