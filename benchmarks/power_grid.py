@@ -4,6 +4,9 @@ Usage, from the repository root:  python benchmarks/power_grid.py
 Prints wall time and peak memory of this process for the default grid (3 K x 2 n, 200
 replicates each) with the default REML engine on 1 and on all cores, and for one setting
 with the statsmodels MixedLM engine, whose per-fit cost is about 10 times higher.
+
+Measured (2 shared cores, default grid, 1,200 fits): 3.6-5.5 s with 2 workers, 5.2-5.4 s with 1
+worker (about 4-5 ms per fit), 148 MB peak in the main process.
 """
 
 import os

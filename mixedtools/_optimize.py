@@ -9,6 +9,8 @@ bounded below by zero (L-BFGS-B).  Variances can then reach exactly zero.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import optimize
 
@@ -20,30 +22,39 @@ _ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
 _RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
 
 
+@lru_cache(maxsize=8)
+def _lower(k):
+    """Row and column indices of the lower triangle of a k x k matrix, row by row."""
+    rows, cols = np.tril_indices(k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
+def _factor(structure, theta):
+    """The relative Cholesky factor L of G, and the variance-component sds, from theta."""
+    k = structure.k_re
+    L = np.zeros((k, k))
+    L[_lower(k)] = theta[: k * (k + 1) // 2]
+    return L, theta[k * (k + 1) // 2 :]
+
+
 def _unpack(structure, theta):
     """Relative tau (sigma^2 entry 1) from theta = (lower triangle of L row by row, sds)."""
-    k = structure.k_re
-    n_l = k * (k + 1) // 2
-    L = np.zeros((k, k))
-    L[np.tril_indices(k)] = theta[:n_l]
+    L, sds = _factor(structure, theta)
     G = np.where(structure.free, L @ L.T, 0.0)
-    sds = theta[n_l:]
-    return structure.tau_from(G=G if k else None, vc_variances=sds**2, sigma2=1.0)
+    return structure.tau_from(G=G if structure.k_re else None, vc_variances=sds**2, sigma2=1.0)
 
 
 def _chain_rule(structure, theta, score):
     """Gradient with respect to theta from the gradient with respect to the relative tau."""
-    k = structure.k_re
-    n_g, n_l = len(structure.g_entries), k * (k + 1) // 2
+    k, n_g = structure.k_re, len(structure.g_entries)
     # d f = sum over free (a >= b) of g_ab dG_ab = tr(S dG) with S symmetric (off-diagonal
     # entries halved), and dG = dL L' + L dL', so df/dL = 2 S L.
     S = np.zeros((k, k))
     for value, (a, b) in zip(score[:n_g], structure.g_entries, strict=True):
         S[a, b] = S[b, a] = value if a == b else 0.5 * value
-    L = np.zeros((k, k))
-    L[np.tril_indices(k)] = theta[:n_l]
-    sds = theta[n_l:]
-    return np.concatenate([(2.0 * S @ L)[np.tril_indices(k)], 2.0 * sds * score[n_g:]])
+    L, sds = _factor(structure, theta)
+    return np.concatenate([(2.0 * S @ L)[_lower(k)], 2.0 * sds * score[n_g:]])
 
 
 def _pack(structure, tau):
@@ -57,7 +68,7 @@ def _pack(structure, tau):
     L = np.linalg.cholesky(G_rel) if k else G
     n_g = len(structure.g_entries)
     sds = np.sqrt(np.clip(tau[n_g:-1] / s2, 0.0, None))
-    return np.concatenate([L[np.tril_indices(k)], sds])
+    return np.concatenate([L[_lower(k)], sds])
 
 
 def neutral_start(structure) -> np.ndarray:
@@ -112,7 +123,7 @@ def bounded_refit(
     """
     theta0 = _pack(structure, np.asarray(tau0, float))
     k = structure.k_re
-    rows, cols = np.tril_indices(k)
+    rows, cols = _lower(k)
     bounds = [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols, strict=True)]
     bounds += [(0.0, None)] * len(structure.vc)
 

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 import mixedtools as mt
-from mixedtools._reml import fit_reml
+from mixedtools import reml
+from mixedtools._optimize import bounded_refit, neutral_start
 
 
 def within_school_slopes(data):
@@ -89,12 +90,17 @@ def test_level2_and_cross_level_effects_are_recovered_by_a_mixed_model():
     elite = data["elite"].to_numpy(dtype=float)
     exog = np.column_stack([np.ones(len(data)), elite, funding, iq_c, iq_c * funding])
     exog_re = np.column_stack([np.ones(len(data)), iq_c])
-    fit = fit_reml(data["gpa"].to_numpy(), exog, exog_re, k)
-    assert fit.converged
+    groups, _ = pd.factorize(data["school"])
+    structure = reml.LMMStructure(y=data["gpa"], X=exog, groups=groups, Z=exog_re)
+    tau, converged = bounded_refit(
+        structure, neutral_start(structure), try_neutral_start=False, return_success=True
+    )
+    assert converged
+    fit = reml.reml_quantities(structure, tau)
     truth = np.array([3.0, -1.5, 0.2, 0.03, 0.01])
-    z = (fit.fe_params - truth) / fit.bse
+    z = (fit.beta - truth) / np.sqrt(np.diag(fit.Phi))
     assert np.all(np.abs(z) < 4), z
-    assert np.sqrt(fit.scale) == pytest.approx(0.25, rel=0.05)
+    assert np.sqrt(tau[-1]) == pytest.approx(0.25, rel=0.05)
 
 
 @pytest.mark.parametrize(
