@@ -1,7 +1,0 @@
-"""mixedtools: the tested helper package behind the book *Mixed-effects models, executable*."""
-
-__version__ = "0.1.0"
-
-from mixedtools import anova, covstruct, datasets, simulate
-
-__all__ = ["anova", "covstruct", "datasets", "simulate"]
