@@ -36,16 +36,16 @@ def _as_series(values, name: str) -> pd.Series:
 
 
 def _fitted_and_resid(result) -> tuple[pd.Series, pd.Series]:
-    """Fitted values and residuals from a statsmodels or linearmodels result."""
-    fitted = next(
-        (getattr(result, n) for n in ("fittedvalues", "fitted_values") if hasattr(result, n)),
-        None,
-    )
-    resid = next((getattr(result, n) for n in ("resid", "resids") if hasattr(result, n)), None)
+    """Fitted values and residuals from a statsmodels, linearmodels or mt.lmer result."""
+    fitted_names = ("fittedvalues", "fitted_values", "fitted")
+    resid_names = ("resid", "resids", "residuals")
+    fitted = next((getattr(result, n) for n in fitted_names if hasattr(result, n)), None)
+    resid = next((getattr(result, n) for n in resid_names if hasattr(result, n)), None)
     if fitted is None or resid is None:
         raise TypeError(
             f"{type(result).__name__} has no fitted values and residuals: expected attributes "
-            "'fittedvalues' and 'resid' (statsmodels) or 'fitted_values' and 'resids'."
+            "'fittedvalues' and 'resid' (statsmodels), 'fitted_values' and 'resids' "
+            "(linearmodels) or 'fitted' and 'residuals' (mt.lmer)."
         )
     fitted, resid = _as_series(fitted, "fitted"), _as_series(resid, "resid")
     if len(fitted) != len(resid):
@@ -74,6 +74,8 @@ def _diagnostic_frame(result) -> pd.DataFrame:
         frame["cooks_distance"] = np.asarray(influence.cooks_distance[0])
     elif hasattr(result, "scale") and np.isscalar(result.scale) and result.scale > 0:
         frame["std_resid"] = resid / np.sqrt(float(result.scale))
+    elif hasattr(result, "sigma") and np.isscalar(result.sigma) and result.sigma > 0:
+        frame["std_resid"] = resid / float(result.sigma)  # an mt.lmer fit
     else:
         frame["std_resid"] = resid / resid.std(ddof=1)
     return frame
@@ -127,12 +129,13 @@ def diagnostics(result, axes=None, n_labels: int = 3):
     For a :class:`~statsmodels.regression.mixed_linear_model.MixedLMResults` the residuals are
     the conditional ones (``y - X beta_hat - Z b_hat``, statsmodels' ``resid``) and are
     standardized by the estimated residual SD ``sqrt(scale)``; these check the level-1 errors.
-    Anything else with ``fittedvalues`` and ``resid`` (or linearmodels' ``fitted_values`` and
-    ``resids``) is standardized by the residuals' own SD.
+    An :func:`mixedtools.lmer` fit is treated the same way (its ``fitted`` and ``residuals``,
+    standardized by ``sigma``). Anything else with ``fittedvalues`` and ``resid`` (or
+    linearmodels' ``fitted_values`` and ``resids``) is standardized by the residuals' own SD.
 
     Parameters
     ----------
-    result : statsmodels or linearmodels results object
+    result : statsmodels, linearmodels or mt.lmer result
         The fitted model.
     axes : sequence of 4 matplotlib Axes, optional
         Where to draw (e.g. ``plt.subplots(2, 2)[1].ravel()``); by default a new

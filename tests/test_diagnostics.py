@@ -158,3 +158,16 @@ def test_draws_into_given_axes_and_rejects_bad_input():
         mt.diagnostics.diagnostics(heteroscedastic_ols(), axes=axes[0])
     with pytest.raises(TypeError, match="fittedvalues"):
         mt.diagnostics.diagnostics(object())
+
+
+def test_diagnostics_accepts_an_lmer_fit():
+    import mixedtools as mt
+
+    sleep = mt.datasets.load("sleepstudy")
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep)
+    fig = mt.plots.diagnostics(fit)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == ["Residuals vs fitted", "Normal Q-Q", "Scale-location"]
+    frame = mt.diagnostics._diagnostic_frame(fit)
+    assert np.allclose(frame["std_resid"], fit.residuals / fit.sigma)
+    plt.close(fig)
