@@ -16,7 +16,7 @@ from scipy import optimize
 
 from . import reml as _reml
 
-__all__ = ["bounded_refit", "neutral_start"]
+__all__ = ["bounded_refit", "maximize", "neutral_start"]
 
 _ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
 _RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
@@ -169,4 +169,35 @@ def bounded_refit(
     tau = relative * sigma2
     if return_success:
         return tau, bool(best.success) and bool(best.fun < 1e300)
+    return tau
+
+
+def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
+    """Finish a fit: Newton-polish ``tau``; if that stops short, refit bounded and polish again.
+
+    The optimiser that produced ``tau`` (statsmodels, or :func:`bounded_refit`) can stop
+    short, typically next to a zero variance. When the Newton decrement after polishing is
+    still above ``tol``, the likelihood is maximised again with the variances bounded at zero
+    (from ``tau`` and from the neutral start), polished, and the better of the two is kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.reml import LMMStructure, newton_decrement, reml_quantities
+    >>> from mixedtools._optimize import maximize, neutral_start
+    >>> rng = np.random.default_rng(2)
+    >>> g = np.repeat(np.arange(10), 4)
+    >>> y = rng.normal(size=40) + rng.normal(size=10)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau = maximize(s, neutral_start(s))
+    >>> bool(newton_decrement(s, reml_quantities(s, tau)) < 1e-6)
+    True
+    """
+    tau = _reml.newton_polish(structure, tau, reml=reml, steps=4)
+    quantities = _reml.reml_quantities(structure, tau, reml=reml)
+    if _reml.newton_decrement(structure, quantities) < tol:
+        return tau
+    refit = _reml.newton_polish(structure, bounded_refit(structure, tau, reml=reml), reml, 4)
+    if _reml.log_likelihood(structure, refit, reml) > quantities.loglik:
+        return refit
     return tau

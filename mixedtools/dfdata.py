@@ -204,18 +204,6 @@ def three_level(
     )
 
 
-def _at_optimum(structure, tau, reml):
-    from mixedtools.reml import boundary_mask, reml_quantities
-
-    qty = reml_quantities(structure, tau, reml)
-    free = ~boundary_mask(structure, tau)
-    score, info = qty.score[free], qty.info_observed[np.ix_(free, free)]
-    try:
-        return abs(float(score @ np.linalg.solve(info, score))) < 1e-8
-    except np.linalg.LinAlgError:
-        return False
-
-
 def level2_rejection_rates(
     group_sizes: Sequence[int],
     n_reps: int = 200,
@@ -267,9 +255,9 @@ def level2_rejection_rates(
     >>> out.columns.tolist()
     ['estimation', 'ddf', 'rejection_rate', 'mc_se']
     """
-    from mixedtools._optimize import bounded_refit, neutral_start
+    from mixedtools._optimize import bounded_refit, maximize, neutral_start
     from mixedtools.ddf import coef_table
-    from mixedtools.reml import LMMStructure, newton_polish
+    from mixedtools.reml import LMMStructure
 
     if not (isinstance(n_reps, int | np.integer) and n_reps >= 1):
         raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
@@ -279,8 +267,8 @@ def level2_rejection_rates(
     for r in range(n_reps):
         data = two_level(group_sizes, w, gamma01=0.0, tau00=tau00, seed=seed + r)
         ones = np.ones(len(data))
-        # y ~ x + w + (1 | group), fitted with the blockwise likelihood directly (the same
-        # optimum as mixedtools.lmer, without building formulas 1000s of times)
+        # y ~ x + w + (1 | group), fitted as mixedtools.lmer's direct optimiser does, without
+        # building formulas thousands of times
         structure = LMMStructure(
             y=data["y"].to_numpy(),
             X=np.column_stack([ones, data["x"], data["w"]]),
@@ -290,10 +278,8 @@ def level2_rejection_rates(
         )
         for use_reml in reml:
             use_reml = bool(use_reml)
-            tau = newton_polish(structure, neutral_start(structure), reml=use_reml, steps=30)
-            if not _at_optimum(structure, tau, use_reml):
-                tau = bounded_refit(structure, tau, use_reml)
-                tau = newton_polish(structure, tau, reml=use_reml, steps=4)
+            start = bounded_refit(structure, neutral_start(structure), use_reml, False)
+            tau = maximize(structure, start, reml=use_reml)
             label = "REML" if use_reml else "ML"
             for method in methods:
                 if method == "kenward-roger" and not use_reml:

@@ -18,7 +18,7 @@ import patsy
 from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
-from ._optimize import bounded_refit, neutral_start
+from ._optimize import bounded_refit, maximize, neutral_start
 from ._type3 import type3_hypotheses
 from .formula import FormulaError, parse_lmer_formula
 
@@ -90,19 +90,8 @@ def _as_psd(structure, tau):
     return structure.tau_from(G=G, vc_variances=tau[n_g:-1], sigma2=tau[-1])
 
 
-def _newton_decrement(structure, quantities) -> float:
-    """score' I^-1 score over the parameters not held at the boundary (twice the possible gain)."""
-    free = ~_reml.boundary_mask(structure, quantities.tau)
-    score = quantities.score[free]
-    info = quantities.info_observed[np.ix_(free, free)]
-    try:
-        return abs(float(score @ np.linalg.solve(info, score)))
-    except np.linalg.LinAlgError:
-        return np.inf
-
-
 def _converged(structure, quantities) -> bool:
-    decrement = _newton_decrement(structure, quantities)
+    decrement = _reml.newton_decrement(structure, quantities)
     return bool(np.isfinite(decrement) and decrement < 1e-6)
 
 
@@ -184,15 +173,8 @@ def lmer(
         sm_result, sm_warnings = None, []
         tau = bounded_refit(structure, neutral_start(structure), reml, try_neutral_start=False)
     if polish:
-        tau = _reml.newton_polish(structure, tau, reml=reml, steps=4)
+        tau = maximize(structure, tau, reml=reml)
     quantities = _reml.reml_quantities(structure, tau, reml=reml)
-    if polish and not _converged(structure, quantities):
-        # the optimiser stopped short (typically near a zero variance): optimise again with the
-        # variances bounded at zero, from two starts, then polish
-        tau2 = bounded_refit(structure, tau, reml=reml)
-        tau2 = _reml.newton_polish(structure, tau2, reml=reml, steps=4)
-        if _reml.log_likelihood(structure, tau2, reml) > quantities.loglik:
-            quantities = _reml.reml_quantities(structure, tau2, reml=reml)
     result = LmerResult(formula, design, structure, quantities, sm_result)
     result._check(sm_warnings)
     return result
@@ -327,7 +309,7 @@ class LmerResult:
             self._warnings.append(msg)
             warnings.warn(msg, SingularFitWarning, stacklevel=3)
         # convergence: the Newton decrement on the free parameters must be negligible
-        decrement = _newton_decrement(self.structure, self.quantities)
+        decrement = _reml.newton_decrement(self.structure, self.quantities)
         self.converged = _converged(self.structure, self.quantities)
         if not self.converged:
             msg = (

@@ -37,6 +37,7 @@ __all__ = [
     "from_statsmodels",
     "is_valid_tau",
     "boundary_mask",
+    "newton_decrement",
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -605,6 +606,44 @@ def boundary_mask(structure, tau, rel_tol=1e-8) -> np.ndarray:
         if tau[n_g + c] < rel_tol * s2:
             mask[n_g + c] = True
     return mask
+
+
+def newton_decrement(structure, quantities) -> float:
+    """Newton decrement ``score' I^-1 score`` over the parameters not held at the boundary.
+
+    Half of it is the log-likelihood still to be gained by a Newton step: a fit is at its
+    optimum when it is negligible. ``I`` is the observed information; ``inf`` when it is
+    singular.
+
+    Parameters
+    ----------
+    structure : LMMStructure
+    quantities : LMMQuantities
+        :func:`reml_quantities` at the fitted tau.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.reml import LMMStructure, newton_polish, reml_quantities
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
+    >>> bool(newton_decrement(s, reml_quantities(s, tau)) < 1e-12)
+    True
+    """
+    free = ~boundary_mask(structure, quantities.tau)
+    score = quantities.score[free]
+    info = quantities.info_observed[np.ix_(free, free)]
+    try:
+        return abs(float(score @ np.linalg.solve(info, score)))
+    except np.linalg.LinAlgError:
+        return np.inf
 
 
 def newton_polish(structure, tau0, reml=True, steps=3, rel_tol=1e-8) -> np.ndarray:
