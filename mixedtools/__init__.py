@@ -11,6 +11,7 @@ from mixedtools import (
     diagnostics,
     plots,
     reml,
+    report,
     simulate,
 )
 from mixedtools.lmer import LmerResult, lmer
@@ -28,5 +29,6 @@ __all__ = [
     "lrt",
     "plots",
     "reml",
+    "report",
     "simulate",
 ]

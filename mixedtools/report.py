@@ -1,0 +1,75 @@
+"""Format numbers for the page: p-values and tables as a methods report prints them.
+
+Every chapter prints p-values the same way: three decimals, and "< 0.001" below that, never
+``0.000e+00``. Tables keep their numeric columns; only the p-value columns become text.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["format_p", "format_table"]
+
+P_COLUMNS = ("p_value", "p", "Pr(>F)", "Pr(>|t|)", "p_gg", "p_hf", "Q_p", "QM_p")
+
+
+def _format_one(p, digits: int) -> str:
+    if p is None or pd.isna(p):
+        return ""
+    if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"a p-value must lie in [0, 1]; got {p!r}")
+    threshold = 10.0**-digits
+    if p < threshold:
+        return f"< {threshold:.{digits}f}"
+    return f"{p:.{digits}f}"
+
+
+def format_p(p, digits: int = 3):
+    """Format p-values as a report prints them.
+
+    Parameters
+    ----------
+    p : float, array-like or pandas.Series
+        One or more p-values in [0, 1]; NaN or None gives an empty string.
+    digits : int, default 3
+        Decimals shown; values below ``10**-digits`` print as ``"< 0.001"`` (for 3 digits).
+
+    Returns
+    -------
+    str, or pandas.Series of str (same index) for array-like input.
+
+    Examples
+    --------
+    >>> format_p(0.04567)
+    '0.046'
+    >>> format_p(2e-16)
+    '< 0.001'
+    >>> format_p([0.5, 1e-5, float("nan")]).tolist()
+    ['0.500', '< 0.001', '']
+    """
+    if isinstance(p, pd.Series):
+        return p.map(lambda v: _format_one(v, digits))
+    if np.ndim(p) == 0:
+        return _format_one(p, digits)
+    return pd.Series([_format_one(v, digits) for v in np.asarray(p, dtype=float)])
+
+
+def format_table(table: pd.DataFrame, digits: int = 3, p_columns=P_COLUMNS) -> pd.DataFrame:
+    """Return a copy of ``table`` with its p-value columns formatted by :func:`format_p`.
+
+    Other columns are left as numbers, so pandas' display precision still applies to them.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"F": [12.3, 0.4], "p_value": [1e-6, 0.53]}, index=["a", "b"])
+    >>> format_table(t)["p_value"].tolist()
+    ['< 0.001', '0.530']
+    """
+    out = table.copy()
+    for column in out.columns:
+        if column in p_columns:
+            out[column] = format_p(out[column], digits)
+    return out
