@@ -14,6 +14,7 @@ EXPECTED_NAMES = [
     "bcg",
     "dyestuff",
     "dyestuff2",
+    "empluk",
     "grunfeld",
     "hsb",
     "machines",

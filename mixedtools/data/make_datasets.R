@@ -311,6 +311,40 @@ datasets$grunfeld <- list(
   )
 )
 
+# ---- plm: EmplUK --------------------------------------------------------------------------------
+data("EmplUK", package = "plm")
+datasets$empluk <- list(
+  data = data.frame(
+    firm = as_chr(EmplUK$firm),
+    year = as.integer(EmplUK$year),
+    sector = as_chr(EmplUK$sector),
+    emp = EmplUK$emp,
+    wage = EmplUK$wage,
+    capital = EmplUK$capital,
+    output = EmplUK$output
+  ),
+  title = "Employment of 140 UK companies, 1976-1984 (unbalanced panel)",
+  design = paste(
+    "Unbalanced panel: 140 firms observed for 7 to 9 consecutive years between 1976 and 1984",
+    "(103 firms for 7 years, 23 for 8, 14 for 9); 1031 firm-years."
+  ),
+  package = "plm", dataset = "EmplUK",
+  reference = paste(
+    "Arellano, M. and Bond, S. (1991). Some tests of specification for panel data: Monte Carlo",
+    "evidence and an application to employment equations. Review of Economic Studies, 58(2),",
+    "277-297."
+  ),
+  columns = list(
+    col("firm", "str", "Firm identifier, 1 to 140; the panel unit."),
+    col("year", "int", "Year, 1976 to 1984; the time index."),
+    col("sector", "str", "Industry sector of the firm (code)."),
+    col("emp", "float", "Employment of the firm (as distributed with plm)."),
+    col("wage", "float", "Real wage of the firm (as distributed with plm)."),
+    col("capital", "float", "Gross capital stock of the firm (as distributed with plm)."),
+    col("output", "float", "Output of the firm's industry (index, as distributed with plm).")
+  )
+)
+
 # ---- write ---------------------------------------------------------------------------------------
 column_summary <- function(x) {
   if (is.character(x)) {

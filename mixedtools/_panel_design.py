@@ -1,0 +1,137 @@
+"""Panel design helpers for :mod:`mixedtools.panel`: checks, entity sums and means.
+
+Everything works with one sparse entity-indicator matrix (observations x entities), so no
+dense entities x entities matrix is ever formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+INTERCEPT_NAMES = ("Intercept", "const")
+
+
+@dataclass(frozen=True)
+class PanelDesign:
+    """Response, regressors and entity structure of a one-way panel model.
+
+    Attributes
+    ----------
+    y : numpy.ndarray, shape (n,)
+    X : numpy.ndarray, shape (n, p)
+    names : list of str
+        Regressor names (formula engine names), ``"Intercept"`` for the constant.
+    index : pandas.MultiIndex
+        The (entity, time) index of the rows used.
+    codes : numpy.ndarray of int, shape (n,)
+        Entity number of each row, 0 .. n_entities - 1.
+    counts : numpy.ndarray, shape (n_entities,)
+        Number of periods T_i of each entity.
+    entities : pandas.Index
+        Entity labels, in the order of ``counts``.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    names: list
+    index: pd.MultiIndex
+    codes: np.ndarray
+    counts: np.ndarray
+    entities: pd.Index
+    indicator: sparse.csr_matrix
+
+    @property
+    def n_obs(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def n_entities(self) -> int:
+        return self.counts.shape[0]
+
+    @property
+    def balanced(self) -> bool:
+        return bool(np.all(self.counts == self.counts[0]))
+
+    def entity_means(self, values: np.ndarray) -> np.ndarray:
+        """Entity means of `values` (n,) or (n, k): one row per entity."""
+        sums = self.indicator.T @ values
+        return sums / (self.counts if values.ndim == 1 else self.counts[:, None])
+
+    def expand(self, per_entity: np.ndarray) -> np.ndarray:
+        """Repeat one value (or row) per entity onto the rows of the panel."""
+        return per_entity[self.codes]
+
+    def demean(self, values: np.ndarray) -> np.ndarray:
+        """Within transformation: subtract each entity's mean."""
+        return values - self.expand(self.entity_means(values))
+
+    def intercept_columns(self) -> np.ndarray:
+        """Boolean mask of the constant column(s) named like an intercept."""
+        return np.array([name in INTERCEPT_NAMES for name in self.names])
+
+    def time_invariant_columns(self, rtol: float = 1e-10) -> np.ndarray:
+        """Boolean mask of regressors that do not vary within any entity (intercept included)."""
+        within = self.demean(self.X)
+        scale = np.maximum(np.abs(self.X).max(axis=0), 1.0)
+        return np.abs(within).max(axis=0) <= rtol * scale
+
+
+def check_panel_frame(data) -> None:
+    """Raise a clear error unless `data` is a DataFrame indexed by (entity, time)."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
+    if not isinstance(data.index, pd.MultiIndex) or data.index.nlevels != 2:
+        raise ValueError(
+            "data must be indexed by (entity, time): a two-level MultiIndex, "
+            "e.g. data.set_index(['firm', 'year'])."
+        )
+    if data.index.has_duplicates:
+        duplicated = data.index[data.index.duplicated()][:3].tolist()
+        raise ValueError(
+            f"data has repeated (entity, time) pairs, e.g. {duplicated}; "
+            "each entity may appear once per period."
+        )
+
+
+def build_design(dependent: pd.DataFrame, exog: pd.DataFrame) -> PanelDesign:
+    """Check the parsed model frame and build a :class:`PanelDesign`.
+
+    Raises a ValueError naming the problem for missing values, a panel with one period
+    only, or a single entity.
+    """
+    frame = pd.concat([dependent, exog], axis=1)
+    missing = frame.isna().sum()
+    missing = missing[missing > 0]
+    if len(missing):
+        detail = ", ".join(f"{name!r} ({count})" for name, count in missing.items())
+        raise ValueError(
+            f"missing values (NaN) in {detail}; drop or impute these rows before fitting "
+            "(e.g. data.dropna(subset=[...]))."
+        )
+    index = frame.index
+    entity_codes, entities = pd.factorize(index.get_level_values(0), sort=True)
+    n_entities = len(entities)
+    if n_entities < 2:
+        raise ValueError("the panel has a single entity; a panel model needs at least two.")
+    counts = np.bincount(entity_codes, minlength=n_entities).astype(float)
+    if counts.max() < 2:
+        raise ValueError(
+            "every entity is observed in one period only; panel effects need repeated "
+            "observations (T >= 2 for some entities)."
+        )
+    n = len(index)
+    indicator = sparse.csr_matrix((np.ones(n), (np.arange(n), entity_codes)), shape=(n, n_entities))
+    return PanelDesign(
+        y=dependent.iloc[:, 0].to_numpy(dtype=float),
+        X=exog.to_numpy(dtype=float),
+        names=[str(c) for c in exog.columns],
+        index=index,
+        codes=entity_codes,
+        counts=counts,
+        entities=pd.Index(entities),
+        indicator=indicator,
+    )
