@@ -406,7 +406,7 @@ def random_effects(formula: str, data: pd.DataFrame, method: str = "swar") -> Ra
     (7089.8, 2784.46, 0.8612)
     >>> ml = mt.panel.random_effects("inv ~ 1 + value + capital", grunfeld, method="ml")
     >>> ml.params.round(4).tolist()
-    [-57.8628, 0.1098, 0.3082]
+    [-57.7672, 0.1098, 0.3079]
     """
     design = _parse(formula, data, eval_env=3)
     return _fit(design, method)
