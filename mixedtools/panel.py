@@ -40,6 +40,7 @@ from mixedtools._panel_design import (
     build_design,
     check_panel_frame,
 )
+from mixedtools.report import format_p, format_table
 
 __all__ = ["RandomEffectsResult", "HausmanResult", "random_effects", "hausman", "mundlak"]
 __all__ += ["simulate"]
@@ -112,7 +113,7 @@ class RandomEffectsResult:
             f"{self.n_obs} observations, {self.n_entities} entities",
             f"sigma2_idios = {self.sigma2_idios:.6g}, sigma2_id = {self.sigma2_id:.6g}, "
             f"theta = {_theta_text(self.theta)}",
-            self.summary().round(6).to_string(),
+            format_table(self.summary().round(6)).to_string(),
         ]
         return "\n".join(lines)
 
@@ -142,11 +143,11 @@ class HausmanResult:
     coefficients: pd.DataFrame
 
     def __repr__(self) -> str:
-        from mixedtools.report import format_p
-
+        p_text = format_p(self.p_value)
+        p_text = p_text if p_text.startswith("<") else f"= {p_text}"
         return (
             f"{self.method}\nchisq = {self.statistic:.4f}, df = {self.df}, "
-            f"p-value = {format_p(self.p_value)}\n"
+            f"p-value {p_text}\n"
             f"{self.coefficients.round(6).to_string()}"
         )
 
@@ -510,7 +511,8 @@ def _re_parts(re):
 
 def _check_same_data(fe, y_re: pd.Series) -> None:
     y_fe = fe.model.dependent.dataframe.iloc[:, 0]
-    y_fe = y_fe[y_fe.index.isin(fe.resids.index)]
+    y_fe = y_fe[y_fe.index.isin(fe.resids.index)].sort_index()
+    y_re = y_re.sort_index()
     same = len(y_fe) == len(y_re) and y_fe.index.equals(y_re.index)
     if same:
         same = bool(np.allclose(y_fe.to_numpy(float), y_re.to_numpy(float), equal_nan=False))

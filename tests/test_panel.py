@@ -323,3 +323,20 @@ def test_simulate_checks_arguments():
     a = mt.panel.simulate(10, 3, corr=0.3, seed=7)
     b = mt.panel.simulate(10, 3, corr=0.3, seed=7)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_row_order_does_not_matter():
+    data, re_formula, fe_formula = _case("empluk")
+    shuffled = data.sample(frac=1, random_state=3)
+    fe = PanelOLS.from_formula(fe_formula, shuffled).fit()
+    re = mt.panel.random_effects(re_formula, shuffled)
+    _assert_close(re.params, REFERENCE["empluk"]["random_swar"]["estimate"], 1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mt.panel.hausman(fe, re)
+    ref = REFERENCE["empluk"]["hausman_chisq"]["statistic"]
+    assert result.statistic == pytest.approx(ref, rel=1e-6)
+    robust = mt.panel.hausman(fe, re, method="aux", robust=True)
+    ref = REFERENCE["empluk"]["hausman_aux_robust"]["statistic"]
+    assert robust.statistic == pytest.approx(ref, rel=1e-4)
+    assert "p-value" in repr(robust)
