@@ -692,6 +692,7 @@ def simulate(
     corr: float = 0.0,
     sigma_id: float = 1.0,
     sigma_idios: float = 1.0,
+    hetero: float = 0.0,
     seed: int | None = None,
 ) -> pd.DataFrame:
     """Simulate a balanced panel y_it = beta x_it + u_i + e_it, with corr(u_i, xbar_i) set.
@@ -711,6 +712,11 @@ def simulate(
         Correlation between u_i and a_i, in [-1, 1].
     sigma_id, sigma_idios : float
         Standard deviations of u_i and e_it.
+    hetero : float, default 0
+        Heteroscedasticity: the standard deviation of e_it is
+        ``sigma_idios * exp(hetero * |a_i|) / c``, with c chosen so that its mean square over
+        the normal distribution of a_i is ``sigma_idios**2``; entities with an extreme level of
+        x are noisier. 0 gives homoscedastic errors.
     seed : int, optional
         Seed of ``numpy.random.default_rng``.
 
@@ -734,7 +740,10 @@ def simulate(
     a = rng.standard_normal(n_entities)
     u = sigma_id * (corr * a + np.sqrt(1 - corr**2) * rng.standard_normal(n_entities))
     x = a[:, None] + rng.standard_normal((n_entities, n_periods))
-    y = beta * x + u[:, None] + sigma_idios * rng.standard_normal((n_entities, n_periods))
+    # E exp(2 h |a|) = 2 exp(2 h^2) Phi(2 h) for standard normal a
+    scale = np.sqrt(2 * np.exp(2 * hetero**2) * stats.norm.cdf(2 * hetero))
+    sd = sigma_idios * np.exp(hetero * np.abs(a)) / scale
+    y = beta * x + u[:, None] + sd[:, None] * rng.standard_normal((n_entities, n_periods))
     index = pd.MultiIndex.from_product(
         [np.arange(n_entities), np.arange(n_periods)], names=["entity", "time"]
     )
