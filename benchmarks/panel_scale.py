@@ -59,6 +59,7 @@ def steps(data: pd.DataFrame) -> dict:
 
     def fixed_effects():
         fits["fe"] = PanelOLS.from_formula("y ~ x1 + x2 + EntityEffects", data).fit()
+        fits["fe"].cov  # linearmodels defers the covariance to first use; plm computes it here
 
     def random(method):
         def run():

@@ -499,33 +499,46 @@ def _check_fe(fe) -> None:
         )
 
 
-def _re_parts(re):
-    """(params, cov, y Series, exog DataFrame, theta per entity Series) of a RE result."""
+def _re_parts(re, with_exog: bool):
+    """(params, cov, y Series, exog DataFrame or None, theta per entity) of a RE result."""
     if isinstance(re, RandomEffectsResult):
         d = re.design
         y = pd.Series(d.y, index=d.index)
-        exog = pd.DataFrame(d.X, index=d.index, columns=d.names)
+        exog = pd.DataFrame(d.X, index=d.index, columns=d.names) if with_exog else None
         return re.params, re.cov, y, exog, re.theta
     if type(re).__name__ == "RandomEffectsResults":
         model = re.model
         y = model.dependent.dataframe.iloc[:, 0]
-        exog = model.exog.dataframe
-        keep = y.index.isin(re.resids.index)
-        theta = re.theta.iloc[:, 0]
-        return re.params, re.cov, y[keep], exog[keep], theta
+        exog = model.exog.dataframe if with_exog else None
+        if len(y) != re.nobs:  # rows dropped for missing values
+            keep = y.index.isin(re.resids.index)
+            y, exog = y[keep], (exog[keep] if with_exog else None)
+        return re.params, re.cov, y, exog, re.theta.iloc[:, 0]
     raise TypeError(
         "re must be a mixedtools.panel.random_effects result or a linearmodels "
         f"RandomEffects result; got {type(re).__name__}."
     )
 
 
+def _same_index(a: pd.Index, b: pd.Index) -> bool:
+    """Index equality, with a fast path for MultiIndexes sharing their levels."""
+    if isinstance(a, pd.MultiIndex) and isinstance(b, pd.MultiIndex) and a.nlevels == b.nlevels:
+        if all(x.equals(y) for x, y in zip(a.levels, b.levels, strict=True)):
+            return all(np.array_equal(x, y) for x, y in zip(a.codes, b.codes, strict=True))
+    return a.equals(b)
+
+
 def _check_same_data(fe, y_re: pd.Series) -> None:
     y_fe = fe.model.dependent.dataframe.iloc[:, 0]
-    y_fe = y_fe[y_fe.index.isin(fe.resids.index)].sort_index()
-    y_re = y_re.sort_index()
-    same = len(y_fe) == len(y_re) and y_fe.index.equals(y_re.index)
+    if len(y_fe) != fe.nobs:  # rows dropped for missing values
+        y_fe = y_fe[y_fe.index.isin(fe.resids.index)]
+    same = len(y_fe) == len(y_re)
+    if same and not _same_index(y_fe.index, y_re.index):  # same rows in another order?
+        y_fe, y_re = y_fe.sort_index(), y_re.sort_index()
+        same = y_fe.index.equals(y_re.index)
     if same:
-        same = bool(np.allclose(y_fe.to_numpy(float), y_re.to_numpy(float), equal_nan=False))
+        a, b = y_fe.to_numpy(float), y_re.to_numpy(float)
+        same = bool(np.array_equal(a, b) or np.allclose(a, b))
     if not same:
         raise ValueError(
             f"the two models were not fitted to the same data (fe: {len(y_fe)} observations, "
@@ -608,7 +621,7 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
             "the classical Hausman test has no robust form; use method='aux', robust=True."
         )
     _check_fe(fe)
-    re_params, re_cov, y, exog, theta = _re_parts(re)
+    re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
     _check_same_data(fe, y)
     time_invariant = getattr(re, "time_invariant", ())
     names = _compared_names(fe.params.index, re_params.index, time_invariant)
@@ -618,9 +631,12 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
 
 
 def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
-    diff = fe.params[names] - re_params[names]
-    dcov = fe.cov.loc[names, names].to_numpy() - re_cov.loc[names, names].to_numpy()
-    quad = float(diff.to_numpy() @ np.linalg.solve(dcov, diff.to_numpy()))
+    fe_params, fe_cov = fe.params, fe.cov  # linearmodels computes these on each access
+    i_fe, i_re = fe_params.index.get_indexer(names), re_params.index.get_indexer(names)
+    b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
+    diff = b_fe - b_re
+    dcov = fe_cov.to_numpy()[np.ix_(i_fe, i_fe)] - re_cov.to_numpy()[np.ix_(i_re, i_re)]
+    quad = float(diff @ np.linalg.solve(dcov, diff))
     smallest = float(np.linalg.eigvalsh((dcov + dcov.T) / 2).min())
     if smallest <= 0:
         warnings.warn(
@@ -633,9 +649,7 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
         )
     statistic = abs(quad)
     se = np.sqrt(np.where(np.diag(dcov) > 0, np.diag(dcov), np.nan))
-    table = pd.DataFrame(
-        {"fe": fe.params[names], "re": re_params[names], "difference": diff, "std_error": se}
-    )
+    table = pd.DataFrame({"fe": b_fe, "re": b_re, "difference": diff, "std_error": se}, index=names)
     df = len(names)
     return HausmanResult(
         statistic=statistic,
