@@ -59,7 +59,8 @@ def steps(data: pd.DataFrame) -> dict:
 
     def fixed_effects():
         fits["fe"] = PanelOLS.from_formula("y ~ x1 + x2 + EntityEffects", data).fit()
-        fits["fe"].cov  # linearmodels defers the covariance to first use; plm computes it here
+        # linearmodels defers the covariance to first use; plm computes it when fitting
+        fits["fe_cov"] = fits["fe"].cov
 
     def random(method):
         def run():
