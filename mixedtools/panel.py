@@ -326,7 +326,15 @@ def _parse(formula: str, data, eval_env: int) -> PanelDesign:
             "random_effects takes no EntityEffects / TimeEffects terms: the individual "
             "effect is the random part. Fit fixed effects with linearmodels.PanelOLS."
         )
-    return build_design(parser.dependent, parser.exog)
+    design = build_design(parser.dependent, parser.exog)
+    if not design.intercept_columns().any():
+        warnings.warn(
+            f"the formula {formula!r} has no constant: linearmodels formulas add none unless "
+            "written, e.g. 'y ~ 1 + x' (plm, Stata and R's lm always include one).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return design
 
 
 def _fit(design: PanelDesign, method: str) -> RandomEffectsResult:

@@ -340,3 +340,10 @@ def test_row_order_does_not_matter():
     ref = REFERENCE["empluk"]["hausman_aux_robust"]["statistic"]
     assert robust.statistic == pytest.approx(ref, rel=1e-4)
     assert "p-value" in repr(robust)
+
+
+def test_warning_for_formula_without_constant():
+    data = _grunfeld().set_index(["firm", "year"])
+    with pytest.warns(UserWarning, match="no constant"):
+        fit = mt.panel.random_effects("inv ~ value + capital", data)
+    assert "Intercept" not in fit.params.index
