@@ -183,8 +183,10 @@ def test_hausman_accepts_linearmodels_random_effects_and_matches_its_own_test():
     data, re_formula, fe_formula = _case("empluk")
     fe = PanelOLS.from_formula(fe_formula, data).fit()
     lm_re = RandomEffects.from_formula(re_formula, data).fit()
-    ours = mt.panel.hausman(fe, lm_re)
-    lm_test = lm_re.hausman(fe)
+    with pytest.warns(UserWarning, match="not positive definite"):
+        ours = mt.panel.hausman(fe, lm_re)
+    with pytest.warns(UserWarning, match="not positive definite"):
+        lm_test = lm_re.hausman(fe)
     assert ours.statistic == pytest.approx(lm_test.statistic.stat, rel=1e-8)
     # On this unbalanced panel linearmodels' variance components differ from plm's.
     plm_stat = REFERENCE["empluk"]["hausman_chisq"]["statistic"]
@@ -347,3 +349,46 @@ def test_warning_for_formula_without_constant():
     with pytest.warns(UserWarning, match="no constant"):
         fit = mt.panel.random_effects("inv ~ value + capital", data)
     assert "Intercept" not in fit.params.index
+
+
+HEDONIC = json.loads((HERE / "panel_reference.json").read_text())["hedonic"]
+HEDONIC_FORMULA = (
+    "mv ~ 1 + crim + zn + indus + chas + nox + rm + age + dis + rad + tax + ptratio"
+    " + blacks + lstat"
+)
+
+
+def _hedonic():
+    return pd.read_csv(HERE / "panel_hedonic.csv").set_index(["townid", "tract"])
+
+
+@pytest.mark.parametrize("method", ["swar", "walhus"])
+def test_strongly_unbalanced_panel_with_singletons_matches_plm(method):
+    data = _hedonic()
+    sizes = data.groupby(level=0).size()
+    assert sizes.min() == 1 and sizes.max() == 30
+    fit = mt.panel.random_effects(HEDONIC_FORMULA, data, method=method)
+    ref = HEDONIC[f"random_{method}"]
+    _assert_close(fit.params, ref["estimate"], 1e-6)
+    _assert_close(fit.std_errors, ref["std_error"], 1e-6)
+    assert fit.sigma2_id == pytest.approx(ref["sigma2_id"], rel=1e-6)
+    assert fit.sigma2_idios == pytest.approx(ref["sigma2_idios"], rel=1e-6)
+    assert set(fit.time_invariant) == {"zn", "indus", "rad", "tax", "ptratio"}
+    with pytest.raises(ValueError, match="time-invariant"):
+        mt.panel.random_effects(HEDONIC_FORMULA, data, method="amemiya")
+
+
+def test_strongly_unbalanced_panel_ml_and_hausman():
+    data = _hedonic()
+    ml = mt.panel.random_effects(HEDONIC_FORMULA, data, method="ml")
+    _assert_close(ml.params, HEDONIC["lmer_ml"]["estimate"], 1e-5)
+    assert ml.loglik == pytest.approx(HEDONIC["lmer_ml"]["loglik"], rel=1e-9)
+    varying = "crim + chas + nox + rm + age + dis + blacks + lstat"
+    fe = PanelOLS.from_formula(f"mv ~ {varying} + EntityEffects", data).fit()
+    _assert_close(fe.params, HEDONIC["within"]["estimate"], 1e-8)
+    re = mt.panel.random_effects(HEDONIC_FORMULA, data)
+    # here the quadratic form is negative: a warning, and |H| as plm reports it
+    with pytest.warns(UserWarning, match=r"quadratic form -103\.3"):
+        result = mt.panel.hausman(fe, re)
+    assert result.statistic == pytest.approx(HEDONIC["hausman_chisq"]["statistic"], rel=1e-6)
+    assert result.df == 8

@@ -4,7 +4,7 @@
 # Panels: Grunfeld, Produc and EmplUK (plm), wage_panel (linearmodels, exported to
 # panel_wage_panel.csv by the Python line below), and an unbalanced subset of Grunfeld
 # (firm k keeps the years from 1935 + 2 (k - 1) on, so T runs from 20 down to 2).
-# Writes panel_reference.json and panel_produc.csv (Produc's data, read by the tests).
+# Writes panel_reference.json, panel_produc.csv and panel_hedonic.csv (data read by the tests).
 # Run from the repository root:
 #   .venv/bin/python -c "from linearmodels.datasets import wage_panel; wage_panel.load()[['nr', \
 #     'year', 'lwage', 'exper', 'expersq', 'union', 'married', 'educ', 'black', 'hisp']] \
@@ -100,6 +100,42 @@ for (name in names(cases)) {
                       loglik = as.numeric(logLik(ml)))
   reference$cases[[name]] <- out
 }
+
+# Hedonic (plm): 506 census tracts in 92 towns, 1 to 30 tracts per town (a strongly unbalanced
+# "panel" without time, with singletons and town-level regressors). Amemiya's method and plm's
+# regression-based test need within variation in every regressor, so they are not run here.
+data("Hedonic", package = "plm")
+hedonic <- Hedonic
+hedonic$tract <- ave(seq_len(nrow(hedonic)), hedonic$townid, FUN = seq_along)
+hedonic_columns <- c("townid", "tract", "mv", "crim", "zn", "indus", "chas", "nox", "rm", "age",
+                     "dis", "rad", "tax", "ptratio", "blacks", "lstat")
+write.csv(transform(hedonic[, hedonic_columns], chas = as.integer(chas == "yes")),
+          file.path("tests", "reference", "panel_hedonic.csv"), row.names = FALSE)
+hedonic_formula <- mv ~ crim + zn + indus + chas + nox + rm + age + dis + rad + tax + ptratio +
+  blacks + lstat
+pdata <- pdata.frame(hedonic, index = c("townid", "tract"))
+out <- list(formula = deparse(hedonic_formula), n_obs = nrow(hedonic),
+            n_entities = length(unique(hedonic$townid)), balanced = FALSE)
+out$within <- fit_summary(plm(hedonic_formula, data = pdata, model = "within"))
+for (method in c("swar", "walhus")) {
+  re <- plm(hedonic_formula, data = pdata, model = "random", random.method = method)
+  res <- fit_summary(re)
+  res$sigma2_idios <- unname(ercomp(re)$sigma2["idios"])
+  res$sigma2_id <- unname(ercomp(re)$sigma2["id"])
+  out[[paste0("random_", method)]] <- res
+}
+within <- plm(hedonic_formula, data = pdata, model = "within")
+re_swar <- plm(hedonic_formula, data = pdata, model = "random")
+out$hausman_chisq <- htest_list(phtest(within, re_swar))
+ml <- lmer(update(hedonic_formula, . ~ . + (1 | townid)), data = hedonic, REML = FALSE,
+           control = lmerControl(optimizer = "bobyqa", optCtrl = list(maxfun = 1e5)))
+vc <- as.data.frame(VarCorr(ml))
+out$lmer_ml <- list(term = names(fixef(ml)), estimate = unname(fixef(ml)),
+                    std_error = unname(sqrt(diag(as.matrix(vcov(ml))))),
+                    sigma2_id = vc$vcov[vc$grp == "townid"],
+                    sigma2_idios = vc$vcov[vc$grp == "Residual"],
+                    loglik = as.numeric(logLik(ml)))
+reference$hedonic <- out
 
 write_json(reference, file.path("tests", "reference", "panel_reference.json"), digits = NA,
            auto_unbox = TRUE, pretty = TRUE, matrix = "rowmajor")
