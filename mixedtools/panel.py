@@ -42,9 +42,17 @@ from mixedtools._panel_design import (
 )
 from mixedtools.report import format_p, format_table
 
-__all__ = ["RandomEffectsResult", "HausmanResult", "random_effects", "hausman", "mundlak"]
-__all__ += ["simulate"]
+__all__ = [
+    "METHODS",
+    "RandomEffectsResult",
+    "HausmanResult",
+    "random_effects",
+    "hausman",
+    "mundlak",
+    "simulate",
+]
 
+#: The variance-component estimators of :func:`random_effects`.
 METHODS = ("swar", "walhus", "amemiya", "ml")
 
 
@@ -629,6 +637,15 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
             "the classical Hausman test has no robust form; use method='aux', robust=True."
         )
     _check_fe(fe)
+    if method == "chisq":
+        for label, fit in (("fe", fe), ("re", re)):
+            cov_type = getattr(fit, "_cov_type", "Unadjusted")
+            if cov_type != "Unadjusted":
+                raise ValueError(
+                    f"the classical Hausman test needs the classical covariance of both fits; "
+                    f"{label} was fitted with cov_type {cov_type!r}. Refit with the default "
+                    "covariance, or use method='aux', robust=True for a robust test."
+                )
     re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
     _check_same_data(fe, y)
     time_invariant = getattr(re, "time_invariant", ())

@@ -302,6 +302,13 @@ def test_hausman_errors_for_mismatched_models():
         mt.panel.hausman(fe, re, robust=True)
     with pytest.raises(ValueError, match="'chisq' or 'aux'"):
         mt.panel.hausman(fe, re, method="wald")
+    clustered = PanelOLS.from_formula(fe_formula, data).fit(
+        cov_type="clustered", cluster_entity=True
+    )
+    with pytest.raises(ValueError, match="classical covariance"):
+        mt.panel.hausman(clustered, re)
+    # the regression-based test does not use the fits' covariances
+    assert mt.panel.hausman(clustered, re, method="aux", robust=True).df == 2
 
 
 def test_hausman_warns_when_difference_not_positive_definite():
