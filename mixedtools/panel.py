@@ -648,7 +648,15 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
                 )
     re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
     _check_same_data(fe, y)
-    time_invariant = getattr(re, "time_invariant", ())
+    if isinstance(re, RandomEffectsResult):
+        time_invariant = re.time_invariant
+    elif set(re_params.index) - set(fe.params.index) - set(INTERCEPT_NAMES):
+        # regressors only in the linearmodels RE fit: allowed if they do not vary over time
+        re_exog = re.model.exog.dataframe
+        spread = re_exog.groupby(level=0).agg(lambda v: v.max() - v.min()).max()
+        time_invariant = tuple(spread.index[spread <= 1e-10 * re_exog.abs().max().clip(lower=1)])
+    else:
+        time_invariant = ()
     names = _compared_names(fe.params.index, re_params.index, time_invariant)
     if method == "chisq":
         return _hausman_chisq(fe, re_params, re_cov, names)

@@ -244,6 +244,12 @@ def test_time_invariant_regressor_is_estimated_by_random_effects():
     fe = PanelOLS.from_formula("lwage ~ expersq + union + EntityEffects", data).fit()
     result = mt.panel.hausman(fe, fit)
     assert list(result.coefficients.index) == ["expersq", "union"]
+    lm_fit = RandomEffects.from_formula("lwage ~ 1 + expersq + union + educ", data).fit()
+    result = mt.panel.hausman(fe, lm_fit)
+    assert list(result.coefficients.index) == ["expersq", "union"]
+    lm_other = RandomEffects.from_formula("lwage ~ 1 + expersq + union + exper", data).fit()
+    with pytest.raises(ValueError, match=r"only in re \['exper'\]"):
+        mt.panel.hausman(fe, lm_other)
 
 
 # ---- bad input ---------------------------------------------------------------------------------
