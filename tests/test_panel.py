@@ -405,3 +405,12 @@ def test_strongly_unbalanced_panel_ml_and_hausman():
         result = mt.panel.hausman(fe, re)
     assert result.statistic == pytest.approx(HEDONIC["hausman_chisq"]["statistic"], rel=1e-6)
     assert result.df == 8
+
+
+def test_simulate_heteroscedastic_errors_keep_their_mean_variance():
+    # u_i negligible: y - x is e_it; its variance averages sigma_idios^2 over entities
+    mild = mt.panel.simulate(50_000, 2, sigma_id=1e-9, hetero=0.5, seed=11)
+    assert (mild["y"] - mild["x"]).var() == pytest.approx(1.0, rel=0.03)
+    strong = mt.panel.simulate(20_000, 2, sigma_id=1e-9, hetero=1.5, seed=11)
+    by_entity = (strong["y"] - strong["x"]).groupby(level=0).var()
+    assert by_entity.quantile(0.99) > 20 * by_entity.median()
