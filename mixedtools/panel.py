@@ -187,6 +187,13 @@ def _within_fit(design: PanelDesign, varying: np.ndarray):
 
 def _solve_components(M: np.ndarray, quad: np.ndarray) -> tuple[float, float]:
     sigma2 = np.linalg.solve(M, quad)
+    if sigma2[1] < 0:
+        warnings.warn(
+            f"the individual variance is estimated as negative ({sigma2[1]:.4g}) and set to 0, "
+            "as plm does: theta = 0 and random effects equals pooled OLS.",
+            UserWarning,
+            stacklevel=5,
+        )
     return float(max(sigma2[0], 0.0)), float(max(sigma2[1], 0.0))
 
 

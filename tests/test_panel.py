@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from linearmodels import PanelOLS, RandomEffects
+from linearmodels import PanelOLS, PooledOLS, RandomEffects
 
 import mixedtools as mt
 
@@ -414,3 +414,12 @@ def test_simulate_heteroscedastic_errors_keep_their_mean_variance():
     strong = mt.panel.simulate(20_000, 2, sigma_id=1e-9, hetero=1.5, seed=11)
     by_entity = (strong["y"] - strong["x"]).groupby(level=0).var()
     assert by_entity.quantile(0.99) > 20 * by_entity.median()
+
+
+def test_negative_individual_variance_is_set_to_zero_with_a_warning():
+    data = mt.panel.simulate(30, 4, sigma_id=1e-6, seed=1)
+    with pytest.warns(UserWarning, match="estimated as negative"):
+        fit = mt.panel.random_effects("y ~ 1 + x", data)
+    assert fit.sigma2_id == 0 and np.all(fit.theta == 0)
+    pooled = PooledOLS.from_formula("y ~ 1 + x", data).fit()
+    _assert_close(fit.params, pooled.params, 1e-10)
