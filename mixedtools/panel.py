@@ -82,6 +82,10 @@ class RandomEffectsResult:
         n_obs minus the number of coefficients (the t tests' df for FGLS; ML uses z tests).
     loglik : float or None
         Maximised log-likelihood (``"ml"`` only).
+    time_invariant : tuple of str
+        Regressors that do not vary within any entity (fixed effects cannot estimate them).
+    design : PanelDesign
+        The response, regressors and entity structure used (for :func:`hausman`).
     """
 
     params: pd.Series
@@ -200,8 +204,11 @@ def _solve_components(M: np.ndarray, quad: np.ndarray) -> tuple[float, float]:
 def _components(design: PanelDesign, method: str, varying: np.ndarray) -> tuple[float, float]:
     """Quadratic-form estimators of (sigma2_idios, sigma2_id), as plm's ``ercomp``.
 
-    Balanced panels use plm's default degrees-of-freedom corrections; unbalanced panels use
-    the unbiased forms (plm's ``dfcor = 3``), which reduce to them when T_i is constant.
+    Each method equates two quadratic forms of residuals (within and between entities) to
+    their expectations, a 2 x 2 linear system ``M @ (sigma2_idios, sigma2_id) = quad``.
+    Unbalanced panels use the unbiased expectations (plm's ``dfcor = 3``). Balanced panels use
+    plm's defaults: the same for Swamy-Arora, and the simpler ``dfcor = 1`` forms (divisors
+    n - N and N) for Wallace-Hussain and Amemiya.
     """
     n, N = design.n_obs, design.n_entities
     Z, T = design.X, design.counts
