@@ -311,6 +311,40 @@ datasets$grunfeld <- list(
   )
 )
 
+# ---- afex: obk.long (O'Brien and Kaiser 1985) ---------------------------------------------------
+data("obk.long", package = "afex")
+datasets$obrien_kaiser <- list(
+  data = data.frame(
+    id = as_chr(obk.long$id),
+    treatment = as_chr(obk.long$treatment),
+    gender = as_chr(obk.long$gender),
+    age = obk.long$age,
+    phase = as_chr(obk.long$phase),
+    hour = as.integer(as_chr(obk.long$hour)),
+    value = obk.long$value
+  ),
+  title = "O'Brien and Kaiser's repeated-measures example: a split-plot design",
+  design = paste(
+    "16 subjects x 3 phases (pre, post, fup = follow-up) x 5 hours within subjects (240 rows,",
+    "complete); between subjects treatment (control 5, A 4, B 7) x gender (unbalanced)."
+  ),
+  package = "afex", dataset = "obk.long",
+  reference = paste(
+    "O'Brien, R. G. and Kaiser, M. K. (1985). MANOVA method for analyzing repeated measures",
+    "designs: an extensive primer. Psychological Bulletin, 97(2), 316-333. (Table 7; the",
+    "data are constructed for illustration.)"
+  ),
+  columns = list(
+    col("id", "str", "Subject identifier, 1 to 16."),
+    col("treatment", "str", "Between-subjects treatment group: control, A or B."),
+    col("gender", "str", "Between-subjects factor: F or M."),
+    col("age", "float", "Age, centred (a covariate added by afex; constant within a subject)."),
+    col("phase", "str", "Within-subjects phase: pre, post or fup (follow-up)."),
+    col("hour", "int", "Within-subjects measurement hour within the phase, 1 to 5."),
+    col("value", "float", "The response (a score; constructed data, no unit).")
+  )
+)
+
 # ---- write ---------------------------------------------------------------------------------------
 column_summary <- function(x) {
   if (is.character(x)) {
