@@ -630,9 +630,13 @@ def rm(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> pd.Da
     ``eps_hf = ((N - g + 1) * p * eps_gg - 2) / (p * (N - g - p * eps_gg))``
     with N subjects in g between-subjects groups; it is reported as computed (it may exceed 1)
     and ``p_hf`` uses ``min(eps_hf, 1)``. The original Huynh-Feldt (1976) formula has ``N``
-    where this has ``N - g + 1``; pingouin (``pingouin.epsilon(correction="hf")``) uses
-    ``(n * (k - 1) * eps_gg - 2) / ((k - 1) * (n - 1 - (k - 1) * eps_gg))`` for one group,
-    i.e. the uncorrected form, so its HF epsilon is smaller than R's. Epsilon is 1 for terms
+    where this has ``N - g + 1``; the two agree when there are no between-subjects factors
+    (g = 1). pingouin (``pingouin.epsilon(correction="hf")``, read from its source)
+    uses ``(n (k - 1) eps_gg - 2) / ((k - 1) (n - 1 - (k - 1) eps_gg))``, that
+    one-group form, so for purely within-subject designs its HF epsilon equals R's -- except
+    that pingouin caps the epsilon it reports at 1, while R (and this function) report the
+    raw value and cap it only in the p-value; pingouin has no between-groups version of the
+    formula. Epsilon is 1 for terms
     with one df (and for between-subjects terms), where sphericity holds trivially.
 
     Parameters
