@@ -13,6 +13,7 @@ from mixedtools import (
     reml,
     report,
     simulate,
+    stimuli,
 )
 from mixedtools.lmer import LmerResult, lmer
 from mixedtools.lrt import lrt
@@ -31,4 +32,5 @@ __all__ = [
     "reml",
     "report",
     "simulate",
+    "stimuli",
 ]
