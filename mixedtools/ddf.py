@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools.pls import PLSStructure
 from mixedtools.reml import (
     LMMStructure,
     boundary_mask,
@@ -72,14 +73,16 @@ def _check_method(ddf):
 def _resolve(fit, polish=True, reml=None):
     """Return (structure, tau, reml) from a MixedLMResults or a (structure, tau[, reml]) tuple."""
     if isinstance(fit, tuple):
-        if len(fit) not in (2, 3) or not isinstance(fit[0], LMMStructure):
+        if len(fit) not in (2, 3) or not isinstance(fit[0], (LMMStructure, PLSStructure)):
             raise TypeError("expected a statsmodels MixedLMResults or (LMMStructure, tau[, reml])")
         structure, tau = fit[0], np.asarray(fit[1], float)
         is_reml = bool(fit[2]) if len(fit) == 3 else True
     elif hasattr(fit, "model") and hasattr(fit, "cov_re"):
         structure, tau = from_statsmodels(fit)
         is_reml = bool(fit.reml)
-    elif isinstance(getattr(fit, "structure", None), LMMStructure) and hasattr(fit, "tau"):
+    elif isinstance(getattr(fit, "structure", None), (LMMStructure, PLSStructure)) and hasattr(
+        fit, "tau"
+    ):
         # an lmer fit: already polished
         structure, tau, is_reml = fit.structure, np.asarray(fit.tau, float), bool(fit.reml)
     else:
@@ -562,6 +565,8 @@ def hlm_df(X, groups, names=None, Z=None):
 
 def _nesting_levels(structure):
     """Grouping levels for nlme's rule: the groups, then nested indicator variance components."""
+    if isinstance(structure, PLSStructure):
+        return _pls_nesting_levels(structure)
     levels = [structure.groups]
     current = structure.groups
     for v in structure.vc:
@@ -575,6 +580,23 @@ def _nesting_levels(structure):
             levels.append(inner)
             current = inner
     return levels
+
+
+def _pls_nesting_levels(structure):
+    """Grouping factors of a general layout, outermost first, when they are nested."""
+    by_group = {}
+    for t in structure.terms:
+        by_group.setdefault(t.group, t.codes)
+    factors = sorted(by_group.items(), key=lambda item: int(item[1].max()))
+    for (outer_name, outer), (inner_name, inner) in zip(factors[:-1], factors[1:], strict=True):
+        pairs = np.unique(np.column_stack([inner, outer]), axis=0)
+        if len(np.unique(pairs[:, 0])) != len(pairs):
+            raise NotImplementedError(
+                f"nlme's containment df need nested grouping factors, but {inner_name!r} is "
+                f"not nested in {outer_name!r} (they are crossed); use ddf='satterthwaite' or "
+                "'kenward-roger'"
+            )
+    return [codes for _, codes in factors]
 
 
 # --------------------------------------------------------------------------- tables
@@ -592,6 +614,13 @@ def _coef_df(structure, tau, reml, method, qty):
             se.append(kr["std_error"][0])
     elif method == "nlme":
         df = nlme_df(structure.X, _nesting_levels(structure), structure.fe_names).to_numpy()
+    elif method == "hlm" and isinstance(structure, PLSStructure):
+        raise NotImplementedError(
+            "the 'hlm' df rule is defined for one grouping factor (HLM's level-2 units); this "
+            "model has the random terms "
+            + ", ".join(f"({', '.join(t.effect_names)} | {t.group})" for t in structure.terms)
+            + ". Use ddf='satterthwaite' or 'kenward-roger'."
+        )
     elif method == "hlm":
         df = hlm_df(structure.X, structure.groups, structure.fe_names, structure.Z).to_numpy()
     elif method == "residual":

@@ -21,6 +21,7 @@ from ._lmm_design import LmmDesign, build_design
 from ._optimize import bounded_refit, maximize, neutral_start
 from ._type3 import type3_hypotheses
 from .formula import FormulaError, parse_lmer_formula
+from .pls import PLSStructure, fit_pls
 
 __all__ = [
     "lmer",
@@ -154,6 +155,8 @@ def lmer(
     if optimizer not in ("auto", "statsmodels", "direct"):
         raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
     design = build_design(parsed, data, na_action=na_action)
+    if design.general:
+        return _lmer_general(formula, design, reml, polish, optimizer)
     structure = _reml.LMMStructure(
         y=design.y,
         X=design.X,
@@ -177,6 +180,24 @@ def lmer(
     quantities = _reml.reml_quantities(structure, tau, reml=reml)
     result = LmerResult(formula, design, structure, quantities, sm_result)
     result._check(sm_warnings)
+    return result
+
+
+def _lmer_general(formula, design, reml, polish, optimizer) -> LmerResult:
+    """Crossed or partially crossed factors, several correlated terms: lme4's PLS engine."""
+    if optimizer == "statsmodels":
+        raise ValueError(
+            "optimizer='statsmodels' fits one grouping factor with nested components only; "
+            "this model has crossed factors or several correlated terms "
+            "(use optimizer='auto' or 'direct')"
+        )
+    structure = PLSStructure(design.y, design.X, design.pls_terms, fe_names=design.fe_names)
+    tau, _ = fit_pls(structure, reml)
+    if polish:
+        tau = maximize(structure, tau, reml=reml)
+    quantities = _reml.reml_quantities(structure, tau, reml=reml)
+    result = LmerResult(formula, design, structure, quantities, None)
+    result._check([])
     return result
 
 
@@ -266,7 +287,45 @@ class LmerResult:
         n_g = len(self.structure.g_entries)
         return self.tau[n_g:-1]
 
+    @property
+    def _general(self) -> bool:
+        return isinstance(self.structure, PLSStructure)
+
+    def _general_problems(self) -> list[str]:
+        problems = []
+        s2 = self.tau[-1]
+        tol = 1e-8 * s2
+        for ti, term in enumerate(self.structure.terms):
+            G = self.structure.term_G(self.tau, ti)
+            names = term.effect_names
+            for a, name in enumerate(names):
+                if G[a, a] <= tol:
+                    problems.append(
+                        f"the variance of {_effect_label(name)} across {term.group!r} is "
+                        "estimated as 0"
+                    )
+            for a in range(G.shape[0]):
+                for b in range(a):
+                    if G[a, a] > tol and G[b, b] > tol:
+                        r = G[a, b] / math.sqrt(G[a, a] * G[b, b])
+                        if abs(r) > 1 - 1e-6:
+                            problems.append(
+                                f"the correlation of {_effect_label(names[a])} and "
+                                f"{_effect_label(names[b])} across {term.group!r} is "
+                                f"estimated as {r:+.0f}"
+                            )
+            if G.shape[0] > 2 and not problems and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
+                problems.append(
+                    f"the covariance matrix of the random effects across {term.group!r} is "
+                    "singular (some combination of them has no variance)"
+                )
+        return problems
+
     def _check(self, sm_warnings: list[str]) -> None:
+        if self._general:
+            problems = self._general_problems()
+            self._report(problems, sm_warnings)
+            return
         problems = []
         G = self._g_matrix()
         s2 = self.tau[-1]
@@ -298,6 +357,9 @@ class LmerResult:
                     f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is "
                     "estimated as 0"
                 )
+        self._report(problems, sm_warnings)
+
+    def _report(self, problems: list[str], sm_warnings: list[str]) -> None:
         self.singular = bool(problems)
         if problems:
             msg = (
@@ -327,6 +389,10 @@ class LmerResult:
     @property
     def ngroups(self) -> dict[str, int]:
         out = {}
+        if self._general:
+            for term in self.structure.terms:
+                out.setdefault(term.group, term.n_levels)
+            return out
         if self.design.block_name is not None and self.structure.k_re:
             out[self.design.block_name] = len(self.design.block_levels)
         for vc in self.design.vcs:
@@ -352,6 +418,19 @@ class LmerResult:
         3  Residual                   654.941  25.592
         """
         rows = []
+        if self._general:
+            for ti, term in enumerate(self.structure.terms):
+                G = self.structure.term_G(self.tau, ti)
+                names = term.effect_names
+                for a, name in enumerate(names):
+                    rows.append((term.group, name, "", G[a, a], math.sqrt(max(G[a, a], 0.0))))
+                for b in range(len(names)):
+                    for a in range(b + 1, len(names)):
+                        denom = math.sqrt(G[a, a] * G[b, b])
+                        corr = G[a, b] / denom if denom > 0 else float("nan")
+                        rows.append((term.group, names[b], names[a], G[a, b], corr))
+            rows.append(("Residual", "", "", self.tau[-1], self.sigma))
+            return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
         G = self._g_matrix()
         names = self.design.re_names
         block = self.design.block_name
@@ -372,6 +451,9 @@ class LmerResult:
     # ---------------------------------------------------------------- random effects
     def _compute_ranef(self):
         """Conditional modes and variances, one block at a time, batched over blocks."""
+        if self._general:
+            self._compute_ranef_general()
+            return
         st = self.structure
         C, _ = st._crossprods  # per-block [W, X, y]' [W, X, y], already computed by the core
         q, p = st._q, st.n_fixed
@@ -416,6 +498,20 @@ class LmerResult:
             values.setdefault(vc.group, {})[vc.effect] = series_mode
             variances.setdefault(vc.group, {})[vc.effect] = series_var
             start += m
+        self._ranef = {g: pd.DataFrame(cols) for g, cols in values.items()}
+        self._ranef_condvar = {g: pd.DataFrame(cols) for g, cols in variances.items()}
+
+    def _compute_ranef_general(self):
+        values: dict[str, dict[str, pd.Series]] = {}
+        variances: dict[str, dict[str, pd.Series]] = {}
+        self._ranef_condcov = {}
+        parts = self.structure.conditional_modes(self.tau)
+        for term, (modes, cov) in zip(self.structure.terms, parts, strict=True):
+            index = pd.Index(term.levels.astype(str), name=term.group)
+            for a, name in enumerate(term.effect_names):
+                values.setdefault(term.group, {})[name] = pd.Series(modes[:, a], index=index)
+                variances.setdefault(term.group, {})[name] = pd.Series(cov[:, a, a], index=index)
+            self._ranef_condcov.setdefault(term.group, cov)
         self._ranef = {g: pd.DataFrame(cols) for g, cols in values.items()}
         self._ranef_condvar = {g: pd.DataFrame(cols) for g, cols in variances.items()}
 
@@ -494,7 +590,7 @@ class LmerResult:
                 )
             table = ranef[term.group_name]
             cols = [c for c in Z.columns if c in table.columns]
-            if term is not self.design.re_term:
+            if not self._general and term is not self.design.re_term:
                 # a variance component has one effect, named by the design
                 vc = next(v for v in self.design.vcs if v.term is term)
                 cols = [vc.effect]
@@ -633,6 +729,12 @@ class LmerResult:
     def _variance_parts(self) -> dict[str, float]:
         """Variance of each random term, averaged over rows (Johnson's mean of z' Sigma z)."""
         parts: dict[str, float] = {}
+        if self._general:
+            for ti, term in enumerate(self.structure.terms):
+                G = self.structure.term_G(self.tau, ti)
+                per_row = np.einsum("ia,ab,ib->i", term.Z, G, term.Z)
+                parts[term.group] = parts.get(term.group, 0.0) + float(np.mean(per_row))
+            return parts
         G = self._g_matrix()
         if self.structure.k_re:
             Z = self.design.Z

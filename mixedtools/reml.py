@@ -27,6 +27,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .pls import PLSStructure
+
 __all__ = [
     "LMMStructure",
     "LMMQuantities",
@@ -41,6 +43,11 @@ __all__ = [
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+
+
+def _is_pls(structure) -> bool:
+    """True for the general (sparse, any number of terms) layout of :mod:`mixedtools.pls`."""
+    return isinstance(structure, PLSStructure)
 
 
 @dataclass(frozen=True, eq=False)
@@ -359,6 +366,8 @@ def log_likelihood(structure, tau, reml=True) -> float:
     >>> round(log_likelihood(s, [1.0, 0.5]), 4)
     -9.6338
     """
+    if _is_pls(structure):
+        return structure.log_likelihood(tau, reml)
     if not is_valid_tau(structure, tau):
         return -np.inf
     logdet_v, logdet_xvx, rss, *_ = _gls_pieces(structure, tau)
@@ -465,6 +474,8 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
     >>> qty.beta.round(4), qty.score.shape, qty.info_observed.shape
     (array([1.6667]), (2,), (2, 2))
     """
+    if _is_pls(structure):
+        return structure.quantities(tau, reml)
     tau = np.asarray(tau, dtype=float)
     structure.covariance_blocks(tau)  # checks the length
     if not is_valid_tau(structure, tau):
@@ -575,6 +586,8 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
 
 def is_valid_tau(structure, tau) -> bool:
     """True when tau gives a PSD G, non-negative variance components and sigma^2 > 0."""
+    if _is_pls(structure):
+        return structure.is_valid_tau(tau)
     tau = np.asarray(tau, dtype=float)
     if tau.shape != (structure.n_tau,) or not np.all(np.isfinite(tau)):
         return False
@@ -591,6 +604,8 @@ def boundary_mask(structure, tau, rel_tol=1e-8) -> np.ndarray:
     A G variance at the boundary also marks the covariances in its row and column,
     since they must be zero too.
     """
+    if _is_pls(structure):
+        return structure.boundary_mask(tau, rel_tol)
     tau = np.asarray(tau, dtype=float)
     s2 = tau[-1]
     mask = np.zeros(structure.n_tau, bool)
