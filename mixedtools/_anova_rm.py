@@ -94,9 +94,13 @@ def to_wide(data, dv, subject, within, between, stacklevel: int = 3) -> WideData
     incomplete = used.isna().any(axis=1)
     if incomplete.any():
         bad = pd.unique(used.loc[incomplete, subject].dropna())
+        where = f"in subject(s) {_name_some(bad)}" if len(bad) else "with no subject id"
+        if len(bad) and used.loc[incomplete, subject].isna().any():
+            where += " and in rows with no subject id"
         raise ValueError(
-            f"{int(incomplete.sum())} row(s) have a missing value (NaN) in {dv!r} or a factor "
-            f"column, in subject(s) {_name_some(bad)}. Drop those rows or subjects explicitly "
+            f"{int(incomplete.sum())} row(s) have a missing value (NaN) in {dv!r}, {subject!r} "
+            f"or a factor column, {where} (row labels "
+            f"{_name_some(used.index[incomplete])}). Drop those rows or subjects explicitly "
             f"(RM-ANOVA then needs complete subjects). {LMM_HINT}"
         )
     within_levels = {factor: levels_of(used, factor) for factor in within}

@@ -730,7 +730,8 @@ def mauchly(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> 
     ``3 p`` is there ``3 c`` with c the number of within-subject cells (``ncol`` of the data
     matrix), and so it is here, to give R's p-values; the correction only matters for small
     samples and terms with three or more df. Terms with one df are spherical by definition and
-    not listed (as in R).
+    not listed (as in R). With fewer error df than the term has df (too few subjects) the test
+    is undefined: W, chi2 and p_value are NaN, with a warning.
 
     Parameters
     ----------
@@ -757,6 +758,21 @@ def mauchly(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> 
     for term, _names, _sscps, _dfs, error, n in parts:
         p = error.shape[0]
         if not term or p < 2:
+            continue
+        if n < p:
+            warnings.warn(
+                f"Mauchly's test of {_lin.term_name(term)!r} needs at least {p} error df "
+                f"(subjects minus between-subjects cells), but there are {n}: the error "
+                "covariance matrix is singular and W, chi2 and p are undefined (NaN).",
+                UserWarning,
+                stacklevel=2,
+            )
+            rows[_lin.term_name(term)] = {
+                "W": np.nan,
+                "chi2": np.nan,
+                "df": p * (p + 1) // 2 - 1,
+                "p_value": np.nan,
+            }
             continue
         sign, logdet = np.linalg.slogdet(error)
         log_w = (logdet if sign > 0 else -np.inf) - p * np.log(np.trace(error) / p)

@@ -272,3 +272,43 @@ def test_zero_within_group_variance_is_a_clear_error_not_zero_division():
         mt.anova.oneway(data, "y", "g")
     with pytest.raises(ValueError, match="within-group sum of squares .* is 0"):
         mt.anova.variance_components(data, "y", "g")
+
+
+def test_missing_subject_id_is_named_as_such():
+    obk = mt.datasets.load("obrien_kaiser")
+    obk.loc[3, "id"] = np.nan
+    with pytest.raises(ValueError, match="with no subject id .*row labels 3"):
+        mt.anova.rm(obk, "value", "id", ["phase", "hour"])
+
+
+def test_mauchly_with_too_few_subjects_is_undefined_not_zero():
+    obk = mt.datasets.load("obrien_kaiser")
+    small = obk[obk["id"].isin(["1", "2", "3", "4"])]
+    with pytest.warns(UserWarning, match="needs at least 4 error df"):
+        test = mt.anova.mauchly(small, "value", "id", ["phase", "hour"])
+    assert test.loc["phase", "W"] > 0
+    assert test.loc[["hour", "phase:hour"], ["W", "chi2", "p_value"]].isna().all().all()
+    assert test.loc["hour", "df"] == 9
+
+
+def test_factorial_matches_car_on_mtcars():
+    # car::Anova(lm(mpg ~ factor(cyl) * factor(am), mtcars), type = 3 | 2), contr.sum
+    mtcars = pd.DataFrame(
+        {
+            "mpg": [21, 21, 22.8, 21.4, 18.7, 18.1, 14.3, 24.4, 22.8, 19.2, 17.8, 16.4, 17.3,
+                    15.2, 10.4, 10.4, 14.7, 32.4, 30.4, 33.9, 21.5, 15.5, 15.2, 13.3, 19.2,
+                    27.3, 26, 30.4, 15.8, 19.7, 15, 21.4],
+            "cyl": [6, 6, 4, 6, 8, 6, 8, 4, 4, 6, 6, 8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 8, 8, 8, 8,
+                    4, 4, 4, 8, 6, 8, 4],
+            "am": [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0,
+                   1, 1, 1, 1, 1, 1, 1],
+        }
+    )  # fmt: skip
+    t3 = mt.anova.factorial(mtcars, "mpg", ["cyl", "am"], 3)
+    t2 = mt.anova.factorial(mtcars, "mpg", ["cyl", "am"], 2)
+    np.testing.assert_allclose(
+        t3["sum_sq"], [410.46389220, 29.86735043, 25.43651124, 239.05916667], rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        t2["sum_sq"], [456.400921280, 36.766919493, 25.436511243, 239.059166667], rtol=1e-8
+    )
