@@ -284,7 +284,7 @@ def test_missing_subject_id_is_named_as_such():
 def test_mauchly_with_too_few_subjects_is_undefined_not_zero():
     obk = mt.datasets.load("obrien_kaiser")
     small = obk[obk["id"].isin(["1", "2", "3", "4"])]
-    with pytest.warns(UserWarning, match="needs at least 4 error df"):
+    with pytest.warns(UserWarning, match=r"needs at least \d+ error df"):
         test = mt.anova.mauchly(small, "value", "id", ["phase", "hour"])
     assert test.loc["phase", "W"] > 0
     assert test.loc[["hour", "phase:hour"], ["W", "chi2", "p_value"]].isna().all().all()
