@@ -19,6 +19,7 @@ from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
 from ._optimize import bounded_refit, maximize, neutral_start
+from ._threads import single_blas_thread
 from ._type3 import type3_hypotheses
 from .formula import FormulaError, parse_lmer_formula
 from .pls import PLSStructure, fit_pls
@@ -151,6 +152,11 @@ def lmer(
     """
     if not isinstance(reml, bool):
         raise TypeError("reml must be True or False")
+    with single_blas_thread():
+        return _lmer(formula, data, reml, na_action, polish, optimizer)
+
+
+def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
     parsed = parse_lmer_formula(formula)
     if optimizer not in ("auto", "statsmodels", "direct"):
         raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
@@ -452,7 +458,8 @@ class LmerResult:
     def _compute_ranef(self):
         """Conditional modes and variances, one block at a time, batched over blocks."""
         if self._general:
-            self._compute_ranef_general()
+            with single_blas_thread():
+                self._compute_ranef_general()
             return
         st = self.structure
         C, _ = st._crossprods  # per-block [W, X, y]' [W, X, y], already computed by the core
@@ -683,7 +690,8 @@ class LmerResult:
         days         10.467      1.546  178.0
         """
         method = _normalise_ddf(ddf)
-        table = _ddf.coef_table(self._fit_for_ddf(), ddf=method, polish=False, level=level)
+        with single_blas_thread():
+            table = _ddf.coef_table(self._fit_for_ddf(), ddf=method, polish=False, level=level)
         table.index = self.fixef.index
         return table
 
@@ -717,10 +725,11 @@ class LmerResult:
         if not hypotheses:
             raise ValueError("the model has no fixed-effects terms besides the intercept to test")
         fit = self._fit_for_ddf()
-        rows = {
-            name: _ddf.contrast_test(fit, L, ddf=method, polish=False)
-            for name, L in hypotheses.items()
-        }
+        with single_blas_thread():
+            rows = {
+                name: _ddf.contrast_test(fit, L, ddf=method, polish=False)
+                for name, L in hypotheses.items()
+            }
         table = pd.DataFrame(rows).T
         table["num_df"] = table["num_df"].astype(int)
         return table[["num_df", "den_df", "F", "p_value"]]
