@@ -1,9 +1,11 @@
 """Fit linear mixed models written in lme4's notation, and report them as lme4/lmerTest do.
 
-statsmodels' ``MixedLM`` does the fitting.  Its optimum is then polished with a few Newton steps on
-the variance parameters (analytic score and information, :mod:`mixedtools.reml`), and the fixed
-effects and their covariance ``Phi = (X' V^-1 X)^-1`` are recomputed at the polished values, so the
-numbers agree with lme4's to about six digits.
+The variance parameters are found by a bounded maximisation of the profiled likelihood over
+lme4's parameters (relative Cholesky factors), then polished with a few Newton steps on the
+variance parameters (analytic score and information, :mod:`mixedtools.reml`), so the numbers
+agree with lme4's to about six digits.  One grouping factor (with factors nested in it) uses the
+blockwise likelihood of :mod:`mixedtools.reml`; crossed or partially crossed factors and several
+correlated terms use lme4's sparse penalised least-squares engine, :mod:`mixedtools.pls`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ __all__ = [
 ]
 
 DDF_METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
-_STATSMODELS_MAX_ROWS = 5_000
 _DDF_ALIASES = {"kr": "kenward-roger", "kenward_roger": "kenward-roger", "z": "asymptotic"}
 
 
@@ -93,8 +94,8 @@ def _as_psd(structure, tau):
 
 
 def _converged(structure, quantities) -> bool:
-    decrement = _reml.newton_decrement(structure, quantities)
-    return bool(np.isfinite(decrement) and decrement < 1e-6)
+    gap = _reml.optimality_gap(structure, quantities)
+    return bool(np.isfinite(gap) and gap < 0.5e-6)
 
 
 def lmer(
@@ -124,10 +125,11 @@ def lmer(
     polish : bool, default True
         Refine the optimum with Newton steps (recommended; needed to match lme4).
     optimizer : {"auto", "statsmodels", "direct"}
-        Who finds the optimum before polishing: statsmodels' ``MixedLM.fit``, or a direct
-        bounded maximisation of the blockwise likelihood (:mod:`mixedtools.reml`), which is much
-        faster on large data.  "auto" uses statsmodels up to 5,000 rows and "direct" beyond.
-        After polishing both give the same estimates.
+        Who finds the optimum before polishing: a direct bounded maximisation of the profiled
+        likelihood over lme4's parameters ("direct", the default "auto"), or statsmodels'
+        ``MixedLM.fit`` (a cross-check; one grouping factor with nested components only).
+        Crossed factors and several correlated terms are fitted by lme4's penalised
+        least-squares engine (:mod:`mixedtools.pls`).
 
     Returns
     -------
@@ -174,7 +176,7 @@ def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
         vc_names=tuple(f"{vc.group}|{vc.effect}" for vc in design.vcs),
     )
     if optimizer == "auto":
-        optimizer = "statsmodels" if design.n_obs <= _STATSMODELS_MAX_ROWS else "direct"
+        optimizer = "direct"
     if optimizer == "statsmodels":
         sm_result, sm_warnings = _fit_statsmodels(design, reml)
         tau = _as_psd(structure, _tau_from_statsmodels(structure, sm_result))
@@ -377,12 +379,12 @@ class LmerResult:
             self._warnings.append(msg)
             warnings.warn(msg, SingularFitWarning, stacklevel=3)
         # convergence: the Newton decrement on the free parameters must be negligible
-        decrement = _reml.newton_decrement(self.structure, self.quantities)
+        gap = _reml.optimality_gap(self.structure, self.quantities)
         self.converged = _converged(self.structure, self.quantities)
         if not self.converged:
             msg = (
                 "the fit did not converge: the likelihood can still be increased by about "
-                f"{decrement / 2:.2g} log-likelihood units, so the estimates are not final. "
+                f"{gap:.2g} log-likelihood units, so the estimates are not final. "
                 "Try rescaling predictors with very different scales, or simplify the random "
                 "effects."
             )
