@@ -1,9 +1,11 @@
 """Fit linear mixed models written in lme4's notation, and report them as lme4/lmerTest do.
 
-statsmodels' ``MixedLM`` does the fitting.  Its optimum is then polished with a few Newton steps on
-the variance parameters (analytic score and information, :mod:`mixedtools.reml`), and the fixed
-effects and their covariance ``Phi = (X' V^-1 X)^-1`` are recomputed at the polished values, so the
-numbers agree with lme4's to about six digits.
+The variance parameters are found by a bounded maximisation of the profiled likelihood over
+lme4's parameters (relative Cholesky factors), then polished with a few Newton steps on the
+variance parameters (analytic score and information, :mod:`mixedtools.reml`), so the numbers
+agree with lme4's to about six digits.  One grouping factor (with factors nested in it) uses the
+blockwise likelihood of :mod:`mixedtools.reml`; crossed or partially crossed factors and several
+correlated terms use lme4's sparse penalised least-squares engine, :mod:`mixedtools.pls`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
 from ._optimize import bounded_refit, maximize, neutral_start
+from ._threads import single_blas_thread
 from ._type3 import type3_hypotheses
 from .formula import FormulaError, parse_lmer_formula
 from .pls import PLSStructure, fit_pls
@@ -34,7 +37,6 @@ __all__ = [
 ]
 
 DDF_METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
-_STATSMODELS_MAX_ROWS = 5_000
 _DDF_ALIASES = {"kr": "kenward-roger", "kenward_roger": "kenward-roger", "z": "asymptotic"}
 
 
@@ -92,8 +94,8 @@ def _as_psd(structure, tau):
 
 
 def _converged(structure, quantities) -> bool:
-    decrement = _reml.newton_decrement(structure, quantities)
-    return bool(np.isfinite(decrement) and decrement < 1e-6)
+    gap = _reml.optimality_gap(structure, quantities)
+    return bool(np.isfinite(gap) and gap < 0.5e-6)
 
 
 def lmer(
@@ -123,10 +125,11 @@ def lmer(
     polish : bool, default True
         Refine the optimum with Newton steps (recommended; needed to match lme4).
     optimizer : {"auto", "statsmodels", "direct"}
-        Who finds the optimum before polishing: statsmodels' ``MixedLM.fit``, or a direct
-        bounded maximisation of the blockwise likelihood (:mod:`mixedtools.reml`), which is much
-        faster on large data.  "auto" uses statsmodels up to 5,000 rows and "direct" beyond.
-        After polishing both give the same estimates.
+        Who finds the optimum before polishing: a direct bounded maximisation of the profiled
+        likelihood over lme4's parameters ("direct", the default "auto"), or statsmodels'
+        ``MixedLM.fit`` (a cross-check; one grouping factor with nested components only).
+        Crossed factors and several correlated terms are fitted by lme4's penalised
+        least-squares engine (:mod:`mixedtools.pls`).
 
     Returns
     -------
@@ -151,6 +154,11 @@ def lmer(
     """
     if not isinstance(reml, bool):
         raise TypeError("reml must be True or False")
+    with single_blas_thread():
+        return _lmer(formula, data, reml, na_action, polish, optimizer)
+
+
+def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
     parsed = parse_lmer_formula(formula)
     if optimizer not in ("auto", "statsmodels", "direct"):
         raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
@@ -168,7 +176,7 @@ def lmer(
         vc_names=tuple(f"{vc.group}|{vc.effect}" for vc in design.vcs),
     )
     if optimizer == "auto":
-        optimizer = "statsmodels" if design.n_obs <= _STATSMODELS_MAX_ROWS else "direct"
+        optimizer = "direct"
     if optimizer == "statsmodels":
         sm_result, sm_warnings = _fit_statsmodels(design, reml)
         tau = _as_psd(structure, _tau_from_statsmodels(structure, sm_result))
@@ -371,12 +379,12 @@ class LmerResult:
             self._warnings.append(msg)
             warnings.warn(msg, SingularFitWarning, stacklevel=3)
         # convergence: the Newton decrement on the free parameters must be negligible
-        decrement = _reml.newton_decrement(self.structure, self.quantities)
+        gap = _reml.optimality_gap(self.structure, self.quantities)
         self.converged = _converged(self.structure, self.quantities)
         if not self.converged:
             msg = (
                 "the fit did not converge: the likelihood can still be increased by about "
-                f"{decrement / 2:.2g} log-likelihood units, so the estimates are not final. "
+                f"{gap:.2g} log-likelihood units, so the estimates are not final. "
                 "Try rescaling predictors with very different scales, or simplify the random "
                 "effects."
             )
@@ -452,7 +460,8 @@ class LmerResult:
     def _compute_ranef(self):
         """Conditional modes and variances, one block at a time, batched over blocks."""
         if self._general:
-            self._compute_ranef_general()
+            with single_blas_thread():
+                self._compute_ranef_general()
             return
         st = self.structure
         C, _ = st._crossprods  # per-block [W, X, y]' [W, X, y], already computed by the core
@@ -683,7 +692,8 @@ class LmerResult:
         days         10.467      1.546  178.0
         """
         method = _normalise_ddf(ddf)
-        table = _ddf.coef_table(self._fit_for_ddf(), ddf=method, polish=False, level=level)
+        with single_blas_thread():
+            table = _ddf.coef_table(self._fit_for_ddf(), ddf=method, polish=False, level=level)
         table.index = self.fixef.index
         return table
 
@@ -717,10 +727,11 @@ class LmerResult:
         if not hypotheses:
             raise ValueError("the model has no fixed-effects terms besides the intercept to test")
         fit = self._fit_for_ddf()
-        rows = {
-            name: _ddf.contrast_test(fit, L, ddf=method, polish=False)
-            for name, L in hypotheses.items()
-        }
+        with single_blas_thread():
+            rows = {
+                name: _ddf.contrast_test(fit, L, ddf=method, polish=False)
+                for name, L in hypotheses.items()
+            }
         table = pd.DataFrame(rows).T
         table["num_df"] = table["num_df"].astype(int)
         return table[["num_df", "den_df", "F", "p_value"]]

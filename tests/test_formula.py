@@ -243,7 +243,9 @@ def test_convergence_failure_warns(monkeypatch, sleep):
 
     monkeypatch.setattr(lmer_module, "_tau_from_statsmodels", stopped_early)
     with pytest.warns(LmerConvergenceWarning, match="did not converge"):
-        fit = mt.lmer("reaction ~ days + (days | subject)", sleep, polish=False)
+        fit = mt.lmer(
+            "reaction ~ days + (days | subject)", sleep, polish=False, optimizer="statsmodels"
+        )
     assert not fit.converged
     # with polishing the same bad start is repaired
     with warnings.catch_warnings():
