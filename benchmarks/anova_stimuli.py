@@ -23,7 +23,7 @@ import mixedtools as mt
 DESIGN = dict(n_subjects=24, n_items=16, sd_subject=0.5, sd_item=0.5, sd_residual=1.0)
 MODELS = [
     "y ~ cond + (1 | subject) + (1 | item)",
-    "y ~ cond + (1 + cond | subject) + (1 | item)",
+    "y ~ cond + (1 + cond || subject) + (1 | item)",
     "y ~ cond + (1 + cond || subject) + (1 + cond || item)",
     "y ~ cond + (1 + cond | subject) + (1 + cond | item)",
 ]
