@@ -18,7 +18,7 @@ d$y <- rnorm(n_s, sd = 0.5)[d$subject] + rnorm(n_i, sd = 0.5)[d$item] +
 d$subject <- factor(d$subject); d$item <- factor(d$item)
 models <- c(
   "y ~ cond + (1 | subject) + (1 | item)",
-  "y ~ cond + (1 + cond | subject) + (1 | item)",
+  "y ~ cond + (1 + cond || subject) + (1 | item)",
   "y ~ cond + (1 + cond || subject) + (1 + cond || item)",
   "y ~ cond + (1 + cond | subject) + (1 + cond | item)"
 )

@@ -88,3 +88,22 @@ def test_bad_data_for_analyses():
         mt.stimuli.analyses(data.iloc[1:])
     with pytest.raises(ValueError, match="n_reps"):
         mt.stimuli.rejection_rates(0)
+
+
+def test_lmer_rejection_rate_agrees_with_the_closed_form_for_the_intercept_model():
+    settings = dict(n_subjects=8, n_items=8, sd_item_slope=0.8)
+    out = mt.stimuli.lmer_rejection_rate(
+        "y ~ cond + (1 | subject) + (1 | item)", 12, seed=20, **settings
+    )
+    closed = [
+        mt.stimuli.analyses(mt.stimuli.latin_square(**settings, seed=20 + k)).loc[
+            "LMM (1|subject) + (1|item)", "p_value"
+        ]
+        < 0.05
+        for k in range(12)
+    ]
+    assert out["n_failed"] == 0 and out["n_reps"] == 12
+    assert out["rate"] == pytest.approx(np.mean(closed))
+    assert 0 < out["rate"] < 1
+    with pytest.raises(ValueError, match="n_reps"):
+        mt.stimuli.lmer_rejection_rate("y ~ cond + (1 | subject)", 0)
