@@ -96,8 +96,8 @@ def hypothesis_sscp(
     """Hypothesis SSCP and df of every term; residual SSCP and residual df.
 
     Returns term names, hypothesis SSCP matrices, their df, the residual SSCP and its df. With
-    ``include_intercept`` the intercept (named ``"(Intercept)"``) is tested first; only type 3
-    is defined for it here.
+    ``include_intercept`` the intercept (named ``"(Intercept)"``) is tested first (types 2 and
+    3 as car tests it: against the empty model for type 2, against all other terms for type 3).
     """
     x = design.matrix
     n_blocks = len(design.blocks)
@@ -114,6 +114,10 @@ def hypothesis_sscp(
         if ss_type == 1:
             reduced, rank_reduced = fit(list(range(b)))
             full, rank_with = fit(list(range(b + 1)))
+        elif ss_type == 2 and b == 0:
+            # Every term contains the intercept: it is tested against the empty model.
+            reduced, rank_reduced = fit([])
+            full, rank_with = fit([0])
         elif ss_type == 2:
             keep = [0] + [
                 c for c in range(1, n_blocks) if not set(term) <= set(design.terms[c - 1])

@@ -592,7 +592,9 @@ def _hf_epsilon(gg: float, df_error: int, p: int) -> float:
     return ((df_error + 1) * p * gg - 2) / (p * (df_error - p * gg))
 
 
-def _rm_parts(data, dv, subject, within, between):
+def _rm_parts(data, dv, subject, within, between, ss_type=3):
+    if ss_type not in (2, 3):
+        raise ValueError(f"ss_type must be 2 or 3 for repeated measures, not {ss_type!r}.")
     within = _rmdata.as_list(within, "within")
     between = _rmdata.as_list(between, "between")
     wide = _rmdata.to_wide(data, dv, subject, within, between, stacklevel=4)
@@ -603,7 +605,7 @@ def _rm_parts(data, dv, subject, within, between):
     for term in [(), *_lin.term_list(within)]:
         z = wide.y @ _rmdata.within_contrast(wide.within_levels, term)
         names, sscps, dfs, error, df_error = _lin.hypothesis_sscp(
-            design, z, 3, include_intercept=True
+            design, z, ss_type, include_intercept=True
         )
         parts.append((term, names, sscps, dfs, error, df_error))
     if parts[0][5] < 1:
@@ -614,7 +616,9 @@ def _rm_parts(data, dv, subject, within, between):
     return parts, wide
 
 
-def rm(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> pd.DataFrame:
+def rm(
+    data: pd.DataFrame, dv: str, subject: str, within, between=None, ss_type: int = 3
+) -> pd.DataFrame:
     """Repeated-measures and mixed (split-plot) ANOVA with sphericity corrections.
 
     Univariate type III tests from long data, as ``afex::aov_car`` and
@@ -651,6 +655,10 @@ def rm(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> pd.Da
         Within-subject factors (every subject sees every combination of their levels).
     between : str or list of str, optional
         Between-subjects factors (constant within a subject).
+    ss_type : {3, 2}, default 3
+        Type III (afex's and SPSS's default) or type II (``afex::aov_car(type = 2)``,
+        ``car::Anova(type = 2)``; pingouin's ``mixed_anova`` gives these numbers). They differ
+        only when the between-subjects groups are unbalanced.
 
     Returns
     -------
@@ -664,7 +672,8 @@ def rm(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> pd.Da
     ------
     ValueError
         Unknown column, missing values, subjects with missing cells (named; use ``mt.lmer``),
-        a single subject, a factor with one level, a between factor varying within a subject.
+        a single subject, a factor with one level, a between factor varying within a subject,
+        an ss_type other than 2 or 3.
     TypeError
         Non-numeric response.
 
@@ -682,7 +691,7 @@ def rm(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> pd.Da
           num_df  den_df        F  eps_gg  eps_hf
     days       9     153  18.7027   0.369  0.4694
     """
-    parts, wide = _rm_parts(data, dv, subject, within, between)
+    parts, wide = _rm_parts(data, dv, subject, within, between, ss_type)
     rows, error_ss = {}, {}
     for term, names, sscps, dfs, error, df_error in parts:
         p = error.shape[0]
@@ -716,6 +725,7 @@ def rm(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> pd.Da
     table.attrs["error_ss"] = pd.Series(error_ss)
     table.attrs["n_subjects"] = int(wide.y.shape[0])
     table.attrs["n_averaged"] = wide.n_averaged
+    table.attrs["ss_type"] = ss_type
     return table
 
 

@@ -107,10 +107,13 @@ def test_types_agree_on_balanced_data():
         np.testing.assert_allclose(other["sum_sq"], tables[0]["sum_sq"], rtol=1e-10)
 
 
-@pytest.mark.parametrize("name", ["obk_split_plot", "obk_within", "md_12_1", "sleepstudy"])
+@pytest.mark.parametrize(
+    "name", ["obk_split_plot", "obk_split_plot_type2", "obk_within", "md_12_1", "sleepstudy"]
+)
 def test_rm_matches_afex_and_car(name):
     ref = REFERENCE["rm"][name]
-    table = mt.anova.rm(rm_data(name), **rm_args(name))
+    table = mt.anova.rm(rm_data(name), **rm_args(name), ss_type=ref["ss_type"])
+    assert table.attrs["ss_type"] == ref["ss_type"]
     assert list(table.index) == list(vec(ref["terms"]))
     assert list(table.columns) == [
         "sum_sq", "num_df", "den_df", "F", "p_value", "eps_gg", "p_gg", "eps_hf", "p_hf"
@@ -312,3 +315,45 @@ def test_factorial_matches_car_on_mtcars():
     np.testing.assert_allclose(
         t2["sum_sq"], [456.400921280, 36.766919493, 25.436511243, 239.059166667], rtol=1e-8
     )
+
+
+def test_type2_and_type3_differ_only_in_unbalanced_between_terms():
+    obk = mt.datasets.load("obrien_kaiser")
+    args = dict(dv="value", subject="id", within=["phase", "hour"], between=["treatment", "gender"])
+    t2, t3 = mt.anova.rm(obk, **args, ss_type=2), mt.anova.rm(obk, **args, ss_type=3)
+    assert t2.loc["phase", "sum_sq"] != pytest.approx(t3.loc["phase", "sum_sq"])
+    highest = "treatment:gender:phase:hour"
+    assert t2.loc[highest, "sum_sq"] == pytest.approx(t3.loc[highest, "sum_sq"])
+    with pytest.raises(ValueError, match="ss_type must be 2 or 3"):
+        mt.anova.rm(obk, **args, ss_type=1)
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")  # raised inside pingouin
+def test_pingouin_agrees_where_it_uses_the_same_formulas():
+    """pingouin (a Python peer; not a dependency): skipped unless it is installed.
+
+    One within factor: same F, GG and HF epsilon, Mauchly W and p. Split-plot with unbalanced
+    groups: pingouin's mixed_anova gives the type II sums of squares (car / afex type = 2), not
+    the type III ones that afex reports by default.
+    """
+    pg = pytest.importorskip("pingouin")
+    sleep = mt.datasets.load("sleepstudy").assign(day=lambda d: d["days"].astype(str))
+    ours = mt.anova.rm(sleep, "reaction", "subject", "day").loc["day"]
+    theirs = pg.rm_anova(sleep, dv="reaction", within="day", subject="subject", correction=True)
+    assert ours["F"] == pytest.approx(theirs["F"].iloc[0], rel=1e-8)
+    assert ours["eps_gg"] == pytest.approx(theirs["eps"].iloc[0], rel=1e-8)
+    hf = pg.epsilon(sleep, dv="reaction", within="day", subject="subject", correction="hf")
+    assert ours["eps_hf"] == pytest.approx(hf, rel=1e-8)
+    spher = pg.sphericity(sleep, dv="reaction", within="day", subject="subject")
+    mauchly = mt.anova.mauchly(sleep, "reaction", "subject", "day").loc["day"]
+    assert mauchly["W"] == pytest.approx(spher.W, rel=1e-8)
+    assert mauchly["p_value"] == pytest.approx(spher.pval, rel=1e-6)
+    obk = mt.datasets.load("obrien_kaiser")
+    phases = obk.groupby(["id", "treatment", "phase"], as_index=False)["value"].mean()
+    mixed = pg.mixed_anova(phases, dv="value", within="phase", between="treatment", subject="id")
+    mixed = mixed.set_index("Source")
+    type2 = mt.anova.rm(phases, "value", "id", "phase", "treatment", ss_type=2)
+    type3 = mt.anova.rm(phases, "value", "id", "phase", "treatment", ss_type=3)
+    assert type2.loc["phase", "sum_sq"] == pytest.approx(mixed.loc["phase", "SS"], rel=1e-8)
+    assert type3.loc["phase", "sum_sq"] != pytest.approx(mixed.loc["phase", "SS"], rel=1e-3)
+    assert type2.loc["treatment:phase", "F"] == pytest.approx(mixed.loc["Interaction", "F"])

@@ -83,13 +83,13 @@ fit_treat <- lm(conformity ~ partner_status * fcategory, data = moore)
 out$factorial$moore$type3_treatment_coding <- table_of(Anova(fit_treat, type = 3))
 
 # ---- repeated measures: afex::aov_car (type 3) and car's univariate summary ------------------
-rm_case <- function(data, formula, dv, subject, within, between = NULL) {
-  fit <- suppressMessages(suppressWarnings(aov_car(formula, data = data, type = 3)))
+rm_case <- function(data, formula, dv, subject, within, between = NULL, type = 3) {
+  fit <- suppressMessages(suppressWarnings(aov_car(formula, data = data, type = type)))
   s <- suppressWarnings(summary(fit$Anova, multivariate = FALSE))
   uni <- as.data.frame(unclass(s$univariate.tests))
   uni <- uni[rownames(uni) != "(Intercept)", , drop = FALSE]
   res <- list(
-    dv = dv, subject = subject, within = within, between = between,
+    dv = dv, subject = subject, within = within, between = between, ss_type = type,
     terms = rownames(uni),
     sum_sq = uni[["Sum Sq"]], num_df = uni[["num Df"]], error_ss = uni[["Error SS"]],
     den_df = uni[["den Df"]], F = uni[["F value"]], p_value = uni[["Pr(>F)"]]
@@ -125,6 +125,9 @@ sleep <- data.frame(subject = as.character(sleepstudy$Subject),
 out$rm <- list(
   obk_split_plot = rm_case(obk, value ~ treatment * gender + Error(id / (phase * hour)),
                            "value", "id", c("phase", "hour"), c("treatment", "gender")),
+  obk_split_plot_type2 = rm_case(obk, value ~ treatment * gender + Error(id / (phase * hour)),
+                                 "value", "id", c("phase", "hour"), c("treatment", "gender"),
+                                 type = 2),
   obk_within = rm_case(obk, value ~ Error(id / (phase * hour)), "value", "id",
                        c("phase", "hour")),
   md_12_1 = c(list(data = md),
