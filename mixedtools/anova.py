@@ -1,4 +1,10 @@
-"""One-way ANOVA and the ANOVA (moment) estimators of a random-intercept model.
+"""ANOVA: one-way, factorial (types I-III) and repeated measures, with R's numbers.
+
+``oneway`` and ``variance_components`` give the one-way table and the ANOVA (moment) estimators
+of a random-intercept model; ``contrasts`` writes coding matrices; ``factorial`` gives type I,
+II and III tables (as ``anova(lm)`` and ``car::Anova``); ``rm`` and ``mauchly`` give
+repeated-measures and split-plot ANOVA with Greenhouse-Geisser and Huynh-Feldt corrections and
+Mauchly's test (as ``afex::aov_car``).
 
 The one-way random-effects model ``y_ij = mu + a_i + e_ij`` with ``a_i ~ N(0, sigma2_between)``
 and ``e_ij ~ N(0, sigma2_within)`` is the "null model" of multilevel analysis. Its variance

@@ -331,17 +331,20 @@ datasets$obrien_kaiser <- list(
   package = "afex", dataset = "obk.long",
   reference = paste(
     "O'Brien, R. G. and Kaiser, M. K. (1985). MANOVA method for analyzing repeated measures",
-    "designs: an extensive primer. Psychological Bulletin, 97(2), 316-333. (Table 7; the",
-    "data are constructed for illustration.)"
+    "designs: an extensive primer. Psychological Bulletin, 97(2), 316-333. (Contrived data",
+    "of an imaginary study; also carData::OBrienKaiser in wide form.)"
   ),
   columns = list(
     col("id", "str", "Subject identifier, 1 to 16."),
     col("treatment", "str", "Between-subjects treatment group: control, A or B."),
     col("gender", "str", "Between-subjects factor: F or M."),
-    col("age", "float", "Age, centred (a covariate added by afex; constant within a subject)."),
+    col("age", "float", paste(
+      "A random covariate added by afex (ages 18-35 drawn at random, centred; constant within",
+      "a subject); not part of the original data."
+    )),
     col("phase", "str", "Within-subjects phase: pre, post or fup (follow-up)."),
     col("hour", "int", "Within-subjects measurement hour within the phase, 1 to 5."),
-    col("value", "float", "The response (a score; constructed data, no unit).")
+    col("value", "float", "The response (a score of the contrived study; no unit).")
   )
 )
 
