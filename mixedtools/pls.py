@@ -127,6 +127,7 @@ class PLSStructure:
         self.q = int(self._col_offsets[-1])
         self.q1 = cols[0]
         self._build_crossproducts()
+        self._qty_cache = None
 
     # ------------------------------------------------------------------ layout
     @property
@@ -384,13 +385,37 @@ class PLSStructure:
         return float(-0.5 * minus2)
 
     # ------------------------------------------------------------------ quantities
+    def _cols(self, pos, effect):
+        """Internal column indices of one effect of the term at position ``pos``, level by level."""
+        t = self.terms[self.order[pos]]
+        return self._col_offsets[pos] + np.arange(t.n_levels) * t.k + effect
+
+    def _split_solve(self, f, rhs):
+        """``L^-1 rhs`` for a sparse ``rhs`` (q x m): a sparse first-term part and a dense rest."""
+        rhs = sp.csr_matrix(rhs)
+        x1 = (f.L11_inverse() @ rhs[: self.q1]).tocsr()
+        if self.q == self.q1:
+            return x1, np.zeros((0, rhs.shape[1]))
+        dense = rhs[self.q1 :].toarray() - (f.W @ x1).toarray()
+        x2 = sla.solve_triangular(f.L22, dense, lower=True, check_finite=False)
+        return x1, x2
+
     def quantities(self, tau, reml=True):
-        """:class:`mixedtools.reml.LMMQuantities` at data-scale tau."""
+        """:class:`mixedtools.reml.LMMQuantities` at data-scale tau.
+
+        ``A = Z'V^-1Z`` is never formed: with ``Y = L^-1 Lambda'Z'Z`` split into its sparse
+        first-term rows ``Y1`` and its dense other rows ``Y2``, ``sigma^2 A = S - Y2'Y2`` with
+        ``S = Z'Z - Y1'Y1`` sparse, and every trace the information needs is a sum over the
+        sparse ``S`` and the small matrices ``Y2 E_k Y2'``.
+        """
         from .reml import LMMQuantities
 
         tau = np.asarray(tau, dtype=float)
         if tau.shape != (self.n_tau,):
             raise ValueError(f"tau must have length {self.n_tau}, got shape {tau.shape}")
+        key = (tau.tobytes(), bool(reml))
+        if self._qty_cache is not None and self._qty_cache[0] == key:
+            return self._qty_cache[1]
         if not self.is_valid_tau(tau):
             raise ValueError(
                 "tau is outside the parameter space (each G must be positive semi-definite "
@@ -399,20 +424,25 @@ class PLSStructure:
         s2 = tau[-1]
         n, p = self.n_obs, self.n_fixed
         f, RZX, cu, XtX0, beta, pwrss, logdet_c, _ = self.pls(self.factors_from_tau(tau))
-        # A = Z'V^-1Z, B = Z'V^-1X, c = Z'V^-1 r  (internal column order)
-        K = (f.Lam.T @ self.ZtZ).toarray()
-        Y = f.forward(K)
-        A = (self.ZtZ.toarray() - Y.T @ Y) / s2
-        A = 0.5 * (A + A.T)
-        B = (self.ZtXy[:, :p] - Y.T @ RZX) / s2
-        zy = (self.ZtXy[:, p] - Y.T @ cu) / s2
+        K = (f.Lam.T @ self.ZtZ).tocsr()
+        Y1, Y2 = self._split_solve(f, K)
+        S = (self.ZtZ - Y1.T @ Y1).tocsr()
+        q1 = self.q1
+
+        def A_times(V):  # sigma^2 A V
+            return S @ V - Y2.T @ (Y2 @ V)
+
+        def Yt_times(V):  # Y' V for V (q x m)
+            return Y1.T @ V[:q1] + Y2.T @ V[q1:]
+
+        B = (self.ZtXy[:, :p] - Yt_times(RZX)) / s2
+        zy = (self.ZtXy[:, p] - Yt_times(cu[:, None])[:, 0]) / s2
         XVX = XtX0 / s2
         chol = np.linalg.cholesky(XVX)
         Phi = np.linalg.inv(XVX)
         Phi = 0.5 * (Phi + Phi.T)
         c = zy - B @ beta
         rr1 = pwrss / s2
-        # patterns E_k applied to columns: list of (term position, a, b)
         params = []
         for ti, entries in enumerate(self.term_entries):
             pos = self.order.index(ti)
@@ -422,25 +452,18 @@ class PLSStructure:
         n_tau = n_r + 1
         sidx = n_tau - 1
 
-        def block(pos):
-            t = self.terms[self.order[pos]]
-            return slice(self._col_offsets[pos], self._col_offsets[pos + 1]), t.n_levels, t.k
-
         def apply_E(k, V):  # E_k V for V (q x m)
             pos, a, b = params[k]
-            sl, nl, kk = block(pos)
-            Vt = V[sl].reshape(nl, kk, -1)
             out = np.zeros_like(V)
-            Ot = out[sl].reshape(nl, kk, -1)
-            Ot[:, a] += Vt[:, b]
+            ia, ib = self._cols(pos, a), self._cols(pos, b)
+            out[ia] += V[ib]
             if a != b:
-                Ot[:, b] += Vt[:, a]
-            out[sl] = Ot.reshape(nl * kk, -1)
+                out[ib] += V[ia]
             return out
 
         Bc = np.column_stack([B, c])
         EBc = [apply_E(k, Bc) for k in range(n_r)]
-        AEBc = [A @ e for e in EBc]
+        AEBc = [A_times(e) / s2 for e in EBc]
         tr_vk = np.empty(n_tau)
         M = np.empty((n_tau, p, p))
         h = np.empty((n_tau, p))
@@ -449,30 +472,43 @@ class PLSStructure:
         Q = np.empty((n_tau, n_tau, p, p))
         uvvu = np.empty((n_tau, n_tau))
         for k, (pos, a, b) in enumerate(params):
-            sl, nl, kk = block(pos)
-            Ad = A[sl, sl]
-            idx_a = np.arange(nl) * kk + a
-            idx_b = np.arange(nl) * kk + b
-            tr_vk[k] = Ad[idx_a, idx_b].sum() * (1.0 if a == b else 2.0)
+            ia, ib = self._cols(pos, a), self._cols(pos, b)
+            diag = np.asarray(S[ia, ib]).sum() - np.einsum("ri,ri->", Y2[:, ia], Y2[:, ib])
+            tr_vk[k] = diag / s2 * (1.0 if a == b else 2.0)
             M[k] = B.T @ EBc[k][:, :p]
             h[k] = B.T @ EBc[k][:, p]
             uvu[k] = c @ EBc[k][:, p]
             for m in range(n_r):
                 Q[k, m] = EBc[k][:, :p].T @ AEBc[m][:, :p]
                 uvvu[k, m] = EBc[k][:, p] @ AEBc[m][:, p]
-        # tr(E_k A E_l A) from the blocks of A between the terms
+        # tr(E_k A E_l A) = sum over (alpha, beta) in pairs(k), (gamma, delta) in pairs(l) of
+        # sum_ij A[i beta, j gamma] A[i alpha, j delta], with sigma^2 A = S - Y2'Y2
+        gram = {}
+
+        def y2_gram(pos, x, y):  # Y2[:, cols(pos, x)] Y2[:, cols(pos, y)]'  (q2 x q2)
+            if (pos, x, y) not in gram:
+                gram[(pos, x, y)] = Y2[:, self._cols(pos, x)] @ Y2[:, self._cols(pos, y)].T
+            return gram[(pos, x, y)]
+
+        def s_block(pk, x, pl, y):
+            return S[self._cols(pk, x)][:, self._cols(pl, y)]
+
         for k, (pk, ak, bk) in enumerate(params):
-            slk, nk, kk = block(pk)
             for m in range(k, n_r):
-                pm, am, bm = params[m]
-                slm, nm, km = block(pm)
-                A4 = A[slk, slm].reshape(nk, kk, nm, km)
+                pl, al, bl = params[m]
                 total = 0.0
                 for alpha, beta_ in {(ak, bk), (bk, ak)}:
-                    for gamma, delta in {(am, bm), (bm, am)}:
-                        # e_k[alpha, beta] e_l[gamma, delta] A[i beta, j gamma] A[j delta, i alpha]
-                        total += np.sum(A4[:, beta_, :, gamma] * A4[:, alpha, :, delta])
-                tr_vkvl[k, m] = tr_vkvl[m, k] = total
+                    for gamma, delta in {(al, bl), (bl, al)}:
+                        s1 = s_block(pk, beta_, pl, gamma)
+                        s2_ = s_block(pk, alpha, pl, delta)
+                        total += s1.multiply(s2_).sum()
+                        if Y2.shape[0]:
+                            ya, yb = Y2[:, self._cols(pk, alpha)], Y2[:, self._cols(pk, beta_)]
+                            yg, yd = Y2[:, self._cols(pl, gamma)], Y2[:, self._cols(pl, delta)]
+                            total -= np.sum((s1.T @ ya.T).T * yd)
+                            total -= np.sum((s2_.T @ yb.T).T * yg)
+                            total += np.sum(y2_gram(pk, beta_, alpha) * y2_gram(pl, delta, gamma).T)
+                tr_vkvl[k, m] = tr_vkvl[m, k] = total / s2**2
         t_r = tau[:n_r]
         tr_vk[sidx] = (n - t_r @ tr_vk[:n_r]) / s2
         M[sidx] = (XVX - np.einsum("k,kab->ab", t_r, M[:n_r])) / s2
@@ -515,11 +551,11 @@ class PLSStructure:
             M=M,
             Q=Q,
         )
-        object.__setattr__(qty, "_pls_parts", (f, A, c))
+        self._qty_cache = (key, qty)
         return qty
 
     def conditional_modes(self, tau):
-        """Conditional modes ``b`` (q,) and the diagonal blocks of ``Var(b | y)``.
+        """Conditional modes ``b`` and the diagonal blocks of ``Var(b | y)``, per term.
 
         Returns a list, per term in the user's order, of ``(modes (n_levels, k),
         condcov (n_levels, k, k))``.
@@ -529,17 +565,23 @@ class PLSStructure:
         f, RZX, cu, _, beta, _, _, _ = self.pls(Ts)
         u = f.backward(cu - RZX @ beta)
         b = f.Lam @ u
-        # Var(b | y) = sigma^2 Lambda C^-1 Lambda'; diagonal blocks via the factor, term by term
         out = []
+        lam_t = f.Lam.T.tocsc()
         for ti, t in enumerate(self.terms):
             pos = self.order.index(ti)
             sl = slice(self._col_offsets[pos], self._col_offsets[pos + 1])
             modes = b[sl].reshape(t.n_levels, t.k)
-            # columns of Lambda' restricted to this term: Lambda'[:, sl] = blockdiag(T')
-            E = f.Lam.T[:, sl].toarray()
-            Y = f.forward(E)  # L^-1 Lambda'[:, sl]; Var(b_sl | y) = s2 Y'Y, diagonal blocks
-            Y3 = Y.reshape(self.q, t.n_levels, t.k)
-            cov = s2 * np.einsum("ila,ilb->lab", Y3, Y3, optimize=True)
+            # Var(b_t | y) = s2 Y'Y with Y = L^-1 Lambda'[:, term]; its diagonal blocks
+            Y1, Y2 = self._split_solve(f, lam_t[:, sl])
+            Y1 = Y1.tocsc()
+            cov = np.empty((t.n_levels, t.k, t.k))
+            for a in range(t.k):
+                ca = np.arange(t.n_levels) * t.k + a
+                for b_ in range(a, t.k):
+                    cb = np.arange(t.n_levels) * t.k + b_
+                    v = np.asarray(Y1[:, ca].multiply(Y1[:, cb]).sum(axis=0)).ravel()
+                    v = v + np.einsum("ri,ri->i", Y2[:, ca], Y2[:, cb])
+                    cov[:, a, b_] = cov[:, b_, a] = s2 * v
             out.append((modes, cov))
         return out
 
@@ -551,6 +593,15 @@ class _Factor:
     W: sp.csr_matrix
     L22: np.ndarray
     q1: int
+
+    def L11_inverse(self) -> sp.csr_matrix:
+        """The block-diagonal inverse of the first term's factor, as a sparse matrix."""
+        n1, k1, _ = self.L11.shape
+        inv = np.linalg.inv(self.L11) if k1 > 1 else 1.0 / self.L11
+        base = np.arange(n1)[:, None, None] * k1
+        rr = np.broadcast_to(base + np.arange(k1)[None, :, None], inv.shape).ravel()
+        cc = np.broadcast_to(base + np.arange(k1)[None, None, :], inv.shape).ravel()
+        return sp.csr_matrix((inv.ravel(), (rr, cc)), shape=(self.q1, self.q1))
 
     def logdet(self) -> float:
         d1 = np.log(np.diagonal(self.L11, axis1=1, axis2=2)).sum()
