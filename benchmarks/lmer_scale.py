@@ -138,9 +138,8 @@ def simulate(case: str):
 
 
 def machine() -> str:
-    from threadpoolctl import threadpool_info
-
     import numpy  # noqa: F401
+    from threadpoolctl import threadpool_info
 
     blas = [f"{i['internal_api']}:{i['num_threads']}" for i in threadpool_info()]
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())

@@ -80,6 +80,30 @@ def _lower(k):
     return np.tril_indices(k)
 
 
+def _tri_inverse(L):
+    """Inverses of a stack of lower-triangular matrices (n, k, k); closed form for k <= 2."""
+    k = L.shape[1]
+    if k == 1:
+        return 1.0 / L
+    if k == 2:
+        a, c, d = L[:, 0, 0], L[:, 1, 0], L[:, 1, 1]
+        out = np.zeros_like(L)
+        out[:, 0, 0] = 1.0 / a
+        out[:, 1, 1] = 1.0 / d
+        out[:, 1, 0] = -c / (a * d)
+        return out
+    return np.linalg.inv(L)
+
+
+def _sum_product(a, b) -> float:
+    """Sum of the elementwise product of two matrices, dense or sparse."""
+    if sp.issparse(a):
+        return float(a.multiply(b).sum())
+    if sp.issparse(b):
+        return float(b.multiply(a).sum())
+    return float(np.einsum("ij,ij->", a, b))
+
+
 class PLSStructure:
     """Layout of a linear mixed model with any number of random-effects terms.
 
@@ -319,7 +343,8 @@ class PLSStructure:
         C11 += np.eye(k1)
         L11 = np.linalg.cholesky(C11)
         # W = C_r1 L11^-T = Lambda_r' Z_r'Z_1 Lambda_1 L11^-T ; L11^-T Lambda_1 blocks: T1 L11_j^-T
-        R1 = np.swapaxes(np.linalg.solve(L11, np.broadcast_to(T1.T, L11.shape)), 1, 2)
+        L11_inv = _tri_inverse(L11)
+        R1 = np.swapaxes(L11_inv @ T1.T, 1, 2)
         n1 = L11.shape[0]
         base = np.arange(n1)[:, None, None] * k1
         rr = np.broadcast_to(base + np.arange(k1)[None, :, None], R1.shape).ravel()
@@ -332,7 +357,7 @@ class PLSStructure:
             L22 = sla.cholesky(S, lower=True, check_finite=False)
         else:
             L22 = np.zeros((0, 0))
-        return _Factor(Lam=Lam, L11=L11, W=W, L22=L22, q1=q1)
+        return _Factor(Lam=Lam, L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv)
 
     def pls(self, Ts):
         """Penalised least squares at relative factors ``Ts``.
@@ -398,6 +423,8 @@ class PLSStructure:
             return x1, np.zeros((0, rhs.shape[1]))
         dense = rhs[self.q1 :].toarray() - (f.W @ x1).toarray()
         x2 = sla.solve_triangular(f.L22, dense, lower=True, check_finite=False)
+        if np.count_nonzero(x2) < 0.1 * x2.size:  # nested designs: the outer factors stay apart
+            x2 = sp.csr_matrix(x2)
         return x1, x2
 
     def quantities(self, tau, reml=True):
@@ -473,7 +500,7 @@ class PLSStructure:
         uvvu = np.empty((n_tau, n_tau))
         for k, (pos, a, b) in enumerate(params):
             ia, ib = self._cols(pos, a), self._cols(pos, b)
-            diag = np.asarray(S[ia, ib]).sum() - np.einsum("ri,ri->", Y2[:, ia], Y2[:, ib])
+            diag = np.asarray(S[ia, ib]).sum() - _sum_product(Y2[:, ia], Y2[:, ib])
             tr_vk[k] = diag / s2 * (1.0 if a == b else 2.0)
             M[k] = B.T @ EBc[k][:, :p]
             h[k] = B.T @ EBc[k][:, p]
@@ -483,15 +510,23 @@ class PLSStructure:
                 uvvu[k, m] = EBc[k][:, p] @ AEBc[m][:, p]
         # tr(E_k A E_l A) = sum over (alpha, beta) in pairs(k), (gamma, delta) in pairs(l) of
         # sum_ij A[i beta, j gamma] A[i alpha, j delta], with sigma^2 A = S - Y2'Y2
-        gram = {}
+        gram, y2cols, sblocks = {}, {}, {}
+        Y2c = Y2.tocsc() if sp.issparse(Y2) else Y2
+
+        def y2(pos, x):  # Y2[:, cols(pos, x)]
+            if (pos, x) not in y2cols:
+                y2cols[(pos, x)] = Y2c[:, self._cols(pos, x)]
+            return y2cols[(pos, x)]
 
         def y2_gram(pos, x, y):  # Y2[:, cols(pos, x)] Y2[:, cols(pos, y)]'  (q2 x q2)
             if (pos, x, y) not in gram:
-                gram[(pos, x, y)] = Y2[:, self._cols(pos, x)] @ Y2[:, self._cols(pos, y)].T
+                gram[(pos, x, y)] = y2(pos, x) @ y2(pos, y).T
             return gram[(pos, x, y)]
 
         def s_block(pk, x, pl, y):
-            return S[self._cols(pk, x)][:, self._cols(pl, y)]
+            if (pk, x, pl, y) not in sblocks:
+                sblocks[(pk, x, pl, y)] = S[self._cols(pk, x)][:, self._cols(pl, y)].tocsr()
+            return sblocks[(pk, x, pl, y)]
 
         for k, (pk, ak, bk) in enumerate(params):
             for m in range(k, n_r):
@@ -503,11 +538,13 @@ class PLSStructure:
                         s2_ = s_block(pk, alpha, pl, delta)
                         total += s1.multiply(s2_).sum()
                         if Y2.shape[0]:
-                            ya, yb = Y2[:, self._cols(pk, alpha)], Y2[:, self._cols(pk, beta_)]
-                            yg, yd = Y2[:, self._cols(pl, gamma)], Y2[:, self._cols(pl, delta)]
-                            total -= np.sum((s1.T @ ya.T).T * yd)
-                            total -= np.sum((s2_.T @ yb.T).T * yg)
-                            total += np.sum(y2_gram(pk, beta_, alpha) * y2_gram(pl, delta, gamma).T)
+                            ya, yb = y2(pk, alpha), y2(pk, beta_)
+                            yg, yd = y2(pl, gamma), y2(pl, delta)
+                            total -= _sum_product((s1.T @ ya.T).T, yd)
+                            total -= _sum_product((s2_.T @ yb.T).T, yg)
+                            total += _sum_product(
+                                y2_gram(pk, beta_, alpha), y2_gram(pl, delta, gamma).T
+                            )
                 tr_vkvl[k, m] = tr_vkvl[m, k] = total / s2**2
         t_r = tau[:n_r]
         tr_vk[sidx] = (n - t_r @ tr_vk[:n_r]) / s2
@@ -580,7 +617,10 @@ class PLSStructure:
                 for b_ in range(a, t.k):
                     cb = np.arange(t.n_levels) * t.k + b_
                     v = np.asarray(Y1[:, ca].multiply(Y1[:, cb]).sum(axis=0)).ravel()
-                    v = v + np.einsum("ri,ri->i", Y2[:, ca], Y2[:, cb])
+                    if sp.issparse(Y2):
+                        v = v + np.asarray(Y2[:, ca].multiply(Y2[:, cb]).sum(axis=0)).ravel()
+                    else:
+                        v = v + np.einsum("ri,ri->i", Y2[:, ca], Y2[:, cb])
                     cov[:, a, b_] = cov[:, b_, a] = s2 * v
             out.append((modes, cov))
         return out
@@ -593,11 +633,12 @@ class _Factor:
     W: sp.csr_matrix
     L22: np.ndarray
     q1: int
+    L11_inv: np.ndarray
 
     def L11_inverse(self) -> sp.csr_matrix:
         """The block-diagonal inverse of the first term's factor, as a sparse matrix."""
         n1, k1, _ = self.L11.shape
-        inv = np.linalg.inv(self.L11) if k1 > 1 else 1.0 / self.L11
+        inv = self.L11_inv
         base = np.arange(n1)[:, None, None] * k1
         rr = np.broadcast_to(base + np.arange(k1)[None, :, None], inv.shape).ravel()
         cc = np.broadcast_to(base + np.arange(k1)[None, None, :], inv.shape).ravel()
@@ -617,10 +658,7 @@ class _Factor:
         q1 = self.q1
         n1, k1, _ = self.L11.shape
         B1 = B[:q1].reshape(n1, k1, -1)
-        if k1 == 1:
-            x1 = B1 / self.L11
-        else:
-            x1 = np.linalg.solve(self.L11, B1)
+        x1 = self.L11_inv @ B1
         x1 = x1.reshape(q1, -1)
         out = [x1]
         if self.L22.size:
@@ -644,10 +682,7 @@ class _Factor:
             x2 = np.zeros((0, y.shape[1]))
             rhs1 = y[:q1]
         R1 = rhs1.reshape(n1, k1, -1)
-        if k1 == 1:
-            x1 = R1 / self.L11
-        else:
-            x1 = np.linalg.solve(np.swapaxes(self.L11, 1, 2), R1)
+        x1 = np.swapaxes(self.L11_inv, 1, 2) @ R1
         x = np.vstack([x1.reshape(q1, -1), x2])
         return x[:, 0] if squeeze else x
 
