@@ -162,7 +162,7 @@ def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
     parsed = parse_lmer_formula(formula)
     if optimizer not in ("auto", "statsmodels", "direct"):
         raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
-    design = build_design(parsed, data, na_action=na_action)
+    design = build_design(parsed, data, na_action=na_action, blockwise=optimizer == "statsmodels")
     if design.general:
         return _lmer_general(formula, design, reml, polish, optimizer)
     structure = _reml.LMMStructure(
@@ -195,7 +195,7 @@ def _lmer_general(formula, design, reml, polish, optimizer) -> LmerResult:
     """Crossed or partially crossed factors, several correlated terms: lme4's PLS engine."""
     if optimizer == "statsmodels":
         raise ValueError(
-            "optimizer='statsmodels' fits one grouping factor with nested components only; "
+            "optimizer='statsmodels' fits one grouping factor with nested factors only; "
             "this model has crossed factors or several correlated terms "
             "(use optimizer='auto' or 'direct')"
         )
