@@ -187,7 +187,9 @@ def _within_block_columns(
     return col.astype(np.intp), table
 
 
-def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "drop") -> LmmDesign:
+def build_design(
+    parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "drop", blockwise: bool = False
+) -> LmmDesign:
     """Build the fixed and random designs of an lme4 model.
 
     Parameters
@@ -196,6 +198,9 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
     data : DataFrame
     na_action : {"drop", "raise"}
         Drop rows with missing values in any model variable (and count them), or raise.
+    blockwise : bool
+        Use the blockwise layout (statsmodels' MixedLM) for nested factors too, where it can
+        represent the model; by default only one grouping factor uses it.
 
     Returns
     -------
@@ -264,7 +269,8 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
     ]
     columns = {term: _term_columns(term, data) for term in parsed.random}
     fe_names = [str(c) for c in X_df.columns]
-    if _needs_general(parsed, columns, candidates):
+    blockwise_possible = bool(candidates) and not _needs_general_blocks(parsed, columns, candidates)
+    if _needs_general(parsed, columns, candidates) and not (blockwise and blockwise_possible):
         return _general_design(
             parsed, data, n_dropped, row_index, y, X, fe_names, X_df, codes, columns
         )
@@ -359,16 +365,21 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
 
 
 def _needs_general(parsed, columns, candidates) -> bool:
-    """True unless the model is one grouping factor (with at most one correlated term) plus
-    single-effect terms of factors nested in it: the blockwise layout of :mod:`reml`."""
-    if not candidates:
+    """True unless the model has one grouping factor with at most one correlated term: the
+    blockwise layout of :mod:`mixedtools.reml`.  Several grouping factors (crossed, partially
+    crossed or nested) use lme4's sparse engine, :mod:`mixedtools.pls`."""
+    if len({t.group for t in parsed.random}) > 1:
         return True
+    return sum(columns[t].shape[1] > 1 for t in parsed.random) > 1
+
+
+def _needs_general_blocks(parsed, columns, candidates) -> bool:
+    """True when even the blockwise layout cannot hold the model: several correlated terms, or
+    a correlated term on a factor nested in another."""
     multi = [t for t in parsed.random if columns[t].shape[1] > 1]
     if len(multi) > 1:
         return True
-    if multi:
-        return multi[0].group not in candidates
-    return False
+    return bool(multi) and multi[0].group not in candidates
 
 
 def _general_design(parsed, data, n_dropped, row_index, y, X, fe_names, X_df, codes, columns):

@@ -582,7 +582,7 @@ def _nesting_levels(structure):
     return levels
 
 
-def _pls_nesting_levels(structure):
+def _pls_nesting_levels(structure, rule="nlme's containment df"):
     """Grouping factors of a general layout, outermost first, when they are nested."""
     by_group = {}
     for t in structure.terms:
@@ -592,11 +592,24 @@ def _pls_nesting_levels(structure):
         pairs = np.unique(np.column_stack([inner, outer]), axis=0)
         if len(np.unique(pairs[:, 0])) != len(pairs):
             raise NotImplementedError(
-                f"nlme's containment df need nested grouping factors, but {inner_name!r} is "
-                f"not nested in {outer_name!r} (they are crossed); use ddf='satterthwaite' or "
-                "'kenward-roger'"
+                f"{rule} needs nested grouping factors, but {inner_name!r} is not nested in "
+                f"{outer_name!r} (they are crossed); use ddf='satterthwaite' or 'kenward-roger'"
             )
     return [codes for _, codes in factors]
+
+
+def _pls_hlm_layout(structure):
+    """The level-2 units and their random-effects design for HLM's df rule: the outermost
+    grouping factor, when every other factor is nested in it."""
+    levels = _pls_nesting_levels(structure, "HLM's df rule")
+    outer = levels[0]
+    top = [t for t in structure.terms if np.array_equal(t.codes, outer)]
+    names = [n for t in top for n in t.effect_names]
+    Z = np.column_stack([t.Z for t in top])
+    if "Intercept" in names:  # the intercept first, as in the one-factor layout
+        i = names.index("Intercept")
+        Z = np.column_stack([Z[:, i], np.delete(Z, i, axis=1)])
+    return outer, Z
 
 
 # --------------------------------------------------------------------------- tables
@@ -615,12 +628,8 @@ def _coef_df(structure, tau, reml, method, qty):
     elif method == "nlme":
         df = nlme_df(structure.X, _nesting_levels(structure), structure.fe_names).to_numpy()
     elif method == "hlm" and isinstance(structure, PLSStructure):
-        raise NotImplementedError(
-            "the 'hlm' df rule is defined for one grouping factor (HLM's level-2 units); this "
-            "model has the random terms "
-            + ", ".join(f"({', '.join(t.effect_names)} | {t.group})" for t in structure.terms)
-            + ". Use ddf='satterthwaite' or 'kenward-roger'."
-        )
+        groups, Z = _pls_hlm_layout(structure)
+        df = hlm_df(structure.X, groups, structure.fe_names, Z).to_numpy()
     elif method == "hlm":
         df = hlm_df(structure.X, structure.groups, structure.fe_names, structure.Z).to_numpy()
     elif method == "residual":

@@ -162,7 +162,7 @@ def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
     parsed = parse_lmer_formula(formula)
     if optimizer not in ("auto", "statsmodels", "direct"):
         raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
-    design = build_design(parsed, data, na_action=na_action)
+    design = build_design(parsed, data, na_action=na_action, blockwise=optimizer == "statsmodels")
     if design.general:
         return _lmer_general(formula, design, reml, polish, optimizer)
     structure = _reml.LMMStructure(
@@ -195,18 +195,34 @@ def _lmer_general(formula, design, reml, polish, optimizer) -> LmerResult:
     """Crossed or partially crossed factors, several correlated terms: lme4's PLS engine."""
     if optimizer == "statsmodels":
         raise ValueError(
-            "optimizer='statsmodels' fits one grouping factor with nested components only; "
+            "optimizer='statsmodels' fits one grouping factor with nested factors only; "
             "this model has crossed factors or several correlated terms "
             "(use optimizer='auto' or 'direct')"
         )
     structure = PLSStructure(design.y, design.X, design.pls_terms, fe_names=design.fe_names)
     tau, _ = fit_pls(structure, reml)
     if polish:
-        tau = maximize(structure, tau, reml=reml)
+        tau = _finish(structure, tau, reml)
     quantities = _reml.reml_quantities(structure, tau, reml=reml)
     result = LmerResult(formula, design, structure, quantities, None)
     result._check([])
     return result
+
+
+def _finish(structure, tau, reml, steps=3):
+    """Newton steps until the optimality gap is negligible (each step costs one evaluation of
+    the information); if that does not get there, the full :func:`maximize` with restarts."""
+    for _ in range(steps):
+        gap = _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml))
+        if gap < 1e-14:  # the error in tau goes as the square root of the gap
+            return tau
+        new = _reml.newton_polish(structure, tau, reml=reml, steps=1)
+        if np.array_equal(new, tau):
+            break
+        tau = new
+    if _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml)) < 0.5e-6:
+        return tau
+    return maximize(structure, tau, reml=reml)
 
 
 class LmerSummary:

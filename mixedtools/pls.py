@@ -80,6 +80,30 @@ def _lower(k):
     return np.tril_indices(k)
 
 
+def _tri_inverse(L):
+    """Inverses of a stack of lower-triangular matrices (n, k, k); closed form for k <= 2."""
+    k = L.shape[1]
+    if k == 1:
+        return 1.0 / L
+    if k == 2:
+        a, c, d = L[:, 0, 0], L[:, 1, 0], L[:, 1, 1]
+        out = np.zeros_like(L)
+        out[:, 0, 0] = 1.0 / a
+        out[:, 1, 1] = 1.0 / d
+        out[:, 1, 0] = -c / (a * d)
+        return out
+    return np.linalg.inv(L)
+
+
+def _sum_product(a, b) -> float:
+    """Sum of the elementwise product of two matrices, dense or sparse."""
+    if sp.issparse(a):
+        return float(a.multiply(b).sum())
+    if sp.issparse(b):
+        return float(b.multiply(a).sum())
+    return float(np.einsum("ij,ij->", a, b))
+
+
 class PLSStructure:
     """Layout of a linear mixed model with any number of random-effects terms.
 
@@ -127,6 +151,7 @@ class PLSStructure:
         self.q = int(self._col_offsets[-1])
         self.q1 = cols[0]
         self._build_crossproducts()
+        self._qty_cache = None
 
     # ------------------------------------------------------------------ layout
     @property
@@ -318,7 +343,8 @@ class PLSStructure:
         C11 += np.eye(k1)
         L11 = np.linalg.cholesky(C11)
         # W = C_r1 L11^-T = Lambda_r' Z_r'Z_1 Lambda_1 L11^-T ; L11^-T Lambda_1 blocks: T1 L11_j^-T
-        R1 = np.swapaxes(np.linalg.solve(L11, np.broadcast_to(T1.T, L11.shape)), 1, 2)
+        L11_inv = _tri_inverse(L11)
+        R1 = np.swapaxes(L11_inv @ T1.T, 1, 2)
         n1 = L11.shape[0]
         base = np.arange(n1)[:, None, None] * k1
         rr = np.broadcast_to(base + np.arange(k1)[None, :, None], R1.shape).ravel()
@@ -331,7 +357,7 @@ class PLSStructure:
             L22 = sla.cholesky(S, lower=True, check_finite=False)
         else:
             L22 = np.zeros((0, 0))
-        return _Factor(Lam=Lam, L11=L11, W=W, L22=L22, q1=q1)
+        return _Factor(Lam=Lam, L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv)
 
     def pls(self, Ts):
         """Penalised least squares at relative factors ``Ts``.
@@ -384,13 +410,39 @@ class PLSStructure:
         return float(-0.5 * minus2)
 
     # ------------------------------------------------------------------ quantities
+    def _cols(self, pos, effect):
+        """Internal column indices of one effect of the term at position ``pos``, level by level."""
+        t = self.terms[self.order[pos]]
+        return self._col_offsets[pos] + np.arange(t.n_levels) * t.k + effect
+
+    def _split_solve(self, f, rhs):
+        """``L^-1 rhs`` for a sparse ``rhs`` (q x m): a sparse first-term part and a dense rest."""
+        rhs = sp.csr_matrix(rhs)
+        x1 = (f.L11_inverse() @ rhs[: self.q1]).tocsr()
+        if self.q == self.q1:
+            return x1, np.zeros((0, rhs.shape[1]))
+        dense = rhs[self.q1 :].toarray() - (f.W @ x1).toarray()
+        x2 = sla.solve_triangular(f.L22, dense, lower=True, check_finite=False)
+        if np.count_nonzero(x2) < 0.1 * x2.size:  # nested designs: the outer factors stay apart
+            x2 = sp.csr_matrix(x2)
+        return x1, x2
+
     def quantities(self, tau, reml=True):
-        """:class:`mixedtools.reml.LMMQuantities` at data-scale tau."""
+        """:class:`mixedtools.reml.LMMQuantities` at data-scale tau.
+
+        ``A = Z'V^-1Z`` is never formed: with ``Y = L^-1 Lambda'Z'Z`` split into its sparse
+        first-term rows ``Y1`` and its dense other rows ``Y2``, ``sigma^2 A = S - Y2'Y2`` with
+        ``S = Z'Z - Y1'Y1`` sparse, and every trace the information needs is a sum over the
+        sparse ``S`` and the small matrices ``Y2 E_k Y2'``.
+        """
         from .reml import LMMQuantities
 
         tau = np.asarray(tau, dtype=float)
         if tau.shape != (self.n_tau,):
             raise ValueError(f"tau must have length {self.n_tau}, got shape {tau.shape}")
+        key = (tau.tobytes(), bool(reml))
+        if self._qty_cache is not None and self._qty_cache[0] == key:
+            return self._qty_cache[1]
         if not self.is_valid_tau(tau):
             raise ValueError(
                 "tau is outside the parameter space (each G must be positive semi-definite "
@@ -399,20 +451,25 @@ class PLSStructure:
         s2 = tau[-1]
         n, p = self.n_obs, self.n_fixed
         f, RZX, cu, XtX0, beta, pwrss, logdet_c, _ = self.pls(self.factors_from_tau(tau))
-        # A = Z'V^-1Z, B = Z'V^-1X, c = Z'V^-1 r  (internal column order)
-        K = (f.Lam.T @ self.ZtZ).toarray()
-        Y = f.forward(K)
-        A = (self.ZtZ.toarray() - Y.T @ Y) / s2
-        A = 0.5 * (A + A.T)
-        B = (self.ZtXy[:, :p] - Y.T @ RZX) / s2
-        zy = (self.ZtXy[:, p] - Y.T @ cu) / s2
+        K = (f.Lam.T @ self.ZtZ).tocsr()
+        Y1, Y2 = self._split_solve(f, K)
+        S = (self.ZtZ - Y1.T @ Y1).tocsr()
+        q1 = self.q1
+
+        def A_times(V):  # sigma^2 A V
+            return S @ V - Y2.T @ (Y2 @ V)
+
+        def Yt_times(V):  # Y' V for V (q x m)
+            return Y1.T @ V[:q1] + Y2.T @ V[q1:]
+
+        B = (self.ZtXy[:, :p] - Yt_times(RZX)) / s2
+        zy = (self.ZtXy[:, p] - Yt_times(cu[:, None])[:, 0]) / s2
         XVX = XtX0 / s2
         chol = np.linalg.cholesky(XVX)
         Phi = np.linalg.inv(XVX)
         Phi = 0.5 * (Phi + Phi.T)
         c = zy - B @ beta
         rr1 = pwrss / s2
-        # patterns E_k applied to columns: list of (term position, a, b)
         params = []
         for ti, entries in enumerate(self.term_entries):
             pos = self.order.index(ti)
@@ -422,25 +479,18 @@ class PLSStructure:
         n_tau = n_r + 1
         sidx = n_tau - 1
 
-        def block(pos):
-            t = self.terms[self.order[pos]]
-            return slice(self._col_offsets[pos], self._col_offsets[pos + 1]), t.n_levels, t.k
-
         def apply_E(k, V):  # E_k V for V (q x m)
             pos, a, b = params[k]
-            sl, nl, kk = block(pos)
-            Vt = V[sl].reshape(nl, kk, -1)
             out = np.zeros_like(V)
-            Ot = out[sl].reshape(nl, kk, -1)
-            Ot[:, a] += Vt[:, b]
+            ia, ib = self._cols(pos, a), self._cols(pos, b)
+            out[ia] += V[ib]
             if a != b:
-                Ot[:, b] += Vt[:, a]
-            out[sl] = Ot.reshape(nl * kk, -1)
+                out[ib] += V[ia]
             return out
 
         Bc = np.column_stack([B, c])
         EBc = [apply_E(k, Bc) for k in range(n_r)]
-        AEBc = [A @ e for e in EBc]
+        AEBc = [A_times(e) / s2 for e in EBc]
         tr_vk = np.empty(n_tau)
         M = np.empty((n_tau, p, p))
         h = np.empty((n_tau, p))
@@ -449,30 +499,53 @@ class PLSStructure:
         Q = np.empty((n_tau, n_tau, p, p))
         uvvu = np.empty((n_tau, n_tau))
         for k, (pos, a, b) in enumerate(params):
-            sl, nl, kk = block(pos)
-            Ad = A[sl, sl]
-            idx_a = np.arange(nl) * kk + a
-            idx_b = np.arange(nl) * kk + b
-            tr_vk[k] = Ad[idx_a, idx_b].sum() * (1.0 if a == b else 2.0)
+            ia, ib = self._cols(pos, a), self._cols(pos, b)
+            diag = np.asarray(S[ia, ib]).sum() - _sum_product(Y2[:, ia], Y2[:, ib])
+            tr_vk[k] = diag / s2 * (1.0 if a == b else 2.0)
             M[k] = B.T @ EBc[k][:, :p]
             h[k] = B.T @ EBc[k][:, p]
             uvu[k] = c @ EBc[k][:, p]
             for m in range(n_r):
                 Q[k, m] = EBc[k][:, :p].T @ AEBc[m][:, :p]
                 uvvu[k, m] = EBc[k][:, p] @ AEBc[m][:, p]
-        # tr(E_k A E_l A) from the blocks of A between the terms
+        # tr(E_k A E_l A) = sum over (alpha, beta) in pairs(k), (gamma, delta) in pairs(l) of
+        # sum_ij A[i beta, j gamma] A[i alpha, j delta], with sigma^2 A = S - Y2'Y2
+        gram, y2cols, sblocks = {}, {}, {}
+        Y2c = Y2.tocsc() if sp.issparse(Y2) else Y2
+
+        def y2(pos, x):  # Y2[:, cols(pos, x)]
+            if (pos, x) not in y2cols:
+                y2cols[(pos, x)] = Y2c[:, self._cols(pos, x)]
+            return y2cols[(pos, x)]
+
+        def y2_gram(pos, x, y):  # Y2[:, cols(pos, x)] Y2[:, cols(pos, y)]'  (q2 x q2)
+            if (pos, x, y) not in gram:
+                gram[(pos, x, y)] = y2(pos, x) @ y2(pos, y).T
+            return gram[(pos, x, y)]
+
+        def s_block(pk, x, pl, y):
+            if (pk, x, pl, y) not in sblocks:
+                sblocks[(pk, x, pl, y)] = S[self._cols(pk, x)][:, self._cols(pl, y)].tocsr()
+            return sblocks[(pk, x, pl, y)]
+
         for k, (pk, ak, bk) in enumerate(params):
-            slk, nk, kk = block(pk)
             for m in range(k, n_r):
-                pm, am, bm = params[m]
-                slm, nm, km = block(pm)
-                A4 = A[slk, slm].reshape(nk, kk, nm, km)
+                pl, al, bl = params[m]
                 total = 0.0
                 for alpha, beta_ in {(ak, bk), (bk, ak)}:
-                    for gamma, delta in {(am, bm), (bm, am)}:
-                        # e_k[alpha, beta] e_l[gamma, delta] A[i beta, j gamma] A[j delta, i alpha]
-                        total += np.sum(A4[:, beta_, :, gamma] * A4[:, alpha, :, delta])
-                tr_vkvl[k, m] = tr_vkvl[m, k] = total
+                    for gamma, delta in {(al, bl), (bl, al)}:
+                        s1 = s_block(pk, beta_, pl, gamma)
+                        s2_ = s_block(pk, alpha, pl, delta)
+                        total += s1.multiply(s2_).sum()
+                        if Y2.shape[0]:
+                            ya, yb = y2(pk, alpha), y2(pk, beta_)
+                            yg, yd = y2(pl, gamma), y2(pl, delta)
+                            total -= _sum_product((s1.T @ ya.T).T, yd)
+                            total -= _sum_product((s2_.T @ yb.T).T, yg)
+                            total += _sum_product(
+                                y2_gram(pk, beta_, alpha), y2_gram(pl, delta, gamma).T
+                            )
+                tr_vkvl[k, m] = tr_vkvl[m, k] = total / s2**2
         t_r = tau[:n_r]
         tr_vk[sidx] = (n - t_r @ tr_vk[:n_r]) / s2
         M[sidx] = (XVX - np.einsum("k,kab->ab", t_r, M[:n_r])) / s2
@@ -515,11 +588,11 @@ class PLSStructure:
             M=M,
             Q=Q,
         )
-        object.__setattr__(qty, "_pls_parts", (f, A, c))
+        self._qty_cache = (key, qty)
         return qty
 
     def conditional_modes(self, tau):
-        """Conditional modes ``b`` (q,) and the diagonal blocks of ``Var(b | y)``.
+        """Conditional modes ``b`` and the diagonal blocks of ``Var(b | y)``, per term.
 
         Returns a list, per term in the user's order, of ``(modes (n_levels, k),
         condcov (n_levels, k, k))``.
@@ -529,17 +602,26 @@ class PLSStructure:
         f, RZX, cu, _, beta, _, _, _ = self.pls(Ts)
         u = f.backward(cu - RZX @ beta)
         b = f.Lam @ u
-        # Var(b | y) = sigma^2 Lambda C^-1 Lambda'; diagonal blocks via the factor, term by term
         out = []
+        lam_t = f.Lam.T.tocsc()
         for ti, t in enumerate(self.terms):
             pos = self.order.index(ti)
             sl = slice(self._col_offsets[pos], self._col_offsets[pos + 1])
             modes = b[sl].reshape(t.n_levels, t.k)
-            # columns of Lambda' restricted to this term: Lambda'[:, sl] = blockdiag(T')
-            E = f.Lam.T[:, sl].toarray()
-            Y = f.forward(E)  # L^-1 Lambda'[:, sl]; Var(b_sl | y) = s2 Y'Y, diagonal blocks
-            Y3 = Y.reshape(self.q, t.n_levels, t.k)
-            cov = s2 * np.einsum("ila,ilb->lab", Y3, Y3, optimize=True)
+            # Var(b_t | y) = s2 Y'Y with Y = L^-1 Lambda'[:, term]; its diagonal blocks
+            Y1, Y2 = self._split_solve(f, lam_t[:, sl])
+            Y1 = Y1.tocsc()
+            cov = np.empty((t.n_levels, t.k, t.k))
+            for a in range(t.k):
+                ca = np.arange(t.n_levels) * t.k + a
+                for b_ in range(a, t.k):
+                    cb = np.arange(t.n_levels) * t.k + b_
+                    v = np.asarray(Y1[:, ca].multiply(Y1[:, cb]).sum(axis=0)).ravel()
+                    if sp.issparse(Y2):
+                        v = v + np.asarray(Y2[:, ca].multiply(Y2[:, cb]).sum(axis=0)).ravel()
+                    else:
+                        v = v + np.einsum("ri,ri->i", Y2[:, ca], Y2[:, cb])
+                    cov[:, a, b_] = cov[:, b_, a] = s2 * v
             out.append((modes, cov))
         return out
 
@@ -551,6 +633,16 @@ class _Factor:
     W: sp.csr_matrix
     L22: np.ndarray
     q1: int
+    L11_inv: np.ndarray
+
+    def L11_inverse(self) -> sp.csr_matrix:
+        """The block-diagonal inverse of the first term's factor, as a sparse matrix."""
+        n1, k1, _ = self.L11.shape
+        inv = self.L11_inv
+        base = np.arange(n1)[:, None, None] * k1
+        rr = np.broadcast_to(base + np.arange(k1)[None, :, None], inv.shape).ravel()
+        cc = np.broadcast_to(base + np.arange(k1)[None, None, :], inv.shape).ravel()
+        return sp.csr_matrix((inv.ravel(), (rr, cc)), shape=(self.q1, self.q1))
 
     def logdet(self) -> float:
         d1 = np.log(np.diagonal(self.L11, axis1=1, axis2=2)).sum()
@@ -566,10 +658,7 @@ class _Factor:
         q1 = self.q1
         n1, k1, _ = self.L11.shape
         B1 = B[:q1].reshape(n1, k1, -1)
-        if k1 == 1:
-            x1 = B1 / self.L11
-        else:
-            x1 = np.linalg.solve(self.L11, B1)
+        x1 = self.L11_inv @ B1
         x1 = x1.reshape(q1, -1)
         out = [x1]
         if self.L22.size:
@@ -593,10 +682,7 @@ class _Factor:
             x2 = np.zeros((0, y.shape[1]))
             rhs1 = y[:q1]
         R1 = rhs1.reshape(n1, k1, -1)
-        if k1 == 1:
-            x1 = R1 / self.L11
-        else:
-            x1 = np.linalg.solve(np.swapaxes(self.L11, 1, 2), R1)
+        x1 = np.swapaxes(self.L11_inv, 1, 2) @ R1
         x = np.vstack([x1.reshape(q1, -1), x2])
         return x[:, 0] if squeeze else x
 

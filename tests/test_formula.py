@@ -204,8 +204,9 @@ def test_nested_written_two_ways_agree():
     c = mt.lmer("strength ~ 1 + (1 | batch) + (1 | sample)", pastes)  # sample = batch:cask
     assert a.loglik == pytest.approx(b.loglik, rel=1e-10)
     assert a.loglik == pytest.approx(c.loglik, rel=1e-10)
-    # the nested factor lives inside the batch blocks, not in one block of all rows
-    assert a.structure.n_groups == 10 and c.structure.n_groups == 10
+    # the sparse engine: one term per random term, the nested factor with its 30 levels
+    assert [t.n_levels for t in a.structure.terms] == [10, 30]
+    assert [t.n_levels for t in c.structure.terms] == [10, 30]
 
 
 def test_crossed_factors_use_the_sparse_engine():
