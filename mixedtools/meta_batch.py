@@ -61,6 +61,10 @@ def _tau2_pm(y, v):
 
 
 def _tau2_fisher(y, v, tau2, method):
+    """Safeguarded Fisher scoring, row by row as in :func:`mixedtools.meta_rma._tau2_fisher`."""
+    tau2 = tau2.copy()
+    lo = np.zeros_like(tau2)
+    hi = np.full_like(tau2, np.inf)
     converged = np.zeros(y.shape[0], dtype=bool)
     for _ in range(_MAXITER):
         w = 1 / (v + tau2[:, None])
@@ -70,14 +74,23 @@ def _tau2_fisher(y, v, tau2, method):
         sw2 = (w**2).sum(axis=1)
         if method == "REML":
             sw3 = (w**3).sum(axis=1)
-            trP = sw - sw2 / sw
-            trPP = sw2 - 2 * sw3 / sw + sw2**2 / sw**2
-            step = (yPPy - trP) / trPP
+            score = yPPy - (sw - sw2 / sw)
+            info = sw2 - 2 * sw3 / sw + sw2**2 / sw**2
         else:
-            step = (yPPy - sw) / sw2
-        new = np.maximum(0.0, tau2 + step)
-        converged = np.abs(new - tau2) < _TOL * np.maximum(1.0, tau2)
-        tau2 = new
+            score, info = yPPy - sw, sw2
+        active = ~converged
+        lo = np.where(active & (score > 0), tau2, lo)
+        hi = np.where(active & (score <= 0), tau2, hi)
+        at_zero = active & (hi == 0.0)
+        new = tau2 + score / info
+        outside = ~((lo < new) & (new < hi)) | (np.abs(new - tau2) > (hi - lo) / 2)
+        fallback = np.where(np.isfinite(hi), (lo + hi) / 2, np.maximum(2 * tau2, lo + 1e-8))
+        new = np.where(outside, fallback, new)
+        new = np.where(at_zero, 0.0, new)
+        scale = _TOL * np.maximum(1.0, tau2)
+        done = at_zero | (np.abs(new - tau2) < scale) | (hi - lo < scale)
+        tau2 = np.where(active, new, tau2)
+        converged = converged | (active & done)
         if converged.all():
             break
     return tau2, converged

@@ -130,18 +130,32 @@ def _tau2_closed_form(y, v, X, method):
 
 
 def _tau2_fisher(y, v, X, method, tau2_start):
-    """Fisher scoring for ML / REML with non-negativity; returns (tau2, converged, iterations)."""
-    tau2 = tau2_start
+    """Safeguarded Fisher scoring for ML / REML; returns (tau2, converged, iterations).
+
+    Fisher steps are taken while they stay inside the bracket [lo, hi] that the signs of the
+    score have established and shorter than half of it; otherwise the bracket is bisected.
+    Fisher scoring alone can oscillate around the root (the expected information may be about
+    twice the observed one).
+    """
+    tau2, lo, hi = tau2_start, 0.0, np.inf
     for iteration in range(1, _MAXITER + 1):
         w = 1 / (v + tau2)
         P = _p_matrix(X, w)
         Py = P @ y
         if method == "REML":
-            step = (Py @ Py - np.trace(P)) / np.sum(P * P)
+            score, info = Py @ Py - np.trace(P), np.sum(P * P)
         else:
-            step = (Py @ Py - np.sum(w)) / np.sum(w * w)
-        new = max(0.0, tau2 + step)
-        if abs(new - tau2) < _TOL * max(1.0, tau2):
+            score, info = Py @ Py - np.sum(w), np.sum(w * w)
+        if score > 0:
+            lo = tau2
+        else:
+            hi = tau2
+        if hi == 0.0:  # score <= 0 at the boundary: the maximum is at tau2 = 0
+            return 0.0, True, iteration
+        new = tau2 + score / info
+        if not lo < new < hi or abs(new - tau2) > (hi - lo) / 2:
+            new = (lo + hi) / 2 if np.isfinite(hi) else max(2 * tau2, lo + 1e-8)
+        if abs(new - tau2) < _TOL * max(1.0, tau2) or hi - lo < _TOL * max(1.0, tau2):
             return new, True, iteration
         tau2 = new
     return tau2, False, _MAXITER

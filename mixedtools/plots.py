@@ -424,5 +424,6 @@ def _confidence_ellipse(ax, fit: LmerResult, level=0.95):
         label=f"{level:.0%} of groups (estimated distribution)",
     )
 
+
 # Meta-analysis plots live in their own module; exposed here as mt.plots.forest / mt.plots.funnel.
 from .meta_plots import forest, funnel  # noqa: E402, F401

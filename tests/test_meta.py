@@ -222,3 +222,41 @@ def test_rma_bad_options_and_mods():
 def test_escalc_bad_input(measure, kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         mt.meta.escalc(measure, **kwargs)
+
+
+def test_reml_converges_where_plain_fisher_scoring_oscillates():
+    # A replication from a simulation in which plain Fisher scoring oscillated around the root
+    # (steps of alternating sign, shrinking by about 1% per iteration).
+    yi = [
+        0.3261830587438351,
+        0.43930887031107774,
+        0.363750239965175,
+        0.5058636211513987,
+        0.09334903374390352,
+        0.3365542483839762,
+        0.06476138176166837,
+        0.43791430411629334,
+        0.45014291058459527,
+        0.6678573833451198,
+    ]
+    vi = [
+        0.05405405405405406,
+        0.07017543859649122,
+        0.0975609756097561,
+        0.04597701149425287,
+        0.09523809523809523,
+        0.14285714285714285,
+        0.02127659574468085,
+        0.02702702702702703,
+        0.044444444444444446,
+        0.16,
+    ]
+    single = mt.meta.rma(yi, vi, method="REML")
+    batch = mt.meta.rma(np.array([yi, yi]), np.array([vi, vi]), method="REML")
+    assert single.converged and batch.converged.all()
+    # the REML score vanishes at the estimate
+    w = 1 / (np.array(vi) + single.tau2)
+    r = np.array(yi) - np.sum(w * yi) / w.sum()
+    score = np.sum(w**2 * r**2) - (w.sum() - np.sum(w**2) / w.sum())
+    assert abs(score) < 1e-6
+    assert batch.tau2.iloc[0] == pytest.approx(single.tau2, abs=1e-9)
