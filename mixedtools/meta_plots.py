@@ -109,7 +109,17 @@ def forest(
     ax2.set_ylim(ax.get_ylim())
     ax2.set_yticks(list(rows) + [0.5])
     ax2.set_yticklabels(text, fontsize=8 if k > 25 else 9, family="monospace")
-    ax2.set_ylabel(f"estimate [{result.level:.0%} CI]  weight")
+    ax2.annotate(
+        f"estimate [{result.level:.0%} CI]  weight",
+        xy=(1, k + 2.1),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 0),
+        textcoords="offset points",
+        ha="left",
+        va="bottom",
+        fontsize=8 if k > 25 else 9,
+        family="monospace",
+    )
     ax2.tick_params(length=0)
     ax.legend(
         loc="upper center",
