@@ -37,8 +37,9 @@ def egger(result) -> pd.Series:
 
     Returns
     -------
-    pandas.Series: ``statistic`` (z, or t for Knapp-Hartung), ``df``, ``p_value`` and
-    ``limit_estimate`` (the intercept: the effect expected for a study with se = 0).
+    pandas.Series
+        ``statistic`` (z, or t for Knapp-Hartung), ``df``, ``p_value`` and ``limit_estimate``
+        (the intercept: the effect expected for a study with se = 0).
 
     Examples
     --------
@@ -70,8 +71,9 @@ def leave_one_out(result) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame, one row per left-out study: ``estimate, se, statistic, p_value, ci_lower,
-    ci_upper, Q, Q_p, tau2, I2, H2``.
+    pandas.DataFrame
+        One row per left-out study: ``estimate``, ``se``, ``statistic``, ``p_value``,
+        ``ci_lower``, ``ci_upper``, ``Q``, ``Q_p``, ``tau2``, ``I2``, ``H2``.
     """
     _check(result)
     if result.p != 1:
@@ -106,10 +108,11 @@ def influence(result) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame, one row per study: ``rstudent`` (externally studentised residual),
-    ``dffits``, ``cook_d`` (Cook's distance), ``cov_r`` (covariance ratio), ``tau2_del``,
-    ``QE_del`` (tau2 and Q without the study), ``hat`` and ``weight`` (percent), ``dfbetas``
-    (of the first coefficient).
+    pandas.DataFrame
+        One row per study: ``rstudent`` (externally studentised residual), ``dffits``,
+        ``cook_d`` (Cook's distance), ``cov_r`` (covariance ratio), ``tau2_del``, ``QE_del``
+        (tau2 and Q without the study), ``hat`` and ``weight`` (percent), ``dfbetas`` (of the
+        first coefficient).
     """
     _check(result)
     k, y, v, X = result.k, result.yi, result.vi, result.X
@@ -164,9 +167,10 @@ def trimfill(result, side=None) -> pd.Series:
 
     Returns
     -------
-    pandas.Series: ``k0`` (number of filled studies), ``side``, ``estimate``, ``se``,
-    ``ci_lower``, ``ci_upper``, ``tau2`` of the fit to the filled data, and the filled values
-    ``yi_filled``, ``vi_filled`` (arrays).
+    pandas.Series
+        ``k0`` (number of filled studies), ``side``, ``estimate``, ``se``, ``ci_lower``,
+        ``ci_upper``, ``tau2`` of the fit to the filled data, and the filled values ``yi_filled``,
+        ``vi_filled`` (arrays).
     """
     _check(result)
     if result.p != 1:

@@ -98,8 +98,9 @@ def mantel_haenszel(ai, bi, ci, di, measure="OR", level=0.95, correct=True):
 
     Returns
     -------
-    MhResult (a Series): estimate, se, ci_lower, ci_upper, z, p_value, Q, Q_df, Q_p
-    (+ cmh, cmh_p, mh_test, mh_test_p for OR).
+    MhResult
+        A Series: estimate, se, ci_lower, ci_upper, z, p_value, Q, Q_df, Q_p (+ cmh, cmh_p,
+        mh_test, mh_test_p for OR).
 
     Examples
     --------
