@@ -46,7 +46,7 @@ def egger(result) -> pd.Series:
     >>> import mixedtools as mt
     >>> bcg = mt.datasets.load("bcg")
     >>> es = mt.meta.escalc("RR", ai=bcg.tpos, bi=bcg.tneg, ci=bcg.cpos, di=bcg.cneg)
-    >>> round(egger(mt.meta.rma(es.yi, es.vi)).statistic, 4)
+    >>> round(float(egger(mt.meta.rma(es.yi, es.vi)).statistic), 4)
     -0.8033
     """
     _check(result)

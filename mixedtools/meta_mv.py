@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from mixedtools.meta_rma import ConvergenceWarning, _check_inputs, _design, _p_matrix
+from mixedtools.meta_rma import ConvergenceWarning, _check_inputs, _design, _p_matrix, _resolve
 
 __all__ = ["rma_mv", "RmaMvResult"]
 
@@ -127,9 +127,7 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
     method = str(method).upper()
     if method not in ("REML", "ML"):
         raise ValueError(f"rma_mv fits by 'REML' or 'ML'; got {method!r}")
-    if data is not None:
-        yi = data[yi] if isinstance(yi, str) else yi
-        vi = data[vi] if isinstance(vi, str) else vi
+    yi, vi = _resolve(yi, vi, data)
     y, v = _check_inputs(yi, vi)
     k = len(y)
     if isinstance(random, pd.Series):

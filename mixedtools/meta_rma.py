@@ -73,6 +73,21 @@ def _check_inputs(yi, vi, allow_batch=False):
     return y, v
 
 
+def _resolve(yi, vi, data):
+    """Column names of ``data`` -> arrays; a clear error for a name without data or a typo."""
+    out = []
+    for role, value in (("yi", yi), ("vi", vi)):
+        if isinstance(value, str):
+            if data is None:
+                raise ValueError(f"{role}={value!r} is a column name; pass the table as data=")
+            if value not in data.columns:
+                columns = ", ".join(map(str, data.columns))
+                raise ValueError(f"{role}={value!r} is not a column of data; columns: {columns}")
+            value = data[value]
+        out.append(value)
+    return out
+
+
 def _design(mods, data, k):
     """Model matrix (with intercept) from None, a formula string, a DataFrame or an array."""
     if mods is None:
@@ -83,11 +98,20 @@ def _design(mods, data, k):
         if data is None:
             raise ValueError("a formula for mods needs data=")
         formula = mods if "~" in mods else "~ " + mods
-        X = patsy.dmatrix(formula, data, return_type="dataframe", NA_action="raise")
+        try:
+            X = patsy.dmatrix(formula, data, return_type="dataframe", NA_action="raise")
+        except patsy.PatsyError as error:
+            raise ValueError(f"cannot build the moderators from {formula!r}: {error}") from None
         return X.to_numpy(dtype=float), list(X.columns)
     frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(np.asarray(mods, dtype=float))
     if isinstance(mods, pd.Series):
         frame = mods.to_frame()
+    text = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        raise ValueError(
+            f"mods column(s) {', '.join(text)} are not numeric; code them, or use a formula "
+            f"with data=, e.g. mods='C({text[0]})'"
+        )
     frame = frame.astype(float)
     if frame.isna().any().any():
         raise ValueError("mods has missing values")
@@ -502,9 +526,7 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95):
         raise ValueError(f"unknown test {test!r}; choose 'z' or 'knha'")
     if not 0 < level < 1:
         raise ValueError("level must lie in (0, 1)")
-    if data is not None:
-        yi = data[yi] if isinstance(yi, str) else yi
-        vi = data[vi] if isinstance(vi, str) else vi
+    yi, vi = _resolve(yi, vi, data)
     y, v = _check_inputs(yi, vi, allow_batch=mods is None)
     if y.ndim == 2:
         from mixedtools.meta_batch import rma_batch

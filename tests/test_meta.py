@@ -260,3 +260,23 @@ def test_reml_converges_where_plain_fisher_scoring_oscillates():
     score = np.sum(w**2 * r**2) - (w.sum() - np.sum(w**2) / w.sum())
     assert abs(score) < 1e-6
     assert batch.tau2.iloc[0] == pytest.approx(single.tau2, abs=1e-9)
+
+
+def test_careless_inputs_get_clear_errors():
+    bcg = mt.datasets.load("bcg")
+    es = mt.meta.escalc("RR", ai=bcg.tpos, bi=bcg.tneg, ci=bcg.cpos, di=bcg.cneg).assign(
+        alloc=bcg.alloc
+    )
+    with pytest.raises(ValueError, match="pass the table as data="):
+        mt.meta.rma("yi", "vi")
+    with pytest.raises(ValueError, match="not a column of data"):
+        mt.meta.rma("y", "vi", data=es)
+    with pytest.raises(ValueError, match="cannot build the moderators"):
+        mt.meta.rma("yi", "vi", mods="lat", data=es)
+    with pytest.raises(ValueError, match=r"not numeric.*C\(alloc\)"):
+        mt.meta.rma(es.yi, es.vi, mods=es[["alloc"]])
+    # a factor through a formula works, with the formula engine's term names
+    fit = mt.meta.rma("yi", "vi", mods="C(alloc)", data=es)
+    assert list(fit.beta.index) == ["Intercept", "C(alloc)[T.random]", "C(alloc)[T.systematic]"]
+    # lower-case method names are accepted
+    assert mt.meta.rma(es.yi, es.vi, method="reml").tau2 == pytest.approx(0.3132433, abs=1e-6)
