@@ -96,3 +96,37 @@ def test_bad_input():
         mt.meta.trimfill(reg)
     with pytest.raises(ValueError, match="without moderators"):
         mt.meta.leave_one_out(reg)
+
+
+def test_influence_egger_of_a_knapp_hartung_meta_regression():
+    data = pd.DataFrame(REF["bcg"]["data"])
+    reg = mt.meta.rma(BCG["yi"], BCG["vi"], mods=data[["ablat"]], method="REML", test="knha")
+    got = mt.meta.influence(reg)
+    ref = REF["bcg"]["influence_ablat_knha"]
+    pairs = [
+        ("rstudent", "rstudent"),
+        ("dffits", "dffits"),
+        ("cook_d", "cook.d"),
+        ("cov_r", "cov.r"),
+        ("tau2_del", "tau2.del"),
+        ("QE_del", "QE.del"),
+        ("hat", "hat"),
+        ("weight", "weight"),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(got[ours], ref[theirs], err_msg=ours, **TOL)
+    egger = mt.meta.egger(reg)
+    assert egger.statistic == pytest.approx(REF["bcg"]["regtest_ablat"]["zval"], abs=1e-6)
+    assert egger.df == REF["bcg"]["regtest_ablat"]["dfs"]
+
+
+def test_leave_one_out_with_knapp_hartung():
+    got = mt.meta.leave_one_out(bcg_fit("REML", "knha"))
+    ref = REF["bcg"]["leave1out_knha"]
+    for ours, theirs in [
+        ("estimate", "estimate"),
+        ("se", "se"),
+        ("p_value", "pval"),
+        ("ci_lower", "ci.lb"),
+    ]:
+        np.testing.assert_allclose(got[ours], ref[theirs], err_msg=ours, **TOL)

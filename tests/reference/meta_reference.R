@@ -94,6 +94,14 @@ ref$bcg$leave1out <- lapply(as.data.frame(l1o), as.vector)
 inf <- influence(reml)
 ref$bcg$influence <- c(lapply(as.data.frame(inf$inf), as.vector),
                        list(dfbetas = as.vector(inf$dfbs[[1]])))
+reg <- rma(yi, vi, mods = ~ablat, data = es, method = "REML", test = "knha",
+           control = list(threshold = 1e-12, maxiter = 10000))
+inf_reg <- influence(reg)
+ref$bcg$influence_ablat_knha <- c(lapply(as.data.frame(inf_reg$inf), as.vector),
+                                  list(dfbetas_ablat = as.vector(inf_reg$dfbs[[2]])))
+ref$bcg$regtest_ablat <- with(regtest(reg), list(zval = zval, pval = pval, dfs = dfs))
+l1o_knha <- leave1out(knha)
+ref$bcg$leave1out_knha <- lapply(as.data.frame(l1o_knha), as.vector)
 tf <- trimfill(reml)
 ref$bcg$trimfill <- list(k0 = tf$k0, side = tf$side, beta = as.vector(tf$beta), se = tf$se,
                          tau2 = tf$tau2)
