@@ -121,8 +121,8 @@ def influence(result) -> pd.DataFrame:
     beta = result.beta.to_numpy()
     vb = result.vb.to_numpy()
     w = 1 / (v + result.tau2)
-    H = X @ np.linalg.inv(X.T @ (w[:, None] * X)) @ (X.T * w)
-    hat = np.diag(H)
+    A = np.linalg.inv(X.T @ (w[:, None] * X))
+    hat = w * np.einsum("ij,jk,ik->i", X, A, X)  # diagonal of X (X'WX)^-1 X'W
     svb = np.linalg.inv(vb)
     pred_full = X @ beta
     out = []

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from mixedtools.meta_rma import ConvergenceWarning, _check_inputs, _design, _p_matrix, _resolve
+from mixedtools.meta_rma import ConvergenceWarning, _check_inputs, _design, _resolve, _Wls
 
 __all__ = ["rma_mv", "RmaMvResult"]
 
@@ -199,8 +199,7 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
     logdet, xvx, xvy, yvy = pieces(sigma2)
     vb = np.linalg.inv(xvx)
     beta = vb @ xvy
-    P0 = _p_matrix(X, 1 / v)
-    Q = float(y @ P0 @ y)
+    Q = _Wls(y, X, 1 / v).q
     has_intercept = np.allclose(X[:, 0], 1.0)
     btt = np.arange(1, p) if (has_intercept and p > 1) else np.arange(p)
     QM = float(beta[btt] @ np.linalg.solve(vb[np.ix_(btt, btt)], beta[btt]))

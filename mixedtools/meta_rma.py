@@ -122,34 +122,58 @@ def _design(mods, data, k):
 # ---------------------------------------------------------------------------------------------
 # weighted least squares pieces
 # ---------------------------------------------------------------------------------------------
-def _p_matrix(X, w):
-    """P = W - W X (X'WX)^-1 X'W for weights w."""
-    XtWX_inv = np.linalg.inv(X.T @ (w[:, None] * X))
-    WX = w[:, None] * X
-    return np.diag(w) - WX @ XtWX_inv @ WX.T
+class _Wls:
+    """Weighted least squares of y on X with weights w, and the traces of
+    ``P = W - W X (X'WX)^-1 X'W`` that the estimators need -- in O(k p^2), without the k x k P.
+    """
+
+    def __init__(self, y, X, w):
+        self.w = w
+        self.A = np.linalg.inv(X.T @ (w[:, None] * X))  # (X'WX)^-1
+        self.beta = self.A @ (X.T @ (w * y))
+        self.resid = y - X @ self.beta
+        self.X = X
+
+    @property
+    def q(self):
+        """y'Py, the generalised Q."""
+        return float(np.sum(self.w * self.resid**2))
+
+    @property
+    def Py(self):
+        return self.w * self.resid
+
+    def _xwx(self, power):
+        return self.X.T @ ((self.w**power)[:, None] * self.X)
+
+    @property
+    def trace_p(self):
+        return float(np.sum(self.w) - np.trace(self.A @ self._xwx(2)))
+
+    @property
+    def trace_pp(self):
+        B = self.A @ self._xwx(2)
+        return float(np.sum(self.w**2) - 2 * np.trace(self.A @ self._xwx(3)) + np.trace(B @ B))
 
 
 def _gen_q(y, v, X, tau2):
-    w = 1 / (v + tau2)
-    P = _p_matrix(X, w)
-    return float(y @ P @ y)
+    return _Wls(y, X, 1 / (v + tau2)).q
 
 
 def _tau2_closed_form(y, v, X, method):
     k, p = X.shape
     if method == "DL":
-        P = _p_matrix(X, 1 / v)
-        return max(0.0, (float(y @ P @ y) - (k - p)) / np.trace(P))
+        fe = _Wls(y, X, 1 / v)
+        return max(0.0, (fe.q - (k - p)) / fe.trace_p)
     if method == "HE":
-        H = X @ np.linalg.solve(X.T @ X, X.T)
-        M = np.eye(k) - H
-        return max(0.0, (float(y @ M @ y) - float(np.sum(np.diag(M) * v))) / (k - p))
+        ols = _Wls(y, X, np.ones(k))
+        trace_mv = float(np.sum(v) - np.trace(ols.A @ (X.T @ (v[:, None] * X))))
+        return max(0.0, (ols.q - trace_mv) / (k - p))
     if method == "SJ":
         tau2_0 = float(np.var(y, ddof=1) * (k - 1) / k)
         if tau2_0 <= 0:
             return 0.0
-        P = _p_matrix(X, 1 / (v + tau2_0))
-        return tau2_0 * float(y @ P @ y) / (k - p)
+        return tau2_0 * _gen_q(y, v, X, tau2_0) / (k - p)
     raise AssertionError(method)
 
 
@@ -164,10 +188,10 @@ def _tau2_fisher(y, v, X, method, tau2_start):
     tau2, lo, hi = tau2_start, 0.0, np.inf
     for iteration in range(1, _MAXITER + 1):
         w = 1 / (v + tau2)
-        P = _p_matrix(X, w)
-        Py = P @ y
+        fit = _Wls(y, X, w)
+        Py = fit.Py
         if method == "REML":
-            score, info = Py @ Py - np.trace(P), np.sum(P * P)
+            score, info = Py @ Py - fit.trace_p, fit.trace_pp
         else:
             score, info = Py @ Py - np.sum(w), np.sum(w * w)
         if score > 0:
@@ -387,15 +411,15 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
     vb = XtWX_inv * s2w
 
     # heterogeneity with the FE weights
-    P0 = _p_matrix(X, 1 / v)
-    Q = float(y @ P0 @ y)
+    fe = _Wls(y, X, 1 / v)
+    Q = fe.q
     Q_p = float(stats.chi2.sf(Q, k - p))
     if method == "FE":
         I2 = 100 * max(0.0, (Q - (k - p)) / Q) if Q > 0 else 0.0
         H2 = Q / (k - p)
         tau2_ci = (np.nan, np.nan)
     else:
-        s2 = (k - p) / np.trace(P0)
+        s2 = (k - p) / fe.trace_p
         I2 = 100 * tau2 / (s2 + tau2)
         H2 = (tau2 + s2) / s2
         tau2_ci = _tau2_qprofile_ci(y, v, X, level)
@@ -425,8 +449,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
     loglik = ll_reml if method == "REML" else ll_ml
 
     if method == "REML":
-        P = _p_matrix(X, w)
-        se_tau2 = float(np.sqrt(2 / np.sum(P * P)))
+        se_tau2 = float(np.sqrt(2 / _Wls(y, X, w).trace_pp))
     elif method == "ML":
         se_tau2 = float(np.sqrt(2 / np.sum(w * w)))
     else:
