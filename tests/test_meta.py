@@ -280,3 +280,20 @@ def test_careless_inputs_get_clear_errors():
     assert list(fit.beta.index) == ["Intercept", "C(alloc)[T.random]", "C(alloc)[T.systematic]"]
     # lower-case method names are accepted
     assert mt.meta.rma(es.yi, es.vi, method="reml").tau2 == pytest.approx(0.3132433, abs=1e-6)
+
+
+def test_non_convergence_is_reported_not_silent(monkeypatch):
+    import mixedtools.meta_batch
+    import mixedtools.meta_rma
+
+    es = REF["bcg"]["escalc"]["RR"]
+    monkeypatch.setattr(mixedtools.meta_rma, "_MAXITER", 1)
+    with pytest.warns(mt.meta.ConvergenceWarning, match="did not converge"):
+        res = mt.meta.rma(es["yi"], es["vi"], method="REML")
+    assert not res.converged
+    monkeypatch.setattr(mixedtools.meta_batch, "_MAXITER", 1)
+    yi = np.tile(es["yi"], (3, 1))
+    vi = np.tile(es["vi"], (3, 1))
+    with pytest.warns(mt.meta.ConvergenceWarning, match="3 of 3"):
+        batch = mt.meta.rma(yi, vi, method="ML")
+    assert not batch.converged.any()
