@@ -371,14 +371,26 @@ class RmaResult:
         )
 
     def __repr__(self):
+        from mixedtools.report import format_p, format_table
+
+        def p_text(value):
+            text = format_p(value)
+            return f"p {text}" if text.startswith("<") else f"p = {text}"
+
         head = f"Meta-analysis ({self.method}, test={self.test}), k = {self.k}"
+        if self.method == "FE":
+            tau = "tau2 = 0 (fixed effect)"
+        else:
+            tau = f"tau2 = {self.tau2:.4g} [{self.tau2_ci_lower:.4g}, {self.tau2_ci_upper:.4g}]"
         het = (
-            f"tau2 = {self.tau2:.4g} [{self.tau2_ci_lower:.4g}, {self.tau2_ci_upper:.4g}], "
-            f"I2 = {self.I2:.1f}%, H2 = {self.H2:.3g}, Q({self.k - self.p}) = {self.Q:.3f}, "
-            f"p = {self.Q_p:.3g}"
+            f"{tau}, I2 = {self.I2:.1f}%, H2 = {self.H2:.3g}, "
+            f"Q({self.k - self.p}) = {self.Q:.3f}, {p_text(self.Q_p)}"
         )
-        table = self.coef_table().round(4).to_string()
-        return f"{head}\n{het}\n{table}"
+        lines = [head, het]
+        if self.p > 1:
+            lines.append(f"test of moderators: QM = {self.QM:.3f}, {p_text(self.QM_p)}")
+        lines.append(format_table(self.coef_table().round(4)).to_string())
+        return "\n".join(lines)
 
 
 def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
