@@ -12,11 +12,13 @@ vi <- 4 / n
 yi <- matrix(rnorm(n_rep * k, 0.3, sqrt(vi + 0.05)), n_rep, k)
 cat(sprintf("cpus=%d load average=%s\n", parallel::detectCores(),
             paste(readLines("/proc/loadavg"), collapse = " ")))
-if (requireNamespace("RhpcBLASctl", quietly = TRUE)) {
-  cat(sprintf("blas threads: %d\n", RhpcBLASctl::blas_get_num_procs()))
+blas_threads <- if (requireNamespace("RhpcBLASctl", quietly = TRUE)) {
+  as.character(RhpcBLASctl::blas_get_num_procs())
 } else {
-  cat("blas threads: unknown (RhpcBLASctl not installed)\n")
+  "unknown (RhpcBLASctl not installed)"
 }
+cat(sprintf("blas: %s; threads: %s; OPENBLAS_NUM_THREADS=%s\n", sessionInfo()$BLAS, blas_threads,
+            Sys.getenv("OPENBLAS_NUM_THREADS", "unset")))
 elapsed <- system.time({
   covered <- vapply(seq_len(n_rep), function(i) {
     fit <- rma(yi[i, ], vi[i, ], method = "REML", test = "knha")
