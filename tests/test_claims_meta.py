@@ -171,3 +171,12 @@ def test_three_level_model_widens_the_interval():
     two = mt.meta.rma(kon.yi, kon.vi, method="REML")
     assert three.se > 1.5 * two.se
     assert (three.sigma2 > 0).all()
+
+
+def test_no_single_trial_dominates_the_random_effects_estimate():
+    re = mt.meta.rma("yi", "vi", data=bcg())
+    loo = mt.meta.leave_one_out(re)
+    influence = mt.meta.influence(re)
+    assert (loo.estimate - re.estimate).abs().max() < 0.1
+    assert influence.rstudent.abs().max() < 2
+    assert influence.cook_d.max() < 0.5
