@@ -111,8 +111,8 @@ def influence(result) -> pd.DataFrame:
     pandas.DataFrame
         One row per study: ``rstudent`` (externally studentised residual), ``dffits``,
         ``cook_d`` (Cook's distance), ``cov_r`` (covariance ratio), ``tau2_del``, ``QE_del``
-        (tau2 and Q without the study), ``hat`` and ``weight`` (percent), ``dfbetas`` (of the
-        first coefficient).
+        (tau2 and Q without the study), ``hat`` and ``weight`` (percent), and ``dfbetas``
+        (``dfbetas_<coefficient>`` for each coefficient of a meta-regression).
     """
     _check(result)
     k, y, v, X = result.k, result.yi, result.vi, result.X
@@ -125,6 +125,8 @@ def influence(result) -> pd.DataFrame:
     hat = w * np.einsum("ij,jk,ik->i", X, A, X)  # diagonal of X (X'WX)^-1 X'W
     svb = np.linalg.inv(vb)
     pred_full = X @ beta
+    names = list(result.beta.index)
+    dfbetas_names = ["dfbetas"] if result.p == 1 else [f"dfbetas_{name}" for name in names]
     out = []
     for i in range(k):
         keep = np.arange(k) != i
@@ -149,7 +151,10 @@ def influence(result) -> pd.DataFrame:
                 "QE_del": fit.Q,
                 "hat": hat[i],
                 "weight": 100 * w[i] / w.sum(),
-                "dfbetas": dfb[0] / np.sqrt(fit.s2w * vb_del[0, 0]),
+                **{
+                    name: dfb[j] / np.sqrt(fit.s2w * vb_del[j, j])
+                    for j, name in enumerate(dfbetas_names)
+                },
             }
         )
     return pd.DataFrame(out)

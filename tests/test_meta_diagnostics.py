@@ -115,6 +115,8 @@ def test_influence_egger_of_a_knapp_hartung_meta_regression():
     ]
     for ours, theirs in pairs:
         np.testing.assert_allclose(got[ours], ref[theirs], err_msg=ours, **TOL)
+    np.testing.assert_allclose(got["dfbetas_ablat"], ref["dfbetas_ablat"], **TOL)
+    assert "dfbetas_Intercept" in got
     egger = mt.meta.egger(reg)
     assert egger.statistic == pytest.approx(REF["bcg"]["regtest_ablat"]["zval"], abs=1e-6)
     assert egger.df == REF["bcg"]["regtest_ablat"]["dfs"]
