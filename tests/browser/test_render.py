@@ -28,10 +28,11 @@ PAGES = {
     "regression": ("book/02_regression.html", "2. Regression"),
     "hlm": ("book/03_hlm.html", "3. Multilevel linear models"),
     "df": ("book/04_degrees_of_freedom.html", "4. Degrees of freedom"),
+    "meta": ("book/07_meta_analysis.html", "7. Meta-analysis"),
     "glossary": ("book/glossary.html", "Glossary"),
     "api": ("book/api.html", "mixedtools"),
 }
-CHAPTERS = ["concepts", "regression", "hlm", "df"]
+CHAPTERS = ["concepts", "regression", "hlm", "df", "meta"]
 RAW_MARKUP = (":::", "```", "{exercise}", "{solution", "{numref}", "{cite", "$$")
 
 
