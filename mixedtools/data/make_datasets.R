@@ -283,6 +283,35 @@ datasets$bcg <- list(
   )
 )
 
+# ---- metadat: Konstantopoulos (2011), effect sizes nested in districts ----------------------------
+datasets$konstantopoulos2011 <- list(
+  data = data.frame(
+    district = as.integer(dat.konstantopoulos2011$district),
+    school = as.integer(dat.konstantopoulos2011$school),
+    study = as.integer(dat.konstantopoulos2011$study),
+    year = as.integer(dat.konstantopoulos2011$year),
+    yi = as.numeric(dat.konstantopoulos2011$yi),
+    vi = as.numeric(dat.konstantopoulos2011$vi)
+  ),
+  title = "Effects of modified school calendars on achievement (schools within districts)",
+  design = "56 standardised mean differences from 56 schools nested in 11 school districts.",
+  package = "metadat", dataset = "dat.konstantopoulos2011 (attached by metafor)",
+  reference = paste(
+    "Konstantopoulos, S. (2011). Fixed effects and variance components estimation in three-level",
+    "meta-analysis. Research Synthesis Methods, 2(1), 61-76. (Data from Cooper, H., Valentine,",
+    "J. C., Charlton, K. and Melson, A. (2003). The effects of modified school calendars on student",
+    "achievement and on school and community attitudes. Review of Educational Research, 73(1), 1-52.)"
+  ),
+  columns = list(
+    col("district", "int", "School district id (11 districts); the outer cluster."),
+    col("school", "int", "School number within its district."),
+    col("study", "int", "Effect-size id, 1 to 56 (one per school)."),
+    col("year", "int", "Year of the study."),
+    col("yi", "float", "Standardised mean difference (modified calendar minus traditional)."),
+    col("vi", "float", "Sampling variance of yi.")
+  )
+)
+
 # ---- plm: Grunfeld -------------------------------------------------------------------------------
 data("Grunfeld", package = "plm")
 datasets$grunfeld <- list(

@@ -29,10 +29,11 @@ PAGES = {
     "hlm": ("book/03_hlm.html", "3. Multilevel linear models"),
     "df": ("book/04_degrees_of_freedom.html", "4. Degrees of freedom"),
     "anova": ("book/05_anova.html", "5. ANOVA as a special case"),
+    "meta": ("book/07_meta_analysis.html", "7. Meta-analysis"),
     "glossary": ("book/glossary.html", "Glossary"),
     "api": ("book/api.html", "mixedtools"),
 }
-CHAPTERS = ["concepts", "regression", "hlm", "df", "anova"]
+CHAPTERS = ["concepts", "regression", "hlm", "df", "anova", "meta"]
 RAW_MARKUP = (":::", "```", "{exercise}", "{solution", "{numref}", "{cite", "$$")
 
 
