@@ -192,3 +192,14 @@ def test_a4_a_continuous_within_predictor_has_no_cells_but_fits_as_an_lmm():
         mt.anova.rm(trials, "y", "subject", "x")
     fit = mt.lmer("y ~ x + (1 | subject)", trials)
     assert fit.coef_table().loc["x", "p_value"] < 0.001
+
+
+def test_a4_with_replicates_rm_anova_equals_the_lmm_with_subject_by_condition_intercepts():
+    machines = mt.datasets.load("machines")
+    with pytest.warns(UserWarning, match="54 rows share a subject and within cell"):
+        rm = mt.anova.rm(machines, "score", "worker", "machine").loc["machine"]
+    nested = mt.lmer("score ~ machine + (1 | worker/machine)", machines).anova().loc["machine"]
+    worker_only = mt.lmer("score ~ machine + (1 | worker)", machines).anova().loc["machine"]
+    assert nested["F"] == pytest.approx(rm["F"], rel=1e-6)
+    assert nested["den_df"] == pytest.approx(rm["den_df"], rel=1e-6)
+    assert worker_only["F"] > 3 * rm["F"] and worker_only["den_df"] == pytest.approx(46)
