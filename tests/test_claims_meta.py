@@ -161,8 +161,18 @@ def test_m7_test_then_choose_undercovers():
     lo = np.where(choose_re, dl.ci_lower, fe.ci_lower)
     hi = np.where(choose_re, dl.ci_upper, fe.ci_upper)
     assert choose_re.mean() < 0.8  # the Q test misses much of the heterogeneity
-    assert ((lo < 0.3) & (hi > 0.3)).mean() < 0.92
+    test_then_choose = ((lo < 0.3) & (hi > 0.3)).mean()
+    assert test_then_choose < 0.92
     assert ((kh.ci_lower < 0.3) & (kh.ci_upper > 0.3)).mean() > 0.93
+    # The fair comparison: always using the DL interval that the switch uses when it picks RE.
+    always_dl = ((dl.ci_lower < 0.3) & (dl.ci_upper > 0.3)).mean()
+    assert test_then_choose < always_dl - 0.01
+    # I2 > 50% as the switch is no better than the Q test.
+    by_i2 = dl.I2 > 50
+    assert by_i2.mean() < choose_re.mean()
+    lo_i2 = np.where(by_i2, dl.ci_lower, fe.ci_lower)
+    hi_i2 = np.where(by_i2, dl.ci_upper, fe.ci_upper)
+    assert ((lo_i2 < 0.3) & (hi_i2 > 0.3)).mean() < always_dl - 0.01
 
 
 def test_three_level_model_widens_the_interval():
