@@ -183,6 +183,36 @@ def test_three_level_model_widens_the_interval():
     assert (three.sigma2 > 0).all()
 
 
+def test_three_level_model_gives_large_districts_less_weight():
+    """The pooled effect rises because the two largest districts (small effects) lose weight."""
+    kon = mt.datasets.load("konstantopoulos2011")
+    three = mt.meta.rma_mv("yi", "vi", random=kon[["district", "school"]], data=kon)
+    two = mt.meta.rma(kon.yi, kon.vi, method="REML")
+    s_district, s_school = three.sigma2
+    inverse_sums = {}
+    for district, g in kon.groupby("district"):
+        cov = np.full((len(g), len(g)), s_district) + np.diag(s_school + g.vi)
+        inverse_sums[district] = np.linalg.inv(cov).sum()
+    three_weights = pd.Series(inverse_sums) / sum(inverse_sums.values())
+    two_weights = kon.assign(w=np.asarray(two.weights) / 100).groupby("district").w.sum()
+    # the district weights reproduce the three-level estimate
+    means = kon.groupby("district").apply(
+        lambda g: (
+            np.linalg.solve(
+                np.full((len(g), len(g)), s_district) + np.diag(s_school + g.vi), np.ones(len(g))
+            )
+            @ g.yi
+            / inverse_sums[g.name]
+        ),
+        include_groups=False,
+    )
+    assert (three_weights * means).sum() == pytest.approx(three.estimate, abs=1e-10)
+    largest = kon.district.value_counts().index[:2]
+    assert two_weights[largest].sum() > 0.35 > 0.25 > three_weights[largest].sum()
+    assert kon.groupby("district").yi.mean()[largest].abs().max() < 0.1
+    assert three.estimate > two.estimate + 0.05
+
+
 def test_no_single_trial_dominates_the_random_effects_estimate():
     re = mt.meta.rma("yi", "vi", data=bcg())
     loo = mt.meta.leave_one_out(re)
