@@ -542,6 +542,15 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95):
     -------
     RmaResult (or BatchRmaResult for 2-D input)
 
+    Notes
+    -----
+    The iterative estimators are solved to convergence, and so is the Q-profile interval for
+    ``tau2``. metafor stops earlier by default (``control = list(threshold = 1e-5)`` for the
+    iterations, ``tol = .Machine$double.eps^0.25`` in ``confint``), so its default output can
+    differ from this function in the fifth or sixth significant digit of ``tau2`` and what depends
+    on it; with ``control = list(threshold = 1e-12, tol = 1e-12)`` the two agree to the digits
+    the test suite checks.
+
     Examples
     --------
     >>> import mixedtools as mt
