@@ -103,6 +103,16 @@ def test_m5_random_effects_are_less_pulled_by_one_giant_study():
     assert abs(change_re) < abs(change_fe) / 3
 
 
+def test_m5_random_effects_interval_is_more_conservative():
+    """'More conservative': the RE interval on the BCG trials is several times the FE one."""
+    data = bcg()
+    fe = mt.meta.rma(data.yi, data.vi, method="FE")
+    re = mt.meta.rma(data.yi, data.vi, method="REML")
+    ratio = (re.ci_upper - re.ci_lower) / (fe.ci_upper - fe.ci_lower)
+    assert ratio > 4
+    assert re.pi_upper > 0 > re.ci_upper  # the prediction interval reaches risk ratios above 1
+
+
 def test_m5_but_small_studies_gain_weight_under_random_effects():
     # where the notes are loose: RE weights move towards the small studies
     data = bcg()
