@@ -85,6 +85,12 @@ def _resolve(yi, vi, data):
                 raise ValueError(f"{role}={value!r} is not a column of data; columns: {columns}")
             value = data[value]
         out.append(value)
+    if all(isinstance(value, pd.Series) for value in out) and not out[0].index.equals(out[1].index):
+        raise ValueError(
+            "yi and vi are pandas Series with different indexes, so pairing them by position could "
+            "match a study's effect with another study's variance; align them first "
+            "(e.g. vi.reindex(yi.index)) or pass arrays"
+        )
     return out
 
 
