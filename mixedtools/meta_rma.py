@@ -85,6 +85,12 @@ def _resolve(yi, vi, data):
                 raise ValueError(f"{role}={value!r} is not a column of data; columns: {columns}")
             value = data[value]
         out.append(value)
+    if all(isinstance(value, pd.Series) for value in out) and not out[0].index.equals(out[1].index):
+        raise ValueError(
+            "yi and vi are pandas Series with different indexes, so pairing them by position could "
+            "match a study's effect with another study's variance; align them first "
+            "(e.g. vi.reindex(yi.index)) or pass arrays"
+        )
     return out
 
 
@@ -541,6 +547,15 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95):
     Returns
     -------
     RmaResult (or BatchRmaResult for 2-D input)
+
+    Notes
+    -----
+    The iterative estimators are solved to convergence, and so is the Q-profile interval for
+    ``tau2``. metafor stops earlier by default (``control = list(threshold = 1e-5)`` for the
+    iterations, ``tol = .Machine$double.eps^0.25`` in ``confint``), so its default output can
+    differ from this function in the fifth or sixth significant digit of ``tau2`` and what depends
+    on it; with ``control = list(threshold = 1e-12, tol = 1e-12)`` the two agree to the digits
+    the test suite checks.
 
     Examples
     --------

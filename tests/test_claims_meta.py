@@ -103,6 +103,16 @@ def test_m5_random_effects_are_less_pulled_by_one_giant_study():
     assert abs(change_re) < abs(change_fe) / 3
 
 
+def test_m5_random_effects_interval_is_more_conservative():
+    """'More conservative': the RE interval on the BCG trials is several times the FE one."""
+    data = bcg()
+    fe = mt.meta.rma(data.yi, data.vi, method="FE")
+    re = mt.meta.rma(data.yi, data.vi, method="REML")
+    ratio = (re.ci_upper - re.ci_lower) / (fe.ci_upper - fe.ci_lower)
+    assert ratio > 4
+    assert re.pi_upper > 0 > re.ci_upper  # the prediction interval reaches risk ratios above 1
+
+
 def test_m5_but_small_studies_gain_weight_under_random_effects():
     # where the notes are loose: RE weights move towards the small studies
     data = bcg()
@@ -161,8 +171,18 @@ def test_m7_test_then_choose_undercovers():
     lo = np.where(choose_re, dl.ci_lower, fe.ci_lower)
     hi = np.where(choose_re, dl.ci_upper, fe.ci_upper)
     assert choose_re.mean() < 0.8  # the Q test misses much of the heterogeneity
-    assert ((lo < 0.3) & (hi > 0.3)).mean() < 0.92
+    test_then_choose = ((lo < 0.3) & (hi > 0.3)).mean()
+    assert test_then_choose < 0.92
     assert ((kh.ci_lower < 0.3) & (kh.ci_upper > 0.3)).mean() > 0.93
+    # The fair comparison: always using the DL interval that the switch uses when it picks RE.
+    always_dl = ((dl.ci_lower < 0.3) & (dl.ci_upper > 0.3)).mean()
+    assert test_then_choose < always_dl - 0.01
+    # I2 > 50% as the switch is no better than the Q test.
+    by_i2 = dl.I2 > 50
+    assert by_i2.mean() < choose_re.mean()
+    lo_i2 = np.where(by_i2, dl.ci_lower, fe.ci_lower)
+    hi_i2 = np.where(by_i2, dl.ci_upper, fe.ci_upper)
+    assert ((lo_i2 < 0.3) & (hi_i2 > 0.3)).mean() < always_dl - 0.01
 
 
 def test_three_level_model_widens_the_interval():
@@ -171,6 +191,36 @@ def test_three_level_model_widens_the_interval():
     two = mt.meta.rma(kon.yi, kon.vi, method="REML")
     assert three.se > 1.5 * two.se
     assert (three.sigma2 > 0).all()
+
+
+def test_three_level_model_gives_large_districts_less_weight():
+    """The pooled effect rises because the two largest districts (small effects) lose weight."""
+    kon = mt.datasets.load("konstantopoulos2011")
+    three = mt.meta.rma_mv("yi", "vi", random=kon[["district", "school"]], data=kon)
+    two = mt.meta.rma(kon.yi, kon.vi, method="REML")
+    s_district, s_school = three.sigma2
+    inverse_sums = {}
+    for district, g in kon.groupby("district"):
+        cov = np.full((len(g), len(g)), s_district) + np.diag(s_school + g.vi)
+        inverse_sums[district] = np.linalg.inv(cov).sum()
+    three_weights = pd.Series(inverse_sums) / sum(inverse_sums.values())
+    two_weights = kon.assign(w=np.asarray(two.weights) / 100).groupby("district").w.sum()
+    # the district weights reproduce the three-level estimate
+    means = kon.groupby("district").apply(
+        lambda g: (
+            np.linalg.solve(
+                np.full((len(g), len(g)), s_district) + np.diag(s_school + g.vi), np.ones(len(g))
+            )
+            @ g.yi
+            / inverse_sums[g.name]
+        ),
+        include_groups=False,
+    )
+    assert (three_weights * means).sum() == pytest.approx(three.estimate, abs=1e-10)
+    largest = kon.district.value_counts().index[:2]
+    assert two_weights[largest].sum() > 0.35 > 0.25 > three_weights[largest].sum()
+    assert kon.groupby("district").yi.mean()[largest].abs().max() < 0.1
+    assert three.estimate > two.estimate + 0.05
 
 
 def test_no_single_trial_dominates_the_random_effects_estimate():
