@@ -1,18 +1,57 @@
-# The same benchmark as lmer_scale.py, run with lme4 for comparison (not part of the test suite).
-# Model: y ~ x + (x | g), 10 rows per group, simulated as in lmer_scale.py.
-# Usage (from the repository root): Rscript benchmarks/lme4_scale.R 10000 100000 1000000
-suppressPackageStartupMessages(library(lme4))
-sizes <- as.numeric(commandArgs(trailingOnly = TRUE))
-if (length(sizes) == 0) sizes <- c(1e4, 1e5)
-set.seed(1)
-for (n in sizes) {
-  k <- n / 10
-  g <- rep(seq_len(k), each = 10)
-  x <- rnorm(n)
-  y <- 1 + 0.5 * x + rnorm(k)[g] + rnorm(k, sd = 0.5)[g] * x + rnorm(n)
-  d <- data.frame(y = y, x = x, g = factor(g))
-  gc(reset = TRUE)
-  t <- system.time(m <- lmer(y ~ x + (x | g), d, REML = TRUE))[["elapsed"]]
-  mem <- sum(gc()[, 6])  # "max used" in MB, cells and vectors
-  cat(sprintf("rows %8d: lme4 fit %.2f s, peak R memory %.0f MB\n", n, t, mem))
+# lme4 and lmerTest on the data of benchmarks/lmer_scale.py (not part of the test suite).
+# Usage (from the repository root):
+#   python benchmarks/lmer_scale.py --write-data /tmp/lmer_bench
+#   Rscript benchmarks/lme4_scale.R /tmp/lmer_bench [case ...]
+# Each case runs in a fresh R process. "fit" is the first lmer() fit in that process, "refit" the
+# median of three more, "satt" lmerTest's Satterthwaite table for the fitted model (its derivative
+# computations, as_lmerModLmerTest, plus summary), "peak_mb" R's peak memory (gc "max used").
+args <- commandArgs(trailingOnly = TRUE)
+formulas <- list(
+  sleepstudy = "reaction ~ days + (days | subject)",
+  factorial = "y ~ a * b * c + (1 | subj)",
+  slope = "y ~ x + (x | g)",
+  nested = "y ~ x + (1 | school/class)",
+  growth = "y ~ year * female + (year | school) + (year | child:school)",
+  crossed_small = "y ~ cond + (1 + cond | subj) + (1 | item)",
+  crossed = "y ~ x + (1 | a) + (1 | b)",
+  crossed_73k = "y ~ x + (1 | s) + (1 | d)"
+)
+machine <- function() {
+  load <- tryCatch(readLines("/proc/loadavg")[1], error = function(e) "n/a")
+  blas <- tryCatch(as.character(RhpcBLASctl::blas_get_num_procs()), error = function(e) "n/a")
+  sprintf("CPUs %d, BLAS threads %s, load %s", parallel::detectCores(), blas,
+          paste(strsplit(load, " ")[[1]][1:3], collapse = ", "))
 }
+
+if (length(args) >= 3 && args[1] == "--one") {
+  suppressPackageStartupMessages({ library(lme4); library(lmerTest) })
+  case <- args[2]; dir <- args[3]
+  if (case == "sleepstudy") {
+    d <- read.csv(file.path("mixedtools", "data", "sleepstudy.csv"),
+                  colClasses = c(subject = "character"))
+  } else {
+    d <- read.csv(file.path(dir, paste0(case, ".csv")))
+    for (col in intersect(names(d), c("g", "a", "b", "s", "d", "school", "class", "child",
+                                     "subj", "item"))) d[[col]] <- as.character(d[[col]])
+  }
+  f <- as.formula(formulas[[case]])
+  gc(reset = TRUE)
+  first <- system.time(m <- lme4::lmer(f, d))[["elapsed"]]
+  refit <- if (first < 5) median(replicate(3, system.time(lme4::lmer(f, d))[["elapsed"]])) else NA
+  satt <- system.time(summary(lmerTest::as_lmerModLmerTest(m), ddf = "Satterthwaite"))[["elapsed"]]
+  mem <- sum(gc()[, 6])
+  cat(sprintf('{"case": "%s", "rows": %d, "fit_s": %.3f, "refit_s": %s, "satt_s": %.3f, "peak_mb": %.0f, "loglik": %.4f}\n',
+              case, nrow(d), first, ifelse(is.na(refit), "null", sprintf("%.3f", refit)), satt, mem,
+              as.numeric(logLik(m))))
+  quit(save = "no")
+}
+
+dir <- args[1]
+cases <- if (length(args) > 1) args[-1] else names(formulas)
+cat(machine(), "\n")
+for (case in cases) {
+  out <- system2("Rscript", c("benchmarks/lme4_scale.R", "--one", case, dir), stdout = TRUE,
+                 stderr = FALSE)
+  cat(tail(out, 1), "\n")
+}
+cat(machine(), "\n")

@@ -9,11 +9,13 @@ from mixedtools import (
     ddf,
     dfdata,
     diagnostics,
+    meta,
     panel,
     plots,
     reml,
     report,
     simulate,
+    stimuli,
 )
 from mixedtools.lmer import LmerResult, lmer
 from mixedtools.lrt import lrt
@@ -28,9 +30,11 @@ __all__ = [
     "LmerResult",
     "lmer",
     "lrt",
+    "meta",
     "panel",
     "plots",
     "reml",
     "report",
     "simulate",
+    "stimuli",
 ]

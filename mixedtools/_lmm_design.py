@@ -15,7 +15,6 @@ independent effects with a common variance.  lme4 models map onto it as follows:
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +24,6 @@ import patsy
 from .formula import FormulaError, ParsedFormula, RandomTerm
 
 __all__ = ["LmmDesign", "VarianceComponent", "build_design"]
-
-# crossed designs put every row in one group; beyond this many rows x effects it gets slow
-_CROSSED_WARN_SIZE = 2_000_000
 
 
 @dataclass
@@ -77,6 +73,10 @@ class LmmDesign:
     re_term: RandomTerm | None
     vcs: list[VarianceComponent] = field(default_factory=list)
     term_design_infos: dict = field(default_factory=dict)  # RandomTerm -> patsy DesignInfo
+    # general layout (crossed factors, several correlated terms): one PLSTerm per random term
+    general: bool = False
+    pls_terms: list = field(default_factory=list)
+    random_terms: list = field(default_factory=list)  # the RandomTerm behind each PLSTerm
 
     @property
     def n_obs(self) -> int:
@@ -187,7 +187,9 @@ def _within_block_columns(
     return col.astype(np.intp), table
 
 
-def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "drop") -> LmmDesign:
+def build_design(
+    parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "drop", blockwise: bool = False
+) -> LmmDesign:
     """Build the fixed and random designs of an lme4 model.
 
     Parameters
@@ -196,6 +198,9 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
     data : DataFrame
     na_action : {"drop", "raise"}
         Drop rows with missing values in any model variable (and count them), or raise.
+    blockwise : bool
+        Use the blockwise layout (statsmodels' MixedLM) for nested factors too, where it can
+        represent the model; by default only one grouping factor uses it.
 
     Returns
     -------
@@ -263,31 +268,22 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
         g for g in groups if all(_nested_in(codes[h][0], codes[g][0]) for h in groups if h != g)
     ]
     columns = {term: _term_columns(term, data) for term in parsed.random}
-    if candidates:
-        # prefer the factor carrying a multi-column (correlated) term, else the one with fewest
-        # levels
-        def rank(g):
-            multi = any(columns[t].shape[1] > 1 for t in parsed.random if t.group == g)
-            return (not multi, len(codes[g][1]))
+    fe_names = [str(c) for c in X_df.columns]
+    blockwise_possible = bool(candidates) and not _needs_general_blocks(parsed, columns, candidates)
+    if _needs_general(parsed, columns, candidates) and not (blockwise and blockwise_possible):
+        return _general_design(
+            parsed, data, n_dropped, row_index, y, X, fe_names, X_df, codes, columns
+        )
 
-        block = min(candidates, key=rank)
-        block_codes, block_levels = codes[block]
-        block_name = ":".join(block)
-    else:
-        block = None
-        block_codes = np.zeros(len(data), dtype=np.intp)
-        block_levels = np.array(["all"], dtype=object)
-        block_name = None
-        size = len(data) * sum(len(codes[g][1]) for g in groups)
-        if size > _CROSSED_WARN_SIZE:
-            warnings.warn(
-                "the grouping factors are crossed, so statsmodels fits them as variance "
-                "components of "
-                f"one group holding all {len(data)} rows; with this many rows and levels the fit "
-                "will "
-                "be slow and memory hungry",
-                stacklevel=3,
-            )
+    # prefer the factor carrying a multi-column (correlated) term, else the one with fewest
+    # levels
+    def rank(g):
+        multi = any(columns[t].shape[1] > 1 for t in parsed.random if t.group == g)
+        return (not multi, len(codes[g][1]))
+
+    block = min(candidates, key=rank)
+    block_codes, block_levels = codes[block]
+    block_name = ":".join(block)
 
     # the correlated block (statsmodels' exog_re): one term of the block factor
     re_term = None
@@ -310,7 +306,7 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
             continue
         Zt = columns[term]
         if Zt.shape[1] > 1:
-            where = "crossed with the others" if block is None else f"nested in {block_name!r}"
+            where = f"nested in {block_name!r}"
             raise FormulaError(
                 f"cannot fit the correlated random effects {term.text}: the factor "
                 f"{term.group_name!r} is {where}, and statsmodels can give such factors only "
@@ -365,4 +361,63 @@ def build_design(parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "dr
         re_term=re_term,
         vcs=vcs,
         term_design_infos={t: columns[t].design_info for t in parsed.random},
+    )
+
+
+def _needs_general(parsed, columns, candidates) -> bool:
+    """True unless the model has one grouping factor with at most one correlated term: the
+    blockwise layout of :mod:`mixedtools.reml`.  Several grouping factors (crossed, partially
+    crossed or nested) use lme4's sparse engine, :mod:`mixedtools.pls`."""
+    if len({t.group for t in parsed.random}) > 1:
+        return True
+    return sum(columns[t].shape[1] > 1 for t in parsed.random) > 1
+
+
+def _needs_general_blocks(parsed, columns, candidates) -> bool:
+    """True when even the blockwise layout cannot hold the model: several correlated terms, or
+    a correlated term on a factor nested in another."""
+    multi = [t for t in parsed.random if columns[t].shape[1] > 1]
+    if len(multi) > 1:
+        return True
+    return bool(multi) and multi[0].group not in candidates
+
+
+def _general_design(parsed, data, n_dropped, row_index, y, X, fe_names, X_df, codes, columns):
+    """The layout of :mod:`mixedtools.pls`: one term per random term, any grouping factors."""
+    from .pls import PLSTerm
+
+    pls_terms = []
+    for term in parsed.random:
+        Zt = columns[term]
+        g_codes, g_levels = codes[term.group]
+        names = tuple("Intercept" if c == "Intercept" else str(c) for c in Zt.columns)
+        pls_terms.append(
+            PLSTerm(
+                group=term.group_name,
+                codes=g_codes,
+                levels=g_levels,
+                Z=Zt.to_numpy(dtype=float),
+                effect_names=names,
+            )
+        )
+    return LmmDesign(
+        parsed=parsed,
+        data=data,
+        n_dropped=n_dropped,
+        row_index=row_index,
+        y=y,
+        X=X,
+        fe_names=fe_names,
+        fe_design_info=X_df.design_info,
+        block_name=None,
+        block_codes=np.zeros(len(data), dtype=np.intp),
+        block_levels=np.array(["all"], dtype=object),
+        Z=np.zeros((len(data), 0)),
+        re_names=[],
+        re_term=None,
+        vcs=[],
+        term_design_infos={t: columns[t].design_info for t in parsed.random},
+        general=True,
+        pls_terms=pls_terms,
+        random_terms=list(parsed.random),
     )

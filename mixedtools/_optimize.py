@@ -15,6 +15,7 @@ import numpy as np
 from scipy import optimize
 
 from . import reml as _reml
+from .pls import PLSStructure, fit_pls
 
 __all__ = ["bounded_refit", "maximize", "neutral_start"]
 
@@ -197,7 +198,11 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     quantities = _reml.reml_quantities(structure, tau, reml=reml)
     if _reml.newton_decrement(structure, quantities) < tol:
         return tau
-    refit = _reml.newton_polish(structure, bounded_refit(structure, tau, reml=reml), reml, 4)
+    if isinstance(structure, PLSStructure):
+        restart = fit_pls(structure, reml, start_tau=tau)[0]
+    else:
+        restart = bounded_refit(structure, tau, reml=reml)
+    refit = _reml.newton_polish(structure, restart, reml, 4)
     if _reml.log_likelihood(structure, refit, reml) > quantities.loglik:
         return refit
     return tau

@@ -18,9 +18,13 @@ import patsy
 __all__ = ["type3_hypotheses"]
 
 
+# Private names for patsy's C() and Sum: data columns called "C" or "Sum" cannot shadow them.
+_ENV = patsy.EvalEnvironment([{"_mt_C": patsy.builtins.C, "_mt_Sum": patsy.Sum}])
+
+
 def _sum_coded_factor(factor, info):
     if info.type == "categorical":
-        return patsy.EvalFactor(f"C({factor.code}, Sum)")
+        return patsy.EvalFactor(f"_mt_C({factor.code}, _mt_Sum)")
     return factor
 
 
@@ -56,7 +60,7 @@ def type3_hypotheses(
     for term in design_info.terms:
         factors = [_sum_coded_factor(f, design_info.factor_infos[f]) for f in term.factors]
         new_terms.append(patsy.Term(factors))
-    X_sum = patsy.dmatrix(patsy.ModelDesc([], new_terms), data, NA_action="raise")
+    X_sum = patsy.dmatrix(patsy.ModelDesc([], new_terms), data, eval_env=_ENV, NA_action="raise")
     X_sum = np.asarray(X_sum, dtype=float)
     T, *_ = np.linalg.lstsq(X, X_sum, rcond=None)
     if not np.allclose(X @ T, X_sum, atol=1e-8 * max(1.0, np.abs(X_sum).max())):

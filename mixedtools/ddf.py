@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools.pls import PLSStructure
 from mixedtools.reml import (
     LMMStructure,
     boundary_mask,
@@ -72,14 +73,16 @@ def _check_method(ddf):
 def _resolve(fit, polish=True, reml=None):
     """Return (structure, tau, reml) from a MixedLMResults or a (structure, tau[, reml]) tuple."""
     if isinstance(fit, tuple):
-        if len(fit) not in (2, 3) or not isinstance(fit[0], LMMStructure):
+        if len(fit) not in (2, 3) or not isinstance(fit[0], (LMMStructure, PLSStructure)):
             raise TypeError("expected a statsmodels MixedLMResults or (LMMStructure, tau[, reml])")
         structure, tau = fit[0], np.asarray(fit[1], float)
         is_reml = bool(fit[2]) if len(fit) == 3 else True
     elif hasattr(fit, "model") and hasattr(fit, "cov_re"):
         structure, tau = from_statsmodels(fit)
         is_reml = bool(fit.reml)
-    elif isinstance(getattr(fit, "structure", None), LMMStructure) and hasattr(fit, "tau"):
+    elif isinstance(getattr(fit, "structure", None), (LMMStructure, PLSStructure)) and hasattr(
+        fit, "tau"
+    ):
         # an lmer fit: already polished
         structure, tau, is_reml = fit.structure, np.asarray(fit.tau, float), bool(fit.reml)
     else:
@@ -562,6 +565,8 @@ def hlm_df(X, groups, names=None, Z=None):
 
 def _nesting_levels(structure):
     """Grouping levels for nlme's rule: the groups, then nested indicator variance components."""
+    if isinstance(structure, PLSStructure):
+        return _pls_nesting_levels(structure)
     levels = [structure.groups]
     current = structure.groups
     for v in structure.vc:
@@ -575,6 +580,36 @@ def _nesting_levels(structure):
             levels.append(inner)
             current = inner
     return levels
+
+
+def _pls_nesting_levels(structure, rule="nlme's containment df"):
+    """Grouping factors of a general layout, outermost first, when they are nested."""
+    by_group = {}
+    for t in structure.terms:
+        by_group.setdefault(t.group, t.codes)
+    factors = sorted(by_group.items(), key=lambda item: int(item[1].max()))
+    for (outer_name, outer), (inner_name, inner) in zip(factors[:-1], factors[1:], strict=True):
+        pairs = np.unique(np.column_stack([inner, outer]), axis=0)
+        if len(np.unique(pairs[:, 0])) != len(pairs):
+            raise NotImplementedError(
+                f"{rule} needs nested grouping factors, but {inner_name!r} is not nested in "
+                f"{outer_name!r} (they are crossed); use ddf='satterthwaite' or 'kenward-roger'"
+            )
+    return [codes for _, codes in factors]
+
+
+def _pls_hlm_layout(structure):
+    """The level-2 units and their random-effects design for HLM's df rule: the outermost
+    grouping factor, when every other factor is nested in it."""
+    levels = _pls_nesting_levels(structure, "HLM's df rule")
+    outer = levels[0]
+    top = [t for t in structure.terms if np.array_equal(t.codes, outer)]
+    names = [n for t in top for n in t.effect_names]
+    Z = np.column_stack([t.Z for t in top])
+    if "Intercept" in names:  # the intercept first, as in the one-factor layout
+        i = names.index("Intercept")
+        Z = np.column_stack([Z[:, i], np.delete(Z, i, axis=1)])
+    return outer, Z
 
 
 # --------------------------------------------------------------------------- tables
@@ -592,6 +627,9 @@ def _coef_df(structure, tau, reml, method, qty):
             se.append(kr["std_error"][0])
     elif method == "nlme":
         df = nlme_df(structure.X, _nesting_levels(structure), structure.fe_names).to_numpy()
+    elif method == "hlm" and isinstance(structure, PLSStructure):
+        groups, Z = _pls_hlm_layout(structure)
+        df = hlm_df(structure.X, groups, structure.fe_names, Z).to_numpy()
     elif method == "hlm":
         df = hlm_df(structure.X, structure.groups, structure.fe_names, structure.Z).to_numpy()
     elif method == "residual":

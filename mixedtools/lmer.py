@@ -1,9 +1,11 @@
 """Fit linear mixed models written in lme4's notation, and report them as lme4/lmerTest do.
 
-statsmodels' ``MixedLM`` does the fitting.  Its optimum is then polished with a few Newton steps on
-the variance parameters (analytic score and information, :mod:`mixedtools.reml`), and the fixed
-effects and their covariance ``Phi = (X' V^-1 X)^-1`` are recomputed at the polished values, so the
-numbers agree with lme4's to about six digits.
+The variance parameters are found by a bounded maximisation of the profiled likelihood over
+lme4's parameters (relative Cholesky factors), then polished with a few Newton steps on the
+variance parameters (analytic score and information, :mod:`mixedtools.reml`), so the numbers
+agree with lme4's to about six digits.  One grouping factor (with factors nested in it) uses the
+blockwise likelihood of :mod:`mixedtools.reml`; crossed or partially crossed factors and several
+correlated terms use lme4's sparse penalised least-squares engine, :mod:`mixedtools.pls`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
 from ._optimize import bounded_refit, maximize, neutral_start
+from ._threads import single_blas_thread
 from ._type3 import type3_hypotheses
 from .formula import FormulaError, parse_lmer_formula
+from .pls import PLSStructure, fit_pls
 
 __all__ = [
     "lmer",
@@ -33,7 +37,6 @@ __all__ = [
 ]
 
 DDF_METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
-_STATSMODELS_MAX_ROWS = 5_000
 _DDF_ALIASES = {"kr": "kenward-roger", "kenward_roger": "kenward-roger", "z": "asymptotic"}
 
 
@@ -91,8 +94,8 @@ def _as_psd(structure, tau):
 
 
 def _converged(structure, quantities) -> bool:
-    decrement = _reml.newton_decrement(structure, quantities)
-    return bool(np.isfinite(decrement) and decrement < 1e-6)
+    gap = _reml.optimality_gap(structure, quantities)
+    return bool(np.isfinite(gap) and gap < 0.5e-6)
 
 
 def lmer(
@@ -122,10 +125,11 @@ def lmer(
     polish : bool, default True
         Refine the optimum with Newton steps (recommended; needed to match lme4).
     optimizer : {"auto", "statsmodels", "direct"}
-        Who finds the optimum before polishing: statsmodels' ``MixedLM.fit``, or a direct
-        bounded maximisation of the blockwise likelihood (:mod:`mixedtools.reml`), which is much
-        faster on large data.  "auto" uses statsmodels up to 5,000 rows and "direct" beyond.
-        After polishing both give the same estimates.
+        Who finds the optimum before polishing: a direct bounded maximisation of the profiled
+        likelihood over lme4's parameters ("direct", the default "auto"), or statsmodels'
+        ``MixedLM.fit`` (a cross-check; one grouping factor with nested components only).
+        Crossed factors and several correlated terms are fitted by lme4's penalised
+        least-squares engine (:mod:`mixedtools.pls`).
 
     Returns
     -------
@@ -150,10 +154,17 @@ def lmer(
     """
     if not isinstance(reml, bool):
         raise TypeError("reml must be True or False")
+    with single_blas_thread():
+        return _lmer(formula, data, reml, na_action, polish, optimizer)
+
+
+def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
     parsed = parse_lmer_formula(formula)
     if optimizer not in ("auto", "statsmodels", "direct"):
         raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
-    design = build_design(parsed, data, na_action=na_action)
+    design = build_design(parsed, data, na_action=na_action, blockwise=optimizer == "statsmodels")
+    if design.general:
+        return _lmer_general(formula, design, reml, polish, optimizer)
     structure = _reml.LMMStructure(
         y=design.y,
         X=design.X,
@@ -165,7 +176,7 @@ def lmer(
         vc_names=tuple(f"{vc.group}|{vc.effect}" for vc in design.vcs),
     )
     if optimizer == "auto":
-        optimizer = "statsmodels" if design.n_obs <= _STATSMODELS_MAX_ROWS else "direct"
+        optimizer = "direct"
     if optimizer == "statsmodels":
         sm_result, sm_warnings = _fit_statsmodels(design, reml)
         tau = _as_psd(structure, _tau_from_statsmodels(structure, sm_result))
@@ -178,6 +189,40 @@ def lmer(
     result = LmerResult(formula, design, structure, quantities, sm_result)
     result._check(sm_warnings)
     return result
+
+
+def _lmer_general(formula, design, reml, polish, optimizer) -> LmerResult:
+    """Crossed or partially crossed factors, several correlated terms: lme4's PLS engine."""
+    if optimizer == "statsmodels":
+        raise ValueError(
+            "optimizer='statsmodels' fits one grouping factor with nested factors only; "
+            "this model has crossed factors or several correlated terms "
+            "(use optimizer='auto' or 'direct')"
+        )
+    structure = PLSStructure(design.y, design.X, design.pls_terms, fe_names=design.fe_names)
+    tau, _ = fit_pls(structure, reml)
+    if polish:
+        tau = _finish(structure, tau, reml)
+    quantities = _reml.reml_quantities(structure, tau, reml=reml)
+    result = LmerResult(formula, design, structure, quantities, None)
+    result._check([])
+    return result
+
+
+def _finish(structure, tau, reml, steps=3):
+    """Newton steps until the optimality gap is negligible (each step costs one evaluation of
+    the information); if that does not get there, the full :func:`maximize` with restarts."""
+    for _ in range(steps):
+        gap = _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml))
+        if gap < 1e-14:  # the error in tau goes as the square root of the gap
+            return tau
+        new = _reml.newton_polish(structure, tau, reml=reml, steps=1)
+        if np.array_equal(new, tau):
+            break
+        tau = new
+    if _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml)) < 0.5e-6:
+        return tau
+    return maximize(structure, tau, reml=reml)
 
 
 class LmerSummary:
@@ -266,7 +311,45 @@ class LmerResult:
         n_g = len(self.structure.g_entries)
         return self.tau[n_g:-1]
 
+    @property
+    def _general(self) -> bool:
+        return isinstance(self.structure, PLSStructure)
+
+    def _general_problems(self) -> list[str]:
+        problems = []
+        s2 = self.tau[-1]
+        tol = 1e-8 * s2
+        for ti, term in enumerate(self.structure.terms):
+            G = self.structure.term_G(self.tau, ti)
+            names = term.effect_names
+            for a, name in enumerate(names):
+                if G[a, a] <= tol:
+                    problems.append(
+                        f"the variance of {_effect_label(name)} across {term.group!r} is "
+                        "estimated as 0"
+                    )
+            for a in range(G.shape[0]):
+                for b in range(a):
+                    if G[a, a] > tol and G[b, b] > tol:
+                        r = G[a, b] / math.sqrt(G[a, a] * G[b, b])
+                        if abs(r) > 1 - 1e-6:
+                            problems.append(
+                                f"the correlation of {_effect_label(names[a])} and "
+                                f"{_effect_label(names[b])} across {term.group!r} is "
+                                f"estimated as {r:+.0f}"
+                            )
+            if G.shape[0] > 2 and not problems and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
+                problems.append(
+                    f"the covariance matrix of the random effects across {term.group!r} is "
+                    "singular (some combination of them has no variance)"
+                )
+        return problems
+
     def _check(self, sm_warnings: list[str]) -> None:
+        if self._general:
+            problems = self._general_problems()
+            self._report(problems, sm_warnings)
+            return
         problems = []
         G = self._g_matrix()
         s2 = self.tau[-1]
@@ -298,6 +381,9 @@ class LmerResult:
                     f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is "
                     "estimated as 0"
                 )
+        self._report(problems, sm_warnings)
+
+    def _report(self, problems: list[str], sm_warnings: list[str]) -> None:
         self.singular = bool(problems)
         if problems:
             msg = (
@@ -309,12 +395,12 @@ class LmerResult:
             self._warnings.append(msg)
             warnings.warn(msg, SingularFitWarning, stacklevel=3)
         # convergence: the Newton decrement on the free parameters must be negligible
-        decrement = _reml.newton_decrement(self.structure, self.quantities)
+        gap = _reml.optimality_gap(self.structure, self.quantities)
         self.converged = _converged(self.structure, self.quantities)
         if not self.converged:
             msg = (
                 "the fit did not converge: the likelihood can still be increased by about "
-                f"{decrement / 2:.2g} log-likelihood units, so the estimates are not final. "
+                f"{gap:.2g} log-likelihood units, so the estimates are not final. "
                 "Try rescaling predictors with very different scales, or simplify the random "
                 "effects."
             )
@@ -327,6 +413,10 @@ class LmerResult:
     @property
     def ngroups(self) -> dict[str, int]:
         out = {}
+        if self._general:
+            for term in self.structure.terms:
+                out.setdefault(term.group, term.n_levels)
+            return out
         if self.design.block_name is not None and self.structure.k_re:
             out[self.design.block_name] = len(self.design.block_levels)
         for vc in self.design.vcs:
@@ -352,6 +442,19 @@ class LmerResult:
         3  Residual                   654.941  25.592
         """
         rows = []
+        if self._general:
+            for ti, term in enumerate(self.structure.terms):
+                G = self.structure.term_G(self.tau, ti)
+                names = term.effect_names
+                for a, name in enumerate(names):
+                    rows.append((term.group, name, "", G[a, a], math.sqrt(max(G[a, a], 0.0))))
+                for b in range(len(names)):
+                    for a in range(b + 1, len(names)):
+                        denom = math.sqrt(G[a, a] * G[b, b])
+                        corr = G[a, b] / denom if denom > 0 else float("nan")
+                        rows.append((term.group, names[b], names[a], G[a, b], corr))
+            rows.append(("Residual", "", "", self.tau[-1], self.sigma))
+            return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
         G = self._g_matrix()
         names = self.design.re_names
         block = self.design.block_name
@@ -372,6 +475,10 @@ class LmerResult:
     # ---------------------------------------------------------------- random effects
     def _compute_ranef(self):
         """Conditional modes and variances, one block at a time, batched over blocks."""
+        if self._general:
+            with single_blas_thread():
+                self._compute_ranef_general()
+            return
         st = self.structure
         C, _ = st._crossprods  # per-block [W, X, y]' [W, X, y], already computed by the core
         q, p = st._q, st.n_fixed
@@ -416,6 +523,20 @@ class LmerResult:
             values.setdefault(vc.group, {})[vc.effect] = series_mode
             variances.setdefault(vc.group, {})[vc.effect] = series_var
             start += m
+        self._ranef = {g: pd.DataFrame(cols) for g, cols in values.items()}
+        self._ranef_condvar = {g: pd.DataFrame(cols) for g, cols in variances.items()}
+
+    def _compute_ranef_general(self):
+        values: dict[str, dict[str, pd.Series]] = {}
+        variances: dict[str, dict[str, pd.Series]] = {}
+        self._ranef_condcov = {}
+        parts = self.structure.conditional_modes(self.tau)
+        for term, (modes, cov) in zip(self.structure.terms, parts, strict=True):
+            index = pd.Index(term.levels.astype(str), name=term.group)
+            for a, name in enumerate(term.effect_names):
+                values.setdefault(term.group, {})[name] = pd.Series(modes[:, a], index=index)
+                variances.setdefault(term.group, {})[name] = pd.Series(cov[:, a, a], index=index)
+            self._ranef_condcov.setdefault(term.group, cov)
         self._ranef = {g: pd.DataFrame(cols) for g, cols in values.items()}
         self._ranef_condvar = {g: pd.DataFrame(cols) for g, cols in variances.items()}
 
@@ -494,7 +615,7 @@ class LmerResult:
                 )
             table = ranef[term.group_name]
             cols = [c for c in Z.columns if c in table.columns]
-            if term is not self.design.re_term:
+            if not self._general and term is not self.design.re_term:
                 # a variance component has one effect, named by the design
                 vc = next(v for v in self.design.vcs if v.term is term)
                 cols = [vc.effect]
@@ -587,7 +708,8 @@ class LmerResult:
         days         10.467      1.546  178.0
         """
         method = _normalise_ddf(ddf)
-        table = _ddf.coef_table(self._fit_for_ddf(), ddf=method, polish=False, level=level)
+        with single_blas_thread():
+            table = _ddf.coef_table(self._fit_for_ddf(), ddf=method, polish=False, level=level)
         table.index = self.fixef.index
         return table
 
@@ -621,10 +743,11 @@ class LmerResult:
         if not hypotheses:
             raise ValueError("the model has no fixed-effects terms besides the intercept to test")
         fit = self._fit_for_ddf()
-        rows = {
-            name: _ddf.contrast_test(fit, L, ddf=method, polish=False)
-            for name, L in hypotheses.items()
-        }
+        with single_blas_thread():
+            rows = {
+                name: _ddf.contrast_test(fit, L, ddf=method, polish=False)
+                for name, L in hypotheses.items()
+            }
         table = pd.DataFrame(rows).T
         table["num_df"] = table["num_df"].astype(int)
         return table[["num_df", "den_df", "F", "p_value"]]
@@ -633,6 +756,12 @@ class LmerResult:
     def _variance_parts(self) -> dict[str, float]:
         """Variance of each random term, averaged over rows (Johnson's mean of z' Sigma z)."""
         parts: dict[str, float] = {}
+        if self._general:
+            for ti, term in enumerate(self.structure.terms):
+                G = self.structure.term_G(self.tau, ti)
+                per_row = np.einsum("ia,ab,ib->i", term.Z, G, term.Z)
+                parts[term.group] = parts.get(term.group, 0.0) + float(np.mean(per_row))
+            return parts
         G = self._g_matrix()
         if self.structure.k_re:
             Z = self.design.Z

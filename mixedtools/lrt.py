@@ -40,11 +40,42 @@ def _random_parameters(fit: LmerResult) -> tuple[set, set]:
     return variances, covariances
 
 
-def _same_fixed_part(a: LmerResult, b: LmerResult) -> bool:
-    if a.design.X.shape != b.design.X.shape:
-        return False
-    stacked = np.column_stack([a.design.X, b.design.X])
-    return np.linalg.matrix_rank(stacked) == a.design.X.shape[1]
+def _aligned_rows(reduced: LmerResult, full: LmerResult) -> np.ndarray:
+    """Positions that put the reduced fit's rows in the full fit's order.
+
+    The fits may have been made on the same rows sorted differently; rows are matched by their
+    labels in the caller's data (and must then carry the same response).
+    """
+    same_data_error = ValueError(
+        "the two fits use different data (response or rows differ, e.g. through missing "
+        "values); a likelihood-ratio test needs both models fitted to the same rows"
+    )
+    y_r, y_f = reduced.design.y, full.design.y
+    if len(y_r) != len(y_f):
+        raise same_data_error
+    index_r, index_f = reduced.design.row_index, full.design.row_index
+    if index_r.equals(index_f) or not (index_r.is_unique and index_f.is_unique):
+        order = np.arange(len(y_r))
+    else:
+        order = index_r.get_indexer(index_f)
+        if (order < 0).any():
+            raise same_data_error
+    if not np.array_equal(y_r[order], y_f):
+        raise same_data_error
+    return order
+
+
+def _rank(X: np.ndarray) -> int:
+    return int(np.linalg.matrix_rank(X)) if X.shape[1] else 0
+
+
+def _fixed_relation(X_reduced: np.ndarray, X_full: np.ndarray) -> str:
+    """ "same", "nested" (reduced's columns lie in full's span) or "not nested"."""
+    rank_f = _rank(X_full)
+    rank_both = _rank(np.column_stack([X_reduced, X_full]))
+    if rank_both > rank_f:
+        return "not nested"
+    return "same" if _rank(X_reduced) == rank_f else "nested"
 
 
 def _mixture_p(stat: float, c: int) -> float:
@@ -60,7 +91,8 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
     Parameters
     ----------
     reduced, full : LmerResult
-        Two fits of the same response on the same rows; `reduced` nested in `full`.
+        Two fits of the same response on the same rows (in any order: rows are matched by their
+        labels in the data); `reduced` nested in `full`.
 
     Returns
     -------
@@ -75,6 +107,12 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
     ------
     ValueError
         When the fits use different data or the "full" model has no more parameters.
+
+    Warns
+    -----
+    UserWarning
+        When the fixed or the random part of `reduced` is not contained in that of `full`: the
+        models are then not nested and the test is not valid.
 
     Examples
     --------
@@ -91,12 +129,16 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
     for name, fit in (("reduced", reduced), ("full", full)):
         if not isinstance(fit, LmerResult):
             raise TypeError(f"{name} must be a fit returned by mixedtools.lmer")
-    if reduced.nobs != full.nobs or not np.array_equal(reduced.design.y, full.design.y):
-        raise ValueError(
-            "the two fits use different data (response or rows differ, e.g. through missing "
-            "values); a likelihood-ratio test needs both models fitted to the same rows"
+    order = _aligned_rows(reduced, full)
+    relation = _fixed_relation(reduced.design.X[order], full.design.X)
+    if relation == "not nested":
+        warnings.warn(
+            "the fixed part of the 'reduced' model is not contained in that of the 'full' one: "
+            "the models are not nested, and the likelihood-ratio test does not apply (compare "
+            "them by AIC or BIC instead)",
+            stacklevel=2,
         )
-    same_fixed = _same_fixed_part(reduced, full)
+    same_fixed = relation == "same"
     refit = not same_fixed or reduced.reml != full.reml
     if refit:
         reduced, full = reduced.refit(reml=False), full.refit(reml=False)

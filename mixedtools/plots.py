@@ -423,3 +423,7 @@ def _confidence_ellipse(ax, fit: LmerResult, level=0.95):
         ls=":",
         label=f"{level:.0%} of groups (estimated distribution)",
     )
+
+
+# Meta-analysis plots live in their own module; exposed here as mt.plots.forest / mt.plots.funnel.
+from .meta_plots import forest, funnel  # noqa: E402, F401

@@ -27,6 +27,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .pls import PLSStructure
+
 __all__ = [
     "LMMStructure",
     "LMMQuantities",
@@ -38,9 +40,15 @@ __all__ = [
     "is_valid_tau",
     "boundary_mask",
     "newton_decrement",
+    "optimality_gap",
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+
+
+def _is_pls(structure) -> bool:
+    """True for the general (sparse, any number of terms) layout of :mod:`mixedtools.pls`."""
+    return isinstance(structure, PLSStructure)
 
 
 @dataclass(frozen=True, eq=False)
@@ -359,6 +367,8 @@ def log_likelihood(structure, tau, reml=True) -> float:
     >>> round(log_likelihood(s, [1.0, 0.5]), 4)
     -9.6338
     """
+    if _is_pls(structure):
+        return structure.log_likelihood(tau, reml)
     if not is_valid_tau(structure, tau):
         return -np.inf
     logdet_v, logdet_xvx, rss, *_ = _gls_pieces(structure, tau)
@@ -465,6 +475,8 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
     >>> qty.beta.round(4), qty.score.shape, qty.info_observed.shape
     (array([1.6667]), (2,), (2, 2))
     """
+    if _is_pls(structure):
+        return structure.quantities(tau, reml)
     tau = np.asarray(tau, dtype=float)
     structure.covariance_blocks(tau)  # checks the length
     if not is_valid_tau(structure, tau):
@@ -575,6 +587,8 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
 
 def is_valid_tau(structure, tau) -> bool:
     """True when tau gives a PSD G, non-negative variance components and sigma^2 > 0."""
+    if _is_pls(structure):
+        return structure.is_valid_tau(tau)
     tau = np.asarray(tau, dtype=float)
     if tau.shape != (structure.n_tau,) or not np.all(np.isfinite(tau)):
         return False
@@ -591,6 +605,8 @@ def boundary_mask(structure, tau, rel_tol=1e-8) -> np.ndarray:
     A G variance at the boundary also marks the covariances in its row and column,
     since they must be zero too.
     """
+    if _is_pls(structure):
+        return structure.boundary_mask(tau, rel_tol)
     tau = np.asarray(tau, dtype=float)
     s2 = tau[-1]
     mask = np.zeros(structure.n_tau, bool)
@@ -803,3 +819,135 @@ def from_statsmodels(results) -> tuple[LMMStructure, np.ndarray]:
     vcomp = np.asarray(results.vcomp, float) if model.k_vc > 0 else ()
     tau = structure.tau_from(cov_re, vcomp, float(results.scale))
     return structure, tau
+
+
+# --------------------------------------------------------------------------- convergence
+def _tau_blocks(structure):
+    """(k, positions in tau of the lower-triangle entries, row by row) per covariance block."""
+    if _is_pls(structure):
+        return [
+            (t.k, np.arange(structure._tau_offsets[i], structure._tau_offsets[i + 1]))
+            for i, t in enumerate(structure.terms)
+        ]
+    blocks = []
+    k = structure.k_re
+    if k:
+        if not np.all(structure.free):
+            return None
+        blocks.append((k, np.arange(len(structure.g_entries))))
+    n_g = len(structure.g_entries)
+    blocks += [(1, np.array([n_g + c])) for c in range(len(structure.vc))]
+    return blocks
+
+
+def _psd_cholesky(G):
+    """Lower Cholesky factor of a PSD matrix, with zero columns where a pivot vanishes."""
+    k = G.shape[0]
+    L = np.zeros_like(G)
+    scale = max(np.abs(G).max(initial=0.0), np.finfo(float).tiny)
+    for j in range(k):
+        d = G[j, j] - L[j, :j] @ L[j, :j]
+        if d <= 1e-10 * scale:
+            continue
+        L[j, j] = np.sqrt(d)
+        L[j + 1 :, j] = (G[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
+def _theta_of(blocks, tau):
+    """lme4's parameters: relative Cholesky factors (row by row), then sigma^2."""
+    out = []
+    for k, pos in blocks:
+        G = np.zeros((k, k))
+        G[np.tril_indices(k)] = tau[pos]
+        G = G + np.tril(G, -1).T
+        out.append(_psd_cholesky(G / tau[-1])[np.tril_indices(k)])
+    return np.concatenate(out + [[tau[-1]]])
+
+
+def _tau_of(blocks, theta, n_tau):
+    tau = np.empty(n_tau)
+    s2 = theta[-1]
+    start = 0
+    for k, pos in blocks:
+        m = k * (k + 1) // 2
+        L = np.zeros((k, k))
+        L[np.tril_indices(k)] = theta[start : start + m]
+        tau[pos] = s2 * (L @ L.T)[np.tril_indices(k)]
+        start += m
+    tau[-1] = s2
+    return tau
+
+
+def optimality_gap(structure, quantities) -> float:
+    """Log-likelihood still to gain, by a Newton step in lme4's parameters (theta, sigma^2).
+
+    At a boundary (a variance 0, a correlation +-1) the score with respect to the variance
+    parameters need not vanish, so :func:`newton_decrement` would report a gap that no valid
+    step can close.  In lme4's parameters (relative Cholesky factors) the boundary is a bound
+    on a diagonal entry; entries at the bound whose derivative points out of the parameter
+    space are held, as the Karush-Kuhn-Tucker conditions allow.
+
+    Returns
+    -------
+    float
+        Half the Newton decrement over the free parameters (``inf`` if it cannot be computed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.reml import LMMStructure, newton_polish, optimality_gap, reml_quantities
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
+    >>> bool(optimality_gap(s, reml_quantities(s, tau)) < 1e-10)
+    True
+    """
+    blocks = _tau_blocks(structure)
+    if blocks is None:
+        return newton_decrement(structure, quantities) / 2.0
+    tau = np.asarray(quantities.tau, float)
+    n_tau = len(tau)
+    theta = _theta_of(blocks, tau)
+    m = len(theta)
+    # tau is a polynomial of degree 3 in (theta, sigma^2): central differences are exact
+    # up to rounding; h relative to each entry's scale
+    h = 1e-4 * np.maximum(np.abs(theta), 1e-2)
+    h[-1] = 1e-4 * theta[-1]
+    J = np.empty((n_tau, m))
+    H2 = np.zeros((m, m))
+    score = quantities.score
+    for i in range(m):
+        e = np.zeros(m)
+        e[i] = h[i]
+        J[:, i] = (_tau_of(blocks, theta + e, n_tau) - _tau_of(blocks, theta - e, n_tau)) / (
+            2 * h[i]
+        )
+    for i in range(m):
+        for j in range(i, m):
+            ei, ej = np.zeros(m), np.zeros(m)
+            ei[i], ej[j] = h[i], h[j]
+            d2 = (
+                _tau_of(blocks, theta + ei + ej, n_tau)
+                - _tau_of(blocks, theta + ei - ej, n_tau)
+                - _tau_of(blocks, theta - ei + ej, n_tau)
+                + _tau_of(blocks, theta - ei - ej, n_tau)
+            ) / (4 * h[i] * h[j])
+            H2[i, j] = H2[j, i] = score @ d2
+    grad = J.T @ score
+    hess = J.T @ quantities.info_observed @ J - H2  # minus the Hessian of the log-likelihood
+    # entries at their bound (diagonal of a factor at 0) whose derivative points outwards
+    lower = []
+    for k, _ in blocks:
+        rows, cols = np.tril_indices(k)
+        lower += list(rows == cols)
+    at_bound = np.array(lower + [False]) & (np.abs(theta) < 1e-6) & (grad <= 1e-8 * abs(theta[-1]))
+    free = ~at_bound
+    g, H = grad[free], hess[np.ix_(free, free)]
+    try:
+        step = np.linalg.lstsq(H, g, rcond=1e-10)[0]
+    except np.linalg.LinAlgError:
+        return np.inf
+    return abs(float(g @ step)) / 2.0

@@ -18,6 +18,7 @@ from scipy import stats
 
 from mixedtools import reml as _reml
 from mixedtools._optimize import bounded_refit, neutral_start
+from mixedtools._threads import single_blas_thread
 
 __all__ = [
     "one_way_random",
@@ -795,7 +796,8 @@ def power(
             tasks.append((k, n, params, chunk, int(maxiter), engine))
 
     if workers == 1:
-        chunks = [_power_replicates(task) for task in tasks]
+        with single_blas_thread():
+            chunks = [_power_replicates(task) for task in tasks]
     else:
         # Fresh ("spawn") workers that each use one BLAS thread: measured on 2 cores, workers
         # that inherit multi-threaded BLAS pools run 4-5 times slower than a single process.

@@ -17,7 +17,9 @@ EXPECTED_NAMES = [
     "empluk",
     "grunfeld",
     "hsb",
+    "konstantopoulos2011",
     "machines",
+    "obrien_kaiser",
     "pastes",
     "penicillin",
     "shoes",
@@ -74,9 +76,11 @@ def test_codebook_matches_columns(name):
         ("dyestuff", "Davies, O. L. and Goldsmith"),
         ("dyestuff2", "Box, G. E. P. and Tiao"),
         ("bcg", "Colditz"),
+        ("konstantopoulos2011", "Konstantopoulos, S. (2011)"),
         ("grunfeld", "Grunfeld, Y. (1958)"),
         ("machines", "Milliken"),
         ("shoes", "Statistics for Experimenters"),
+        ("obrien_kaiser", "O'Brien, R. G. and Kaiser, M. K. (1985)"),
     ],
 )
 def test_describe_cites_the_original_source(name, citation):
@@ -105,6 +109,8 @@ def test_balanced_designs_have_the_documented_layout():
     assert (pd.crosstab(shoes["boy"], shoes["material"]) == 1).all().all()
     grunfeld = mt.datasets.load("grunfeld")
     assert not grunfeld.duplicated(["firm", "year"]).any() and len(grunfeld) == 10 * 20
+    obk = mt.datasets.load("obrien_kaiser")
+    assert (obk.groupby(["id", "phase", "hour"]).size() == 1).all() and len(obk) == 16 * 15
 
 
 def test_load_returns_an_independent_copy():

@@ -113,17 +113,19 @@ def test_no_random_term_points_to_ols(sleep):
         mt.lmer("reaction ~ days", sleep)
 
 
-def test_two_correlated_blocks_for_one_factor_are_unsupported(sleep):
-    data = sleep.assign(d2=sleep["days"] ** 2, d3=sleep["days"] ** 0.5)
-    with pytest.raises(FormulaError, match="one correlated block"):
-        mt.lmer("reaction ~ days + (1 + days | subject) + (0 + d2 + d3 | subject)", data)
+def test_two_correlated_blocks_for_one_factor_use_the_general_engine(sleep):
+    data = sleep.assign(d2=(sleep["days"] - 4.5) ** 2 / 10, d3=np.sin(sleep["days"]))
+    fit = mt.lmer("reaction ~ days + (1 + days | subject) + (0 + d2 + d3 | subject)", data)
+    assert fit.design.general
+    assert list(fit.varcorr["group"]) == ["subject"] * 6 + ["Residual"]
 
 
-def test_correlated_slopes_for_crossed_factors_are_unsupported():
+def test_correlated_slopes_for_crossed_factors_are_fitted():
     data = mt.datasets.load("penicillin")
     data["x"] = np.tile(np.arange(6.0), 24)
-    with pytest.raises(FormulaError, match=r"'\|\|'"):
-        mt.lmer("diameter ~ x + (x | plate) + (1 | sample)", data)
+    fit = mt.lmer("diameter ~ x + (x | plate) + (1 | sample)", data)
+    assert list(fit.ranef["plate"].columns) == ["Intercept", "x"]
+    assert fit.ngroups == {"plate": 24, "sample": 6}
 
 
 def test_rank_deficient_fixed_part(sleep):
@@ -202,22 +204,17 @@ def test_nested_written_two_ways_agree():
     c = mt.lmer("strength ~ 1 + (1 | batch) + (1 | sample)", pastes)  # sample = batch:cask
     assert a.loglik == pytest.approx(b.loglik, rel=1e-10)
     assert a.loglik == pytest.approx(c.loglik, rel=1e-10)
-    # the nested factor lives inside the batch blocks, not in one block of all rows
-    assert a.structure.n_groups == 10 and c.structure.n_groups == 10
+    # the sparse engine: one term per random term, the nested factor with its 30 levels
+    assert [t.n_levels for t in a.structure.terms] == [10, 30]
+    assert [t.n_levels for t in c.structure.terms] == [10, 30]
 
 
-def test_crossed_factors_share_one_block():
+def test_crossed_factors_use_the_sparse_engine():
     fit = mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
-    assert fit.structure.n_groups == 1
-    assert [vc.group for vc in fit.design.vcs] == ["plate", "sample"]
-
-
-def test_large_crossed_design_warns(monkeypatch):
-    from mixedtools import _lmm_design
-
-    monkeypatch.setattr(_lmm_design, "_CROSSED_WARN_SIZE", 100)
-    with pytest.warns(UserWarning, match="crossed"):
-        mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
+    assert fit.design.general
+    assert [t.group for t in fit.structure.terms] == ["plate", "sample"]
+    # Z is sparse: one non-zero per row and term, no dense N x levels matrix
+    assert fit.structure.Zs.nnz == 2 * fit.nobs
 
 
 def test_factor_random_slope_and_fixed_factor_names():
@@ -247,7 +244,9 @@ def test_convergence_failure_warns(monkeypatch, sleep):
 
     monkeypatch.setattr(lmer_module, "_tau_from_statsmodels", stopped_early)
     with pytest.warns(LmerConvergenceWarning, match="did not converge"):
-        fit = mt.lmer("reaction ~ days + (days | subject)", sleep, polish=False)
+        fit = mt.lmer(
+            "reaction ~ days + (days | subject)", sleep, polish=False, optimizer="statsmodels"
+        )
     assert not fit.converged
     # with polishing the same bad start is repaired
     with warnings.catch_warnings():

@@ -96,3 +96,31 @@ def test_lrt_warns_when_random_parts_are_not_nested():
     b = fit("strength ~ 1 + (1 | batch) + (1 | cask)", data="pastes")
     with pytest.warns(UserWarning, match="not be nested"):
         mt.lrt(a, b)
+
+
+def test_the_same_rows_in_another_order_give_the_same_test():
+    shuffled = sleep().sample(frac=1.0, random_state=7)
+    reduced = mt.lmer("reaction ~ days + (1 | subject)", shuffled)
+    out = mt.lrt(reduced, fit("reaction ~ days + (days | subject)"))
+    expected = mt.lrt(
+        fit("reaction ~ days + (1 | subject)"), fit("reaction ~ days + (days | subject)")
+    )
+    np.testing.assert_allclose(out["chisq"].iloc[1], expected["chisq"].iloc[1], rtol=1e-6)
+
+
+def test_rows_that_differ_are_refused_even_when_reordered():
+    data = sleep().copy()
+    data.loc[data.index[0], "reaction"] += 1.0
+    with pytest.raises(ValueError, match="different data"):
+        mt.lrt(
+            mt.lmer("reaction ~ days + (1 | subject)", data),
+            fit("reaction ~ days + (days | subject)"),
+        )
+
+
+def test_fixed_parts_that_are_not_nested_warn():
+    data = sleep().assign(day2=lambda d: (d["days"] - 4.5) ** 2)
+    a = mt.lmer("reaction ~ days + (1 | subject)", data, reml=False)
+    b = mt.lmer("reaction ~ day2 + (days | subject)", data, reml=False)
+    with pytest.warns(UserWarning, match="not nested"):
+        mt.lrt(a, b)

@@ -283,6 +283,35 @@ datasets$bcg <- list(
   )
 )
 
+# ---- metadat: Konstantopoulos (2011), effect sizes nested in districts ----------------------------
+datasets$konstantopoulos2011 <- list(
+  data = data.frame(
+    district = as.integer(dat.konstantopoulos2011$district),
+    school = as.integer(dat.konstantopoulos2011$school),
+    study = as.integer(dat.konstantopoulos2011$study),
+    year = as.integer(dat.konstantopoulos2011$year),
+    yi = as.numeric(dat.konstantopoulos2011$yi),
+    vi = as.numeric(dat.konstantopoulos2011$vi)
+  ),
+  title = "Effects of modified school calendars on achievement (schools within districts)",
+  design = "56 standardised mean differences from 56 schools nested in 11 school districts.",
+  package = "metadat", dataset = "dat.konstantopoulos2011 (attached by metafor)",
+  reference = paste(
+    "Konstantopoulos, S. (2011). Fixed effects and variance components estimation in three-level",
+    "meta-analysis. Research Synthesis Methods, 2(1), 61-76. (Data from Cooper, H., Valentine,",
+    "J. C., Charlton, K. and Melson, A. (2003). The effects of modified school calendars on student",
+    "achievement and on school and community attitudes. Review of Educational Research, 73(1), 1-52.)"
+  ),
+  columns = list(
+    col("district", "int", "School district id (11 districts); the outer cluster."),
+    col("school", "int", "School number within its district."),
+    col("study", "int", "Effect-size id, 1 to 56 (one per school)."),
+    col("year", "int", "Year of the study."),
+    col("yi", "float", "Standardised mean difference (modified calendar minus traditional)."),
+    col("vi", "float", "Sampling variance of yi.")
+  )
+)
+
 # ---- plm: Grunfeld -------------------------------------------------------------------------------
 data("Grunfeld", package = "plm")
 datasets$grunfeld <- list(
@@ -342,6 +371,43 @@ datasets$empluk <- list(
     col("wage", "float", "Real wage of the firm (as distributed with plm)."),
     col("capital", "float", "Gross capital stock of the firm (as distributed with plm)."),
     col("output", "float", "Output of the firm's industry (index, as distributed with plm).")
+  )
+)
+
+# ---- afex: obk.long (O'Brien and Kaiser 1985) ---------------------------------------------------
+data("obk.long", package = "afex")
+datasets$obrien_kaiser <- list(
+  data = data.frame(
+    id = as_chr(obk.long$id),
+    treatment = as_chr(obk.long$treatment),
+    gender = as_chr(obk.long$gender),
+    age = obk.long$age,
+    phase = as_chr(obk.long$phase),
+    hour = as.integer(as_chr(obk.long$hour)),
+    value = obk.long$value
+  ),
+  title = "O'Brien and Kaiser's repeated-measures example: a split-plot design",
+  design = paste(
+    "16 subjects x 3 phases (pre, post, fup = follow-up) x 5 hours within subjects (240 rows,",
+    "complete); between subjects treatment (control 5, A 4, B 7) x gender (unbalanced)."
+  ),
+  package = "afex", dataset = "obk.long",
+  reference = paste(
+    "O'Brien, R. G. and Kaiser, M. K. (1985). MANOVA method for analyzing repeated measures",
+    "designs: an extensive primer. Psychological Bulletin, 97(2), 316-333. (Contrived data",
+    "of an imaginary study; also carData::OBrienKaiser in wide form.)"
+  ),
+  columns = list(
+    col("id", "str", "Subject identifier, 1 to 16."),
+    col("treatment", "str", "Between-subjects treatment group: control, A or B."),
+    col("gender", "str", "Between-subjects factor: F or M."),
+    col("age", "float", paste(
+      "A random covariate added by afex (ages 18-35 drawn at random, centred; constant within",
+      "a subject); not part of the original data."
+    )),
+    col("phase", "str", "Within-subjects phase: pre, post or fup (follow-up)."),
+    col("hour", "int", "Within-subjects measurement hour within the phase, 1 to 5."),
+    col("value", "float", "The response (a score of the contrived study; no unit).")
   )
 )
 

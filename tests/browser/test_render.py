@@ -28,11 +28,13 @@ PAGES = {
     "regression": ("book/02_regression.html", "2. Regression"),
     "hlm": ("book/03_hlm.html", "3. Multilevel linear models"),
     "df": ("book/04_degrees_of_freedom.html", "4. Degrees of freedom"),
+    "anova": ("book/05_anova.html", "5. ANOVA as a special case"),
     "panel": ("book/06_panel.html", "6. Panel data"),
+    "meta": ("book/07_meta_analysis.html", "7. Meta-analysis"),
     "glossary": ("book/glossary.html", "Glossary"),
     "api": ("book/api.html", "mixedtools"),
 }
-CHAPTERS = ["concepts", "regression", "hlm", "df", "panel"]
+CHAPTERS = ["concepts", "regression", "hlm", "df", "anova", "panel", "meta"]
 RAW_MARKUP = (":::", "```", "{exercise}", "{solution", "{numref}", "{cite", "$$")
 
 

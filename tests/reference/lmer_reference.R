@@ -136,6 +136,63 @@ fits$penicillin <- lmer(diameter ~ 1 + (1 | plate) + (1 | sample), penicillin, R
 fits$machines <- lmer(score ~ machine + (machine | worker), machines, REML = TRUE, control = ctrl)
 fits$cake <- lmer(angle ~ recipe * temp + (1 | recipe:replicate), cake, REML = TRUE, control = ctrl)
 
+# ---- the sparse engine: crossed, partially crossed and three-level designs ----------------------
+# Seeded simulated data, written next to this script so the Python tests read the same rows.
+engine_csv <- function(d, name) {
+  write.csv(d, file.path("tests", "reference", paste0("engine_", name, ".csv")), row.names = FALSE)
+  d
+}
+set.seed(20261127)
+# consumers rate products (crossed), with a consumer slope for x
+sens <- expand.grid(consumer = sprintf("c%02d", 1:40), product = sprintf("p%02d", 1:15),
+                    stringsAsFactors = FALSE)
+sens$x <- round(rnorm(nrow(sens)), 4)
+u <- MASS::mvrnorm(40, c(0, 0), matrix(c(1, 0.12, 0.12, 0.09), 2))
+v <- rnorm(15, 0, 0.6)
+ci <- match(sens$consumer, sprintf("c%02d", 1:40)); pi <- match(sens$product, sprintf("p%02d", 1:15))
+sens$y <- round(5 + 0.4 * sens$x + u[ci, 1] + u[ci, 2] * sens$x + v[pi] + rnorm(nrow(sens)), 4)
+sens <- engine_csv(sens, "crossed_slope")
+# repeated measures (year) in children in schools, slopes at both levels; child ids restart in
+# every school, so the child factor is child:school
+growth <- expand.grid(year = 0:3, child = 1:6, school = sprintf("s%02d", 1:25),
+                      stringsAsFactors = FALSE)
+growth$female <- as.integer((growth$child + match(growth$school, sprintf("s%02d", 1:25))) %% 2)
+us <- MASS::mvrnorm(25, c(0, 0), matrix(c(1, 0.06, 0.06, 0.09), 2))
+uc <- MASS::mvrnorm(150, c(0, 0), matrix(c(2.25, -0.225, -0.225, 0.25), 2))
+si <- match(growth$school, sprintf("s%02d", 1:25)); ch <- (si - 1) * 6 + growth$child
+growth$y <- round(10 + 1.5 * growth$year + 0.5 * growth$female + 0.2 * growth$year * growth$female +
+                  us[si, 1] + us[si, 2] * growth$year + uc[ch, 1] + uc[ch, 2] * growth$year +
+                  rnorm(nrow(growth)), 4)
+growth <- engine_csv(growth, "growth")
+# students in schools and neighbourhoods, partially crossed (each school draws on 4 neighbourhoods)
+partial <- data.frame(school = sprintf("s%02d", rep(1:20, each = 15)))
+sch <- rep(1:20, each = 15)
+partial$hood <- sprintf("n%02d", (sch - 1) %% 15 + sample(0:3, 300, replace = TRUE) %% 15 + 1)
+partial$x <- round(rnorm(300), 4)
+partial$y <- round(2 + 0.5 * partial$x + rnorm(20, 0, 0.8)[sch] +
+                   rnorm(18, 0, 0.5)[as.integer(factor(partial$hood))] + rnorm(300), 4)
+partial <- engine_csv(partial, "partial")
+# crossed subjects x items with no item variance: the first seed whose fit is singular
+for (seed in 1:100) {
+  set.seed(seed)
+  sing <- expand.grid(subj = sprintf("s%02d", 1:30), item = sprintf("i%02d", 1:10),
+                      stringsAsFactors = FALSE)
+  sing$x <- round(rnorm(300), 4)
+  sing$y <- round(1 + 0.3 * sing$x + rnorm(30)[match(sing$subj, sprintf("s%02d", 1:30))] +
+                  rnorm(300), 4)
+  if (isSingular(lmer(y ~ x + (1 | subj) + (1 | item), sing, control = ctrl))) break
+}
+sing <- engine_csv(sing, "singular")
+
+fits$crossed_slope <- lmer(y ~ x + (1 + x | consumer) + (1 | product), sens, REML = TRUE,
+                           control = ctrl)
+fits$crossed_slope_ml <- lmer(y ~ x + (1 + x | consumer) + (1 | product), sens, REML = FALSE,
+                              control = ctrl)
+fits$growth <- lmer(y ~ year * female + (year | school) + (year | child:school), growth,
+                    REML = TRUE, control = ctrl)
+fits$partial <- lmer(y ~ x + (1 | school) + (1 | hood), partial, REML = TRUE, control = ctrl)
+fits$singular <- lmer(y ~ x + (1 | subj) + (1 | item), sing, REML = TRUE, control = ctrl)
+
 described <- lapply(fits, function(f) {
   describe_fit(f, ddfs = if (isREML(f)) c("Satterthwaite", "Kenward-Roger") else "Satterthwaite")
 })

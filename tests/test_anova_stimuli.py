@@ -1,0 +1,109 @@
+"""mixedtools.stimuli: Latin-square subjects x items simulation and F1 / F2 / min F' / LMM."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+
+import mixedtools as mt
+
+
+def test_design_is_a_balanced_latin_square():
+    data = mt.stimuli.latin_square(n_subjects=6, n_items=8, seed=1)
+    assert len(data) == 48 and not data.duplicated(["subject", "item"]).any()
+    assert (data.groupby("subject")["cond"].sum() == 0).all()
+    assert (data.groupby("item")["cond"].sum() == 0).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_closed_form_mixed_model_equals_mt_lmer_satterthwaite(seed):
+    data = mt.stimuli.latin_square(
+        n_subjects=12, n_items=8, sd_item_slope=0.5, sd_subject_slope=0.4, seed=seed
+    )
+    row = mt.stimuli.analyses(data).loc["LMM (1|subject) + (1|item)"]
+    fit = mt.lmer("y ~ cond + (1 | subject) + (1 | item)", data)
+    assert (fit.varcorr["vcov"] > 0).all()
+    coef = fit.coef_table(ddf="satterthwaite").loc["cond"]
+    assert row["F"] == pytest.approx(coef["t"] ** 2, rel=1e-6)
+    assert row["den_df"] == pytest.approx(coef["df"], rel=1e-6)
+    assert row["p_value"] == pytest.approx(coef["p_value"], rel=1e-6)
+
+
+def test_f1_f2_are_the_by_subject_and_by_item_paired_tests():
+    data = mt.stimuli.latin_square(n_subjects=10, n_items=6, sd_item_slope=0.3, seed=4)
+    table = mt.stimuli.analyses(data)
+    for unit, name in (("subject", "F1 (by subject)"), ("item", "F2 (by item)")):
+        means = data.pivot_table(index=unit, columns="condition", values="y")
+        t = stats.ttest_rel(means["B"], means["A"])
+        assert table.loc[name, "F"] == pytest.approx(t.statistic**2)
+        assert table.loc[name, "p_value"] == pytest.approx(t.pvalue)
+    # F1 is the repeated-measures ANOVA of the subject x condition means.
+    rm = mt.anova.rm(
+        data.groupby(["subject", "condition"], as_index=False)["y"].mean(),
+        "y",
+        "subject",
+        "condition",
+    )
+    assert rm.loc["condition", "F"] == pytest.approx(table.loc["F1 (by subject)", "F"])
+    f1, f2 = table["F"].iloc[:2]
+    assert table.loc["min F'", "F"] == pytest.approx(f1 * f2 / (f1 + f2))
+
+
+def test_lmm_closed_form_is_the_additive_fixed_effects_test():
+    data = mt.stimuli.latin_square(n_subjects=8, n_items=8, seed=9)
+    ols = smf.ols("y ~ cond + C(subject) + C(item)", data).fit()
+    row = mt.stimuli.analyses(data).loc["LMM (1|subject) + (1|item)"]
+    assert row["F"] == pytest.approx(ols.tvalues["cond"] ** 2)
+    assert row["den_df"] == ols.df_resid
+
+
+def test_rejection_rates_match_single_analyses_and_are_seeded():
+    a = mt.stimuli.rejection_rates(300, n_subjects=8, n_items=6, sd_item_slope=0.5, seed=3)
+    b = mt.stimuli.rejection_rates(300, n_subjects=8, n_items=6, sd_item_slope=0.5, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert np.allclose(a["mc_se"], np.sqrt(a["rate"] * (1 - a["rate"]) / 300))
+    assert a.attrs["n_reps"] == 300
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(n_subjects=5), "even integer"),
+        (dict(n_items=2), "even integer"),
+        (dict(sd_item=-1.0), "non-negative"),
+        (dict(sd_residual=0.0), "positive"),
+    ],
+)
+def test_bad_design_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        mt.stimuli.latin_square(**kwargs)
+
+
+def test_bad_data_for_analyses():
+    data = mt.stimuli.latin_square(n_subjects=4, n_items=4, seed=0)
+    with pytest.raises(ValueError, match="lacks"):
+        mt.stimuli.analyses(data.drop(columns="cond"))
+    with pytest.raises(ValueError, match="every item once"):
+        mt.stimuli.analyses(data.iloc[1:])
+    with pytest.raises(ValueError, match="n_reps"):
+        mt.stimuli.rejection_rates(0)
+
+
+def test_lmer_rejection_rate_agrees_with_the_closed_form_for_the_intercept_model():
+    settings = dict(n_subjects=8, n_items=8, sd_item_slope=0.8)
+    out = mt.stimuli.lmer_rejection_rate(
+        "y ~ cond + (1 | subject) + (1 | item)", 12, seed=20, **settings
+    )
+    closed = [
+        mt.stimuli.analyses(mt.stimuli.latin_square(**settings, seed=20 + k)).loc[
+            "LMM (1|subject) + (1|item)", "p_value"
+        ]
+        < 0.05
+        for k in range(12)
+    ]
+    assert out["n_failed"] == 0 and out["n_reps"] == 12
+    assert out["rate"] == pytest.approx(np.mean(closed))
+    assert 0 < out["rate"] < 1
+    with pytest.raises(ValueError, match="n_reps"):
+        mt.stimuli.lmer_rejection_rate("y ~ cond + (1 | subject)", 0)

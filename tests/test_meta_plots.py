@@ -1,0 +1,59 @@
+"""mt.plots.forest and mt.plots.funnel: drawn from the fit's numbers, labels readable, bad input."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import mixedtools as mt  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def fit(k=13, seed=5):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.01, 0.1, k)
+    return mt.meta.rma(rng.normal(0.3, np.sqrt(v + 0.02)), v)
+
+
+def test_forest_rows_diamond_and_labels_do_not_overlap_for_k50():
+    res = fit(50)
+    labels = [f"Author et al. {1990 + i}" for i in range(50)]
+    ax = mt.plots.forest(res, labels=labels)
+    fig = ax.figure
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.get_yticklabels()]
+    assert len(boxes) == 51
+    ys = sorted(b.y0 for b in boxes)
+    heights = min(b.height for b in boxes)
+    assert min(np.diff(ys)) >= heights * 0.95
+    diamond = [p for p in ax.patches if p.get_label().startswith("pooled")][0]
+    xs = diamond.get_xy()[:, 0]
+    assert xs.min() == pytest.approx(res.ci_lower)
+    assert xs.max() == pytest.approx(res.ci_upper)
+
+
+def test_forest_and_funnel_reject_bad_input():
+    with pytest.raises(TypeError, match="mt.meta.rma"):
+        mt.plots.forest([1, 2])
+    with pytest.raises(ValueError, match="labels"):
+        mt.plots.forest(fit(), labels=["a"])
+    with pytest.raises(TypeError, match="mt.meta.rma"):
+        mt.plots.funnel(None)
+
+
+def test_funnel_points_and_filled_studies():
+    res = fit(20, seed=2)
+    tf = mt.meta.trimfill(res, side="left")
+    ax = mt.plots.funnel(res, filled=tf)
+    offsets = ax.collections[-1].get_offsets() if tf.k0 else ax.collections[-1].get_offsets()
+    assert len(offsets) == (tf.k0 if tf.k0 else res.k)
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # standard error axis inverted
+    assert ax.get_ylabel() == "standard error"
