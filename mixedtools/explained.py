@@ -3,14 +3,18 @@
 Snijders & Bosker (2012, section 7.1) define the proportional reduction of prediction error at each
 level of a random-intercept model, relative to the null model ``y ~ 1 + (1 | g)``:
 
-* level 1 (an individual outcome): ``R2_1 = 1 - (sigma2_m + tau00_m) / (sigma2_0 + tau00_0)``;
-* level 2 (a group mean of ``n`` units): ``R2_2 = 1 - (sigma2_m / n + tau00_m) / (sigma2_0 / n + tau00_0)``,
+* level 1 (an individual outcome):
+  ``R2_1 = 1 - (sigma2_m + tau00_m) / (sigma2_0 + tau00_0)``;
+* level 2 (a group mean of ``n`` units):
+  ``R2_2 = 1 - (sigma2_m / n + tau00_m) / (sigma2_0 / n + tau00_0)``,
 
-with ``n`` a typical group size (by default the harmonic mean). Unlike the "proportion of variance
-explained" at each level, ``1 - tau00_m / tau00_0``, these cannot fall when a fixed effect is added to
-a correctly specified model, although sample fluctuation can make them decrease slightly. With random
-slopes they are approximations (Snijders & Bosker recommend computing them from the
-random-intercept version of the model). Nakagawa's marginal and conditional R^2 come from
+with ``n`` a typical group size (by default the harmonic mean). Unlike the "proportion of
+variance explained" at each level, ``1 - tau00_m / tau00_0``, these cannot fall when a fixed
+effect is added to a correctly specified model, although sample fluctuation can make them
+decrease slightly; a clear negative value signals misspecification (e.g. a level-1
+predictor whose within- and between-group relations differ). With random slopes they are
+approximations (Snijders & Bosker recommend computing them from the random-intercept version
+of the model). Nakagawa's marginal and conditional R^2 come from
 :meth:`mixedtools.LmerResult.r2`.
 """
 
@@ -26,7 +30,7 @@ __all__ = ["intercept_and_residual_variance", "variance_sequence"]
 
 
 def intercept_and_residual_variance(fit: LmerResult) -> tuple[float, float]:
-    """``(tau00, sigma2)``: the random-intercept variance of the (single) grouping factor and sigma^2.
+    """``(tau00, sigma2)``: the random-intercept variance of the grouping factor and sigma^2.
 
     Examples
     --------

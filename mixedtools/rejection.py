@@ -300,7 +300,7 @@ def cross_level_null(
     seed: int | None = None,
     max_workers: int | None = None,
 ) -> pd.DataFrame:
-    """Type I error of the level-2 and cross-level tests of ``y ~ x * w + (x | group)``, by df method.
+    """Type I error of the level-2 and cross-level tests of ``y ~ x * w + (x | group)``.
 
     Each replicate draws :func:`mixedtools.dfdata.two_level` data with the given group sizes,
     ``gamma01 = gamma11 = 0`` (neither ``w`` nor the interaction ``x:w`` has an effect), a random
@@ -356,8 +356,7 @@ def cross_level_null(
     children = np.random.SeedSequence(seed).spawn(int(n_reps))
     w = None if w is None else np.asarray(w, float)
     tasks = [
-        (sizes, w, params, methods, children[s : s + _CHUNK])
-        for s in range(0, int(n_reps), _CHUNK)
+        (sizes, w, params, methods, children[s : s + _CHUNK]) for s in range(0, int(n_reps), _CHUNK)
     ]
     results = np.concatenate(_run(_cross_level_chunk, tasks, max_workers))
     rows = []

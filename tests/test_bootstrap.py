@@ -94,4 +94,3 @@ def test_bad_input_gets_a_clear_error(sleep_fits, dyestuff_fit):
         bootstrap.bootstrap_lrt(sleep_fits["slope"], sleep_fits["intercept"], n_boot=5)
     with pytest.raises(ValueError, match="same response"):
         bootstrap.bootstrap_lrt(dyestuff_fit, sleep_fits["slope"], n_boot=5)
-

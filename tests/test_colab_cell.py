@@ -16,7 +16,9 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-FIRST_LINE = "# Colab or a fresh environment: install mixedtools from the book's repository if missing."
+FIRST_LINE = (
+    "# Colab or a fresh environment: install mixedtools from the book's repository if missing."
+)
 
 
 def _repository_url():
