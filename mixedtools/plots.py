@@ -13,7 +13,7 @@ from scipy import stats
 from .diagnostics import diagnostics
 from .lmer import LmerResult
 
-__all__ = ["caterpillar", "diagnostics", "spaghetti", "shrinkage"]
+__all__ = ["caterpillar", "diagnostics", "spaghetti", "shrinkage", "caterpillar_effect"]
 
 _BOOK_WIDTH = 7.0
 _COLORS = {"none": "#d95f02", "partial": "#1b9e77", "complete": "#7570b3", "lines": "#4c72b0"}
@@ -423,6 +423,69 @@ def _confidence_ellipse(ax, fit: LmerResult, level=0.95):
         ls=":",
         label=f"{level:.0%} of groups (estimated distribution)",
     )
+
+
+def caterpillar_effect(
+    fit: LmerResult, effect: str, group: str | None = None, level: float = 0.95, ax=None
+):
+    """One panel of a caterpillar plot, sorted by the effect it shows.
+
+    :func:`caterpillar` sorts every panel by the random intercept; to read the random slopes, sort
+    them by themselves. Intervals are mode +- z * sqrt(conditional variance).
+
+    Parameters
+    ----------
+    fit : LmerResult
+    effect : str
+        A random effect of the fit, e.g. ``"Intercept"`` or the name of a random slope.
+    group : str, optional
+        Grouping factor (default: the first one).
+    level : float
+        Coverage of the intervals.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        The plotted values, sorted: ``mode``, ``lower``, ``upper`` and ``covers_zero``; the axes
+        are in ``.attrs["ax"]``.
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+    >>> shown = caterpillar_effect(fit, "days")
+    >>> bool(shown["mode"].is_monotonic_increasing), int(shown["covers_zero"].sum())
+    (True, 10)
+    """
+    _check_fit(fit)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    group = list(fit.ranef)[0] if group is None else group
+    if group not in fit.ranef:
+        raise ValueError(f"unknown grouping factor {group!r}; the fit has {', '.join(fit.ranef)}")
+    modes, variances = fit.ranef[group], fit.ranef_condvar[group]
+    if effect not in modes.columns:
+        raise ValueError(
+            f"{effect!r} is not a random effect of {group!r}; choose from {list(modes.columns)}"
+        )
+    half = stats.norm.isf((1 - level) / 2) * np.sqrt(variances[effect])
+    shown = pd.DataFrame(
+        {"mode": modes[effect], "lower": modes[effect] - half, "upper": modes[effect] + half}
+    ).sort_values("mode")
+    shown["covers_zero"] = (shown["lower"] <= 0) & (shown["upper"] >= 0)
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(_BOOK_WIDTH / 2, 4.0))
+    pos = np.arange(len(shown))
+    colors = np.where(shown["covers_zero"], "0.55", _COLORS["lines"])
+    ax.axvline(0.0, color="0.5", lw=1, ls="--", zorder=0)
+    ax.hlines(pos, shown["lower"], shown["upper"], colors=colors, lw=1)
+    ax.scatter(shown["mode"], pos, s=10, c=colors, zorder=3)
+    what = "random intercept" if effect == "Intercept" else f"random slope of {effect}"
+    ax.set(xlabel=f"{what} ({level:.0%} intervals)", ylabel=f"{group} (sorted by this effect)")
+    ax.set_yticks([])
+    shown.attrs["ax"] = ax
+    return shown
 
 
 # Meta-analysis plots live in their own module; exposed here as mt.plots.forest / mt.plots.funnel.

@@ -257,3 +257,100 @@ def test_d8_df_method_matters_little_for_p_but_much_for_r():
     assert r["hlm"] / r["residual"] > 5
     assert r["asymptotic"] == 0
     assert abs(r["satterthwaite"] - r["hlm"]) < 0.02
+
+
+# ----------------------------------------------------------------- second edition (issue 12)
+NOTES_TABLE2 = json.loads((REF_DIR / "notes_table2.json").read_text())
+_NOTES_TO_PACKAGE = {
+    "One-way ANOVA with random effects": "One-way ANOVA with random effects",
+    "Intercepts-as-outcomes model": "Intercepts-as-outcomes",
+    "One-way ANCOVA with random effects": "One-way ANCOVA with random effects",
+    "Random-coefficients regression model": "Random-coefficients regression",
+    "Contextual model (fixed effects)": "Contextual model (fixed slope)",
+    "Contextual model (random effects)": "Contextual model (random slope)",
+    "Full model": "Full model",
+}
+
+
+def _rule(text, n, k):
+    if text is None:
+        return None
+    base, _, minus = text.partition(" - ")
+    return {"N": n, "K": k}[base] - int(minus)
+
+
+def test_d2_hlm_rule_and_package_table_match_table2_as_printed_in_the_notes():
+    """Not circular: compares with the notes' table, transcribed once in a fixture."""
+    assert "Table 2" in NOTES_TABLE2["source"]
+    data = table2_data()
+    n, k = len(data), data["group"].nunique()
+    package = ddf.hlm_table2(n_obs=n, n_groups=k)
+    assert len(NOTES_TABLE2["rows"]) == 7
+    for row in NOTES_TABLE2["rows"]:
+        spec = package.loc[_NOTES_TO_PACKAGE[row["type"]]]
+        got = ddf.hlm_table(lmer(spec["formula"], data))["df"]
+        for term, column in {"Intercept": "df_intercept", "x": "df_x", "w": "df_w"}.items():
+            expected = _rule(row[column], n, k)
+            package_value = None if pd.isna(spec[column]) else int(spec[column])
+            assert package_value == expected, (row["type"], column)
+            if expected is None:
+                assert term not in got.index
+            else:
+                assert got[term] == expected, (row["type"], term)
+
+
+def test_d4_fast_level2_simulation_agrees_with_dfdata():
+    from mixedtools import rejection
+
+    sizes = np.random.default_rng(4).integers(2, 41, size=10)
+    kw = {"w": np.tile([0.0, 1.0], 5), "reml": (True, False), "seed": 100}
+    fast = rejection.level2_null(sizes, n_reps=40, max_workers=1, **kw)
+    slow = dfdata.level2_rejection_rates(sizes, n_reps=40, **kw)
+    merged = fast.merge(slow, on=["estimation", "ddf"], suffixes=("_fast", "_slow"))
+    assert len(merged) == 9
+    np.testing.assert_allclose(
+        merged["rejection_rate_fast"], merged["rejection_rate_slow"], atol=1 / 40 + 1e-12
+    )
+
+
+def test_d4_cross_level_model_with_16_groups_residual_df_too_lenient_group_counts_not():
+    from mixedtools import rejection
+
+    sizes16 = np.random.default_rng(46).integers(3, 41, size=16)
+    small = dfdata.two_level(sizes16, gamma11=0.1, tau00=0.3, tau11=0.05, seed=46)
+    w16 = small.groupby("group", sort=False)["w"].first().to_numpy()
+    res = rejection.cross_level_null(
+        sizes16, n_reps=600, w=w16, tau00=0.3, tau11=0.05, seed=12, max_workers=2
+    ).set_index(["term", "ddf"])
+    rate = res["rejection_rate"]
+    assert res["n_fitted"].min() == 600
+    assert rate["x:w", "residual"] > rate["x:w", "hlm"]
+    assert rate["x:w", "asymptotic"] > 0.06
+    for method in ("satterthwaite", "kenward-roger", "hlm"):
+        assert 0.025 < rate["x:w", method] < 0.075, method
+    assert res.loc[("x:w", "hlm"), "median_df"] == 14
+    assert res.loc[("x:w", "satterthwaite"), "median_df"] < 14
+
+
+def test_d8_t_to_r_with_k_minus_2_df_is_the_between_group_correlation():
+    """With K - 2 df, r is the partial correlation of w with the group means: another estimand."""
+    data = dfdata.two_level([15] * 20, seed=42)
+    fit = lmer("y ~ w + (1 | group)", data)
+    row = fit.coef_table().loc["w"]
+    means = data.groupby("group")[["w", "y"]].mean()
+    r_means = np.corrcoef(means["w"], means["y"])[0, 1]
+    assert ddf.t_to_r(row["t"], row["df"]) == pytest.approx(abs(r_means), rel=1e-6)
+    assert ddf.t_to_r(row["t"], np.inf) == 0
+
+
+def test_rejection_bad_input_is_named():
+    from mixedtools import rejection
+
+    with pytest.raises(ValueError, match="at least 4 groups"):
+        rejection.cross_level_null([5, 5, 5], n_reps=2)
+    with pytest.raises(ValueError, match="unknown df method"):
+        rejection.cross_level_null([5] * 6, n_reps=2, methods=["bogus"])
+    with pytest.raises(ValueError, match="icc"):
+        rejection.fixed_vs_random(5, 5, icc=1.2, n_reps=2)
+    with pytest.raises(ValueError, match="n_reps"):
+        rejection.level2_null([5] * 6, n_reps=0)

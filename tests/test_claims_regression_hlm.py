@@ -125,3 +125,114 @@ def test_hsb_reproduces_raudenbush_bryk():
     }
     for term, value in published.items():
         assert full.fixef[term] == pytest.approx(value, abs=0.015)
+
+
+# ----------------------------------------------------------------- second edition (issue 12)
+def test_r3_nonnormal_errors_with_constant_variance_keep_the_standard_error_right():
+    rng = np.random.default_rng(8)
+    x = np.linspace(0, 10, 100)
+    slopes, ses, above = [], [], []
+    for _ in range(800):
+        errors = rng.exponential(1.0, size=101) - 1.0
+        fit = smf.ols("y ~ x", pd.DataFrame({"x": x, "y": 1 + 0.5 * x + errors[:100]})).fit()
+        slopes.append(fit.params["x"])
+        ses.append(fit.bse["x"])
+        pred = fit.get_prediction(pd.DataFrame({"x": [5.0]})).summary_frame(alpha=0.05)
+        above.append(1 + 2.5 + errors[100] > pred["obs_ci_upper"].iloc[0])
+    assert np.mean(slopes) == pytest.approx(0.5, abs=0.005)
+    assert np.mean(ses) == pytest.approx(np.std(slopes), rel=0.1)  # SE right
+    assert np.mean(above) > 0.04  # the normal prediction interval is wrong in the long tail
+
+
+def test_pooling_biases_a_predictor_tied_to_the_group_effects_not_a_pure_level2_one():
+    rng = np.random.default_rng(9)
+    groups = np.repeat(np.arange(30), 20)
+    est = []
+    for _ in range(200):
+        u = rng.normal(size=30)
+        w = rng.normal(size=30)[groups]
+        x = 0.8 * u[groups] + rng.normal(size=600)
+        y = 0.5 * x + 0.5 * w + u[groups] + rng.normal(size=600)
+        fit = smf.ols("y ~ x + w", pd.DataFrame({"x": x, "w": w, "y": y})).fit()
+        est.append([fit.params["x"], fit.params["w"], fit.bse["w"]])
+    est = np.array(est)
+    assert est[:, 0].mean() > 0.8  # x: biased upwards (true 0.5)
+    assert est[:, 1].mean() == pytest.approx(0.5, abs=0.03)  # w: unbiased
+    assert est[:, 2].mean() < 0.6 * est[:, 1].std()  # ... but its OLS SE is far too small
+
+
+def test_a_level1_predictor_raises_the_level2_variance_here(schools):
+    from mixedtools import explained
+
+    table = explained.variance_sequence(
+        {
+            "null": mt.lmer("gpa ~ 1 + (1 | school)", schools),
+            "iq": mt.lmer("gpa ~ iq_c + (1 | school)", schools),
+            "level2": mt.lmer("gpa ~ iq_c + elite + teachers + funding + (1 | school)", schools),
+        }
+    )
+    assert table.loc["null", "tau00"] == pytest.approx(0.238, abs=0.001)
+    assert table.loc["iq", "tau00"] == pytest.approx(0.584, abs=0.001)
+    assert table.loc["iq", "R2_level2"] < 0 < table.loc["level2", "R2_level2"]
+    assert table.loc["iq", "sigma2"] < table.loc["null", "sigma2"]
+
+
+def test_snijders_bosker_r2_by_hand():
+    from mixedtools import explained
+
+    hsb = mt.datasets.load("hsb")
+    null = mt.lmer("mathach ~ 1 + (1 | school)", hsb)
+    fit = mt.lmer("mathach ~ ses + (1 | school)", hsb)
+    t0, s0 = explained.intercept_and_residual_variance(null)
+    t1, s1 = explained.intercept_and_residual_variance(fit)
+    n = 10.0
+    table = explained.variance_sequence({"null": null, "ses": fit}, group_size=n)
+    assert table.loc["ses", "R2_level1"] == pytest.approx(1 - (s1 + t1) / (s0 + t0))
+    assert table.loc["ses", "R2_level2"] == pytest.approx(1 - (s1 / n + t1) / (s0 / n + t0))
+    assert table.loc["ses", "R2_marginal"] == pytest.approx(fit.r2()["marginal"])
+    with pytest.raises(ValueError, match="null model"):
+        explained.variance_sequence({"ses": fit, "null": null})
+    with pytest.raises(TypeError, match="mixedtools.lmer"):
+        explained.intercept_and_residual_variance("fit")
+
+
+def test_plausible_slopes_and_correlation_depend_on_centring(schools):
+    rs = mt.lmer("gpa ~ iq_c + (iq_c | school)", schools)
+    t00, t11, t01 = rs.varcorr["vcov"].iloc[:3]
+    low = rs.fixef["iq_c"] - 1.96 * np.sqrt(t11)
+    assert 0 < low < rs.fixef["iq_c"] / 5  # almost every school has a positive slope
+    # moving the centring point changes the intercept-slope correlation, the fit does not change
+    shifted = schools.assign(iq_c=schools["iq"] - 120)
+    rs120 = mt.lmer("gpa ~ iq_c + (iq_c | school)", shifted)
+    corr120 = rs120.varcorr["sdcor"].iloc[2]
+    c = 20.0
+    assert corr120 == pytest.approx(
+        (t01 + c * t11) / np.sqrt((t00 + 2 * c * t01 + c * c * t11) * t11), abs=0.01
+    )
+    assert abs(rs.varcorr["sdcor"].iloc[2]) < 0.1 < corr120
+
+
+def test_grand_mean_centring_blends_within_and_between_when_groups_are_small():
+    rng = np.random.default_rng(31)
+    g = np.repeat(np.arange(150), 4)
+    xm = rng.normal(size=150)
+    d = pd.DataFrame({"group": g, "x": xm[g] + rng.normal(size=600)})
+    d["x_mean"] = d.groupby("group")["x"].transform("mean")
+    d["x_cwc"] = d["x"] - d["x_mean"]
+    d["y"] = 0.5 * (d["x"] - xm[g]) - 0.3 * xm[g] + rng.normal(0, 0.4, 150)[g]
+    d["y"] += rng.normal(size=600)
+    blend = mt.lmer("y ~ x + (1 | group)", d).fixef["x"]
+    sep = mt.lmer("y ~ x_cwc + x_mean + (1 | group)", d).fixef
+    assert sep["x_mean"] < blend < sep["x_cwc"]
+    assert sep["x_cwc"] - blend > 0.1  # visibly different from the within effect
+
+
+def test_elite_df_exceed_the_school_count_because_of_the_iq_gap(schools):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grand = mt.lmer("gpa ~ iq_c + elite + teachers + funding + (iq_c | school)", schools)
+        split = mt.lmer(
+            "gpa ~ iq_cwc + iq_mean + elite + teachers + funding + (iq_cwc | school)", schools
+        )
+    assert grand.coef_table().loc["elite[T.True]", "df"] > 40
+    assert split.coef_table().loc["elite[T.True]", "df"] < 40

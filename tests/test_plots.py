@@ -125,3 +125,17 @@ def test_plots_draw_on_a_given_axes():
     fig, ax = plt.subplots()
     assert mt.plots.shrinkage(slope_fit(), ax=ax) is ax
     assert mt.plots.spaghetti(slope_fit(), ax=ax) is ax
+
+
+def test_caterpillar_effect_sorts_by_the_effect_shown_and_names_bad_input():
+    import mixedtools as mt
+
+    fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+    shown = mt.plots.caterpillar_effect(fit, "days")
+    assert shown["mode"].is_monotonic_increasing
+    assert list(shown.index) != list(fit.ranef["subject"]["Intercept"].sort_values().index)
+    assert ((shown["lower"] <= 0) & (shown["upper"] >= 0)).equals(shown["covers_zero"])
+    with pytest.raises(ValueError, match="not a random effect"):
+        mt.plots.caterpillar_effect(fit, "Days")
+    with pytest.raises(ValueError, match="unknown grouping factor"):
+        mt.plots.caterpillar_effect(fit, "days", group="school")

@@ -24,17 +24,40 @@ HTML = ROOT / "_build" / "html"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PAGES = {
     "index": ("book/index.html", "Mixed-effects models, executable"),
-    "concepts": ("book/01_concepts.html", "1. Concepts: fixed and random effects"),
-    "regression": ("book/02_regression.html", "2. Regression"),
-    "hlm": ("book/03_hlm.html", "3. Multilevel linear models"),
-    "df": ("book/04_degrees_of_freedom.html", "4. Degrees of freedom"),
-    "anova": ("book/05_anova.html", "5. ANOVA as a special case"),
-    "panel": ("book/06_panel.html", "6. Panel data"),
-    "meta": ("book/07_meta_analysis.html", "7. Meta-analysis"),
+    "concepts": ("book/01_concepts.html", "Concepts: fixed and random effects"),
+    "regression": ("book/02_regression.html", "Regression"),
+    "hlm": ("book/03_hlm.html", "Multilevel linear models"),
+    "building": ("book/03b_model_building.html", "Building, interpreting and reporting"),
+    "df": ("book/04_degrees_of_freedom.html", "Degrees of freedom"),
+    "anova": ("book/05_anova.html", "ANOVA as a special case"),
+    "panel": ("book/06_panel.html", "Panel data"),
+    "meta": ("book/07_meta_analysis.html", "Meta-analysis"),
     "glossary": ("book/glossary.html", "Glossary"),
     "api": ("book/api.html", "mixedtools"),
 }
-CHAPTERS = ["concepts", "regression", "hlm", "df", "anova", "panel", "meta"]
+CHAPTERS = ["concepts", "regression", "hlm", "building", "df", "anova", "panel", "meta"]
+# Chapter and figure numbers come from the numbered table of contents (Fig. 3.1, Fig. 3.2, ...).
+CHAPTER_NUMBER = {
+    "concepts": "1",
+    "regression": "2",
+    "hlm": "3",
+    "building": "3",
+    "df": "4",
+    "anova": "5",
+    "panel": "6",
+    "meta": "7",
+}
+# Figures added in the second edition (issue 12), by page: they must render with a number.
+NEW_FIGURES = {
+    "concepts": ["fig-type1"],
+    "building": [
+        "fig-sleep-spaghetti",
+        "fig-sleep-trajectories",
+        "fig-simple-slopes",
+        "fig-caterpillar-slopes",
+        "fig-shrinkage-factor",
+    ],
+}
 RAW_MARKUP = (":::", "```", "{exercise}", "{solution", "{numref}", "{cite", "$$")
 
 
@@ -131,7 +154,12 @@ def test_chapter_math_figures_and_exercises(server, browser, page):
     figures = browser.find_elements(By.CSS_SELECTOR, "figure")
     assert len(figures) >= 3
     captions = [f.find_element(By.CSS_SELECTOR, "figcaption").text for f in figures]
-    assert all(c.startswith("Fig. ") for c in captions), captions
+    assert all(c.startswith(f"Fig. {CHAPTER_NUMBER[page]}.") for c in captions), captions
+    for name in NEW_FIGURES.get(page, []):
+        (figure,) = browser.find_elements(By.CSS_SELECTOR, f"figure#{name}")
+        assert figure.find_element(By.CSS_SELECTOR, "img").get_attribute("naturalWidth") != "0"
+    # the Colab install cell is removed from the page; the code of plot-only cells is hidden
+    assert "find_spec" not in browser.find_element(By.CSS_SELECTOR, "article").text
     sizes = browser.execute_script(
         "return Array.from(document.querySelectorAll('figure img')).map(i => i.naturalWidth)"
     )
