@@ -315,73 +315,51 @@ class LmerResult:
     def _general(self) -> bool:
         return isinstance(self.structure, PLSStructure)
 
-    def _general_problems(self) -> list[str]:
+    def _covariance_blocks(self):
+        """(grouping factor, effect names, covariance matrix) of every random-effects block."""
+        if self._general:
+            return [
+                (t.group, t.effect_names, self.structure.term_G(self.tau, ti))
+                for ti, t in enumerate(self.structure.terms)
+            ]
+        blocks = []
+        if self.structure.k_re:
+            blocks.append((self.design.block_name, tuple(self.design.re_names), self._g_matrix()))
+        for vc, v in zip(self.design.vcs, self._vc_variances(), strict=True):
+            blocks.append((vc.group, (vc.effect,), np.array([[v]])))
+        return blocks
+
+    def _boundary_problems(self) -> list[str]:
+        """lme4's isSingular(): a diagonal entry of a relative Cholesky factor below 1e-4."""
         problems = []
         s2 = self.tau[-1]
-        tol = 1e-8 * s2
-        for ti, term in enumerate(self.structure.terms):
-            G = self.structure.term_G(self.tau, ti)
-            names = term.effect_names
-            for a, name in enumerate(names):
-                if G[a, a] <= tol:
+        for group, names, G in self._covariance_blocks():
+            T = _reml._psd_cholesky(G / s2)
+            for j, name in enumerate(names):
+                if T[j, j] >= 1e-4:
+                    continue
+                if G[j, j] <= 1e-8 * s2:
                     problems.append(
-                        f"the variance of {_effect_label(name)} across {term.group!r} is "
-                        "estimated as 0"
+                        f"the variance of {_effect_label(name)} across {group!r} is estimated as 0"
                     )
-            for a in range(G.shape[0]):
-                for b in range(a):
-                    if G[a, a] > tol and G[b, b] > tol:
-                        r = G[a, b] / math.sqrt(G[a, a] * G[b, b])
-                        if abs(r) > 1 - 1e-6:
-                            problems.append(
-                                f"the correlation of {_effect_label(names[a])} and "
-                                f"{_effect_label(names[b])} across {term.group!r} is "
-                                f"estimated as {r:+.0f}"
-                            )
-            if G.shape[0] > 2 and not problems and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
-                problems.append(
-                    f"the covariance matrix of the random effects across {term.group!r} is "
-                    "singular (some combination of them has no variance)"
-                )
+                    continue
+                others = [b for b in range(j) if G[b, b] > 1e-8 * s2 and abs(G[j, b]) > 0]
+                if len(others) == 1:
+                    b = others[0]
+                    r = G[j, b] / math.sqrt(G[j, j] * G[b, b])
+                    problems.append(
+                        f"the correlation of {_effect_label(names[b])} and {_effect_label(name)} "
+                        f"across {group!r} is estimated as {r:+.0f}"
+                    )
+                else:
+                    problems.append(
+                        f"the covariance matrix of the random effects across {group!r} is "
+                        "singular (some combination of them has no variance)"
+                    )
         return problems
 
     def _check(self, sm_warnings: list[str]) -> None:
-        if self._general:
-            problems = self._general_problems()
-            self._report(problems, sm_warnings)
-            return
-        problems = []
-        G = self._g_matrix()
-        s2 = self.tau[-1]
-        tol = 1e-8 * s2
-        block = self.design.block_name
-        for a, name in enumerate(self.design.re_names):
-            if G[a, a] <= tol:
-                problems.append(
-                    f"the variance of {_effect_label(name)} across {block!r} is estimated as 0"
-                )
-        for a in range(G.shape[0]):
-            for b in range(a):
-                if G[a, a] > tol and G[b, b] > tol:
-                    r = G[a, b] / math.sqrt(G[a, a] * G[b, b])
-                    if abs(r) > 1 - 1e-6:
-                        problems.append(
-                            f"the correlation of {_effect_label(self.design.re_names[a])} and "
-                            f"{_effect_label(self.design.re_names[b])} across {block!r} is "
-                            f"estimated as {r:+.0f}"
-                        )
-        if not problems and G.shape[0] > 2 and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
-            problems.append(
-                f"the covariance matrix of the random effects across {block!r} is singular "
-                "(some combination of them has no variance)"
-            )
-        for vc, s in zip(self.design.vcs, self._vc_variances(), strict=True):
-            if s <= tol:
-                problems.append(
-                    f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is "
-                    "estimated as 0"
-                )
-        self._report(problems, sm_warnings)
+        self._report(self._boundary_problems(), sm_warnings)
 
     def _report(self, problems: list[str], sm_warnings: list[str]) -> None:
         self.singular = bool(problems)
