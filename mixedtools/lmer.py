@@ -20,6 +20,7 @@ import patsy
 from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
+from ._names import unquote
 from ._optimize import bounded_refit, maximize, neutral_start
 from ._threads import single_blas_thread
 from ._type3 import type3_hypotheses
@@ -476,7 +477,7 @@ class LmerResult:
         k = st.k_re
         if k:
             name = self.design.block_name
-            index = pd.Index(self.design.block_levels.astype(str), name=name)
+            index = pd.Index(self.design.block_levels, name=name)
             values[name] = {
                 c: pd.Series(modes[:, a], index=index) for a, c in enumerate(st.re_names)
             }
@@ -491,7 +492,7 @@ class LmerResult:
             m = vc.matrix.shape[1]
             codes = vc.level_codes
             used = codes >= 0
-            labels = vc.levels[codes[used]].astype(str)
+            labels = vc.levels[codes[used]]
             cols = np.arange(start, start + m)
             mode = modes[:, cols][used]
             var = np.einsum("jaa->ja", condvar[:, cols][:, :, cols])[used]
@@ -510,7 +511,7 @@ class LmerResult:
         self._ranef_condcov = {}
         parts = self.structure.conditional_modes(self.tau)
         for term, (modes, cov) in zip(self.structure.terms, parts, strict=True):
-            index = pd.Index(term.levels.astype(str), name=term.group)
+            index = pd.Index(term.levels, name=term.group)
             for a, name in enumerate(term.effect_names):
                 values.setdefault(term.group, {})[name] = pd.Series(modes[:, a], index=index)
                 variances.setdefault(term.group, {})[name] = pd.Series(cov[:, a, a], index=index)
@@ -583,8 +584,9 @@ class LmerResult:
             if missing:
                 raise ValueError(f"the new data lack the grouping column(s) {', '.join(missing)}")
             sub = data.loc[Z.index]
+            Z = Z.rename(columns=unquote)
             if len(term.group) == 1:
-                labels = sub[term.group[0]].astype(str)
+                labels = sub[term.group[0]]  # matched by value: 308.0 finds group 308
             else:
                 labels = (
                     sub[term.group[0]]
@@ -598,7 +600,7 @@ class LmerResult:
                 vc = next(v for v in self.design.vcs if v.term is term)
                 cols = [vc.effect]
                 Z = Z.set_axis([vc.effect], axis=1)
-            effects = table[cols].reindex(labels.to_numpy()).fillna(0.0).to_numpy()
+            effects = _lookup(table[cols], labels)
             contrib = (Z[cols].to_numpy() * effects).sum(axis=1)
             total.loc[Z.index] += contrib
             total.loc[~data.index.isin(Z.index)] = np.nan
@@ -639,10 +641,23 @@ class LmerResult:
         data = data.reset_index(drop=True)  # work by position: the caller's labels may repeat
         X = self._fixed_design(data)
         out = pd.Series(np.nan, index=data.index, name="predicted")
-        out.loc[X.index] = X.to_numpy() @ self.fixef.to_numpy()
+        out.loc[X.index] = X.to_numpy() @ self.fixef.to_numpy() + self._offset(data, X.index)
         if re:
             out = out + self._random_part(data)
         return out.set_axis(labels)
+
+    def _offset(self, data: pd.DataFrame, rows) -> np.ndarray:
+        """The offset terms of the formula evaluated on ``data`` (zero without offsets)."""
+        total = np.zeros(len(rows))
+        for expr in self.design.parsed.offsets:
+            try:
+                values = patsy.dmatrix(f"0 + {expr}", data, NA_action="raise")
+            except patsy.PatsyError as err:
+                raise ValueError(
+                    f"cannot evaluate offset({expr}) for the new data: {err}"
+                ) from None
+            total += np.asarray(values)[np.asarray(data.index.get_indexer(rows)), 0]
+        return total
 
     @property
     def fitted(self) -> pd.Series:
@@ -652,7 +667,7 @@ class LmerResult:
     @property
     def residuals(self) -> pd.Series:
         """Conditional residuals ``y - fitted`` (lme4's ``residuals()``)."""
-        y = pd.Series(self.design.y, index=self.design.row_index)
+        y = pd.Series(self.design.y + self.design.offset, index=self.design.row_index)
         return (y - self.fitted).rename("residual")
 
     # ---------------------------------------------------------------- inference
@@ -727,6 +742,7 @@ class LmerResult:
                 for name, L in hypotheses.items()
             }
         table = pd.DataFrame(rows).T
+        table.index = [unquote(name) for name in table.index]
         table["num_df"] = table["num_df"].astype(int)
         return table[["num_df", "den_df", "F", "p_value"]]
 
@@ -877,6 +893,19 @@ _DDF_TEXT = {
     "residual": "residual df (N - p)",
     "asymptotic": "the normal distribution (z tests)",
 }
+
+
+def _lookup(table: pd.DataFrame, labels: pd.Series) -> np.ndarray:
+    """Rows of ``table`` for each label, matched by value (0 for labels not in the table)."""
+    index = table.index
+    if index.inferred_type in ("integer", "floating", "mixed-integer-float"):
+        labels = pd.to_numeric(labels, errors="coerce")  # "308", 308.0 and 308 are one group
+    else:
+        labels = labels.astype(str) if index.inferred_type == "string" else labels
+    pos = index.get_indexer(pd.Index(labels.to_numpy()))
+    values = table.to_numpy()[np.maximum(pos, 0)]
+    values[pos < 0] = 0.0
+    return values
 
 
 def _effect_label(name: str) -> str:
