@@ -145,6 +145,9 @@ def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame) -> pd.Series:
     keep = pd.Series(True, index=data.index)
     y, X = _design(parsed.fixed, data, "fixed part", "drop")
     keep &= data.index.isin(X.index)
+    for expr in parsed.offsets:
+        off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})", "drop")
+        keep &= data.index.isin(off.index)
     for term in parsed.random:
         if term.variables:
             Z = _design_rhs(
@@ -162,7 +165,7 @@ def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray,
         # keep the ids' own type (an integer id stays an integer), as R keeps a factor's labels
         try:
             codes, uniques = pd.factorize(data[cols[0]], sort=True)
-            return codes.astype(np.intp), np.asarray(uniques, dtype=object)
+            return codes.astype(np.intp), np.asarray(uniques)
         except TypeError:  # mixed types cannot be sorted: compare them as text
             labels = data[cols[0]].astype(str).to_numpy()
     else:
@@ -257,7 +260,7 @@ def build_design(
         )
     offset = np.zeros(len(y))
     for expr in parsed.offsets:
-        off = _design_rhs(f"0 + {expr}", data, f"offset({expr})")
+        off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})")
         if off.shape[1] != 1:
             raise FormulaError(f"offset({expr}) must be one numeric column")
         offset += off.iloc[:, 0].to_numpy(dtype=float)

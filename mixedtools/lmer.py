@@ -651,7 +651,7 @@ class LmerResult:
         total = np.zeros(len(rows))
         for expr in self.design.parsed.offsets:
             try:
-                values = patsy.dmatrix(f"0 + {expr}", data, NA_action="raise")
+                values = patsy.dmatrix(f"0 + I({expr})", data, NA_action="raise")
             except patsy.PatsyError as err:
                 raise ValueError(
                     f"cannot evaluate offset({expr}) for the new data: {err}"
