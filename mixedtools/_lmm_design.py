@@ -140,8 +140,9 @@ def _raise_patsy(err: Exception, data: pd.DataFrame, what: str):
     raise FormulaError(f"cannot build the {what}: {err}") from None
 
 
-def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame) -> pd.Series:
-    """Rows with no missing value in any variable the model uses."""
+def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame):
+    """Rows with no missing value in any variable the model uses, and the fixed-part design
+    (response and X) built on the rows without missing values in it."""
     keep = pd.Series(True, index=data.index)
     y, X = _design(parsed.fixed, data, "fixed part", "drop")
     keep &= data.index.isin(X.index)
@@ -156,7 +157,7 @@ def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame) -> pd.Series:
             keep &= data.index.isin(Z.index)
         for col in term.group:
             keep &= data[col].notna().to_numpy()
-    return keep
+    return keep, (y, X)
 
 
 def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -231,7 +232,7 @@ def build_design(
     original_index = data.index
     data = _plain_dtypes(data.reset_index(drop=True), parsed)
     parsed = _quoted(parsed, data.columns)
-    keep = _complete_rows(parsed, data)
+    keep, fixed_design = _complete_rows(parsed, data)
     n_dropped = int((~keep).sum())
     if n_dropped and na_action == "raise":
         raise ValueError(
@@ -243,7 +244,10 @@ def build_design(
     if len(data) == 0:
         raise ValueError("no complete rows left to fit the model")
 
-    y_df, X_df = _design(parsed.fixed, data, "fixed part", "raise")
+    if len(fixed_design[1]) == len(data):  # no row dropped for the random part: reuse it
+        y_df, X_df = fixed_design  # indexed 0..n-1 already: the data were reset
+    else:
+        y_df, X_df = _design(parsed.fixed, data, "fixed part", "raise")
     if y_df.shape[1] != 1:
         raise FormulaError(
             f"the response {unquote(parsed.response)!r} must be a single numeric column"
@@ -487,6 +491,9 @@ def _used_columns(parsed: ParsedFormula, columns) -> list:
 
 def _text_numbers_hint(data, col) -> str:
     if col in data.columns and not pd.api.types.is_numeric_dtype(data[col]):
+        sample = pd.Series(data[col].dropna().unique()[:20])
+        if pd.to_numeric(sample, errors="coerce").isna().any():  # text that is not numbers
+            return ""
         as_num = pd.to_numeric(data[col], errors="coerce")
         if as_num.notna().sum() == data[col].notna().sum() > 0:
             return (
@@ -516,6 +523,10 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
                 continue
         if col not in grouping and not pd.api.types.is_numeric_dtype(series):
             if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+                if col != parsed.response and series.map(type).eq(str).all():
+                    # the formula engine reads a categorical column at once, text value by value
+                    out = data.copy() if out is None else out
+                    out[col] = pd.Categorical(series.astype(object))
                 if col != parsed.response and _text_numbers_hint(data, col):
                     warnings.warn(
                         f"the column {col!r} holds numbers stored as text, so it enters the "
