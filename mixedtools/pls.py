@@ -738,7 +738,7 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
 
     def minimise(start):
         return optimize.minimize(
-            dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter}
+            dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}
         )
 
     starts = [structure.theta_start()]

@@ -79,3 +79,14 @@ def test_structure_checks_its_input():
     with pytest.raises(ValueError, match="outside the parameter space"):
         s.quantities([-1.0, 1.0])
     assert s.log_likelihood([-1.0, 1.0]) == -np.inf
+
+
+def test_level_df_rules_need_nested_factors():
+    pen = mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
+    for method in ("hlm", "nlme"):
+        with pytest.raises(NotImplementedError, match="nested.*crossed"):
+            pen.coef_table(ddf=method)
+    # nested factors: both rules apply, as with the blockwise layout
+    pastes = mt.lmer("strength ~ 1 + (1 | batch/cask)", mt.datasets.load("pastes"))
+    assert pastes.coef_table(ddf="nlme")["df"].tolist() == [30.0]
+    assert pastes.coef_table(ddf="hlm")["df"].tolist() == [9.0]
