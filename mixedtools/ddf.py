@@ -39,6 +39,7 @@ from mixedtools.reml import (
     from_statsmodels,
     newton_polish,
     reml_quantities,
+    theta_space_covariance,
 )
 
 __all__ = [
@@ -136,6 +137,9 @@ def _safe_inverse(a):
 
 def _satterthwaite_cov(structure, tau, qty, rel_tol=1e-8):
     """Inverse observed information with boundary variances dropped (as lmerTest does)."""
+    theta_cov = theta_space_covariance(structure, qty, rel_tol)
+    if theta_cov is not None:  # a correlation of +-1: the information in lme4's parameters
+        return theta_cov
     keep = ~boundary_mask(structure, tau, rel_tol)
     A = np.zeros((structure.n_tau, structure.n_tau))
     A[np.ix_(keep, keep)] = _safe_inverse(qty.info_observed[np.ix_(keep, keep)])
