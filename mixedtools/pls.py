@@ -95,6 +95,13 @@ def _tri_inverse(L):
     return np.linalg.inv(L)
 
 
+def _block_diagonal(data, k, n) -> sp.csr_matrix:
+    """CSR matrix (n x n) with full k x k diagonal blocks, ``data`` in row-major block order."""
+    indptr = np.arange(0, n * k + 1, k)
+    indices = (np.arange(n)[:, None] // k * k + np.arange(k)[None, :]).ravel()
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
+
+
 def _sum_product(a, b) -> float:
     """Sum of the elementwise product of two matrices, dense or sparse."""
     if sp.issparse(a):
@@ -281,6 +288,17 @@ class PLSStructure:
             c_idx.append(np.broadcast_to(base + b, (t.n_levels, t.k, t.k)).ravel())
         self._lam_rows = np.concatenate(r_idx)
         self._lam_cols = np.concatenate(c_idx)
+        # CSR structure of the rest of Lambda (terms after the first), filled per theta
+        indices, indptr = [], [0]
+        for pos in range(1, len(self.order)):
+            t = self.terms[self.order[pos]]
+            off = self._col_offsets[pos] - q1
+            for j in range(t.n_levels):
+                for _ in range(t.k):
+                    indices.append(off + j * t.k + np.arange(t.k))
+                    indptr.append(indptr[-1] + t.k)
+        self._lam_r_indices = np.concatenate(indices) if indices else np.zeros(0, np.int64)
+        self._lam_r_indptr = np.asarray(indptr)
 
     # ------------------------------------------------------------------ theta <-> tau
     @property
@@ -364,7 +382,6 @@ class PLSStructure:
         # W = C_r1 L11^-T = Lambda_r' Z_r'Z_1 Lambda_1 L11^-T ; L11^-T Lambda_1 blocks: T1 L11_j^-T
         L11_inv = _tri_inverse(L11)
         R1 = np.swapaxes(L11_inv @ T1.T, 1, 2)
-        n1 = L11.shape[0]
         if self.q == q1:
             W, L22 = sp.csr_matrix((0, q1)), np.zeros((0, 0))
         elif self._Zr1_dense is not None:  # small designs: dense products, no sparse overhead
@@ -374,11 +391,13 @@ class PLSStructure:
             S = self._lam_apply(Ts, P.T, True, start=1) + np.eye(self.q - q1) - W @ W.T
             L22 = sla.cholesky(S, lower=True, check_finite=False)
         else:
-            base = np.arange(n1)[:, None, None] * k1
-            rr = np.broadcast_to(base + np.arange(k1)[None, :, None], R1.shape).ravel()
-            cc = np.broadcast_to(base + np.arange(k1)[None, None, :], R1.shape).ravel()
-            R1s = sp.csr_matrix((R1.ravel(), (rr, cc)), shape=(q1, q1))
-            Lam_r = self._lambda(Ts)[q1:, q1:]
+            R1s = _block_diagonal(R1.ravel(), k1, q1)
+            data = np.concatenate(
+                [np.tile(Ts[ti].ravel(), self.terms[ti].n_levels) for ti in self.order[1:]]
+            )
+            Lam_r = sp.csr_matrix(
+                (data, self._lam_r_indices, self._lam_r_indptr), shape=(self.q - q1, self.q - q1)
+            )
             W = (Lam_r.T @ (self._Zr1 @ R1s)).tocsr()
             S = self._lam_apply(Ts, self._lam_apply(Ts, self._Zrr, True, start=1).T, True, 1)
             S = S + np.eye(self.q - q1) - (W @ W.T).toarray()
