@@ -36,6 +36,7 @@ __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _ZERO_SD = 1e-4
+_MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
 _RESTART_SD = 0.1
 
 
@@ -157,6 +158,14 @@ class PLSStructure:
         self._col_offsets = np.cumsum([0] + cols)
         self.q = int(self._col_offsets[-1])
         self.q1 = cols[0]
+        q2 = self.q - self.q1
+        if q2 > _MAX_DENSE:
+            names = ", ".join(self.terms[i].group for i in self.order[1:])
+            raise ValueError(
+                f"the random effects of {names} (all but the largest term) number {q2}; this "
+                f"engine factors them as one dense {q2} x {q2} matrix "
+                f"({q2 * q2 * 8 / 1e9:.1f} GB), above its limit of {_MAX_DENSE} effects"
+            )
         self._build_crossproducts()
         self._qty_cache = None
 

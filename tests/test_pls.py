@@ -90,3 +90,11 @@ def test_level_df_rules_need_nested_factors():
     pastes = mt.lmer("strength ~ 1 + (1 | batch/cask)", mt.datasets.load("pastes"))
     assert pastes.coef_table(ddf="nlme")["df"].tolist() == [30.0]
     assert pastes.coef_table(ddf="hlm")["df"].tolist() == [9.0]
+
+
+def test_too_many_effects_outside_the_largest_term_are_refused(monkeypatch):
+    from mixedtools import pls
+
+    monkeypatch.setattr(pls, "_MAX_DENSE", 5)
+    with pytest.raises(ValueError, match="sample.*number 6.*dense 6 x 6"):
+        mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
