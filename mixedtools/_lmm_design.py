@@ -14,13 +14,16 @@ independent effects with a common variance.  lme4 models map onto it as follows:
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import patsy
 
+from ._names import quote_names, unquote
 from .formula import FormulaError, ParsedFormula, RandomTerm
 
 __all__ = ["LmmDesign", "VarianceComponent", "build_design"]
@@ -74,6 +77,7 @@ class LmmDesign:
     vcs: list[VarianceComponent] = field(default_factory=list)
     term_design_infos: dict = field(default_factory=dict)  # RandomTerm -> patsy DesignInfo
     # general layout (crossed factors, several correlated terms): one PLSTerm per random term
+    offset: np.ndarray | None = None  # known part of the response (lme4's offset()); y excludes it
     general: bool = False
     pls_terms: list = field(default_factory=list)
     random_terms: list = field(default_factory=list)  # the RandomTerm behind each PLSTerm
@@ -136,11 +140,15 @@ def _raise_patsy(err: Exception, data: pd.DataFrame, what: str):
     raise FormulaError(f"cannot build the {what}: {err}") from None
 
 
-def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame) -> pd.Series:
-    """Rows with no missing value in any variable the model uses."""
+def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame):
+    """Rows with no missing value in any variable the model uses, and the fixed-part design
+    (response and X) built on the rows without missing values in it."""
     keep = pd.Series(True, index=data.index)
     y, X = _design(parsed.fixed, data, "fixed part", "drop")
     keep &= data.index.isin(X.index)
+    for expr in parsed.offsets:
+        off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})", "drop")
+        keep &= data.index.isin(off.index)
     for term in parsed.random:
         if term.variables:
             Z = _design_rhs(
@@ -149,13 +157,18 @@ def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame) -> pd.Series:
             keep &= data.index.isin(Z.index)
         for col in term.group:
             keep &= data[col].notna().to_numpy()
-    return keep
+    return keep, (y, X)
 
 
 def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes 0..L-1 and labels of the combination of `cols` (labels joined with ':')."""
     if len(cols) == 1:
-        labels = data[cols[0]].astype(str).to_numpy()
+        # keep the ids' own type (an integer id stays an integer), as R keeps a factor's labels
+        try:
+            codes, uniques = pd.factorize(data[cols[0]], sort=True)
+            return codes.astype(np.intp), np.asarray(uniques)
+        except TypeError:  # mixed types cannot be sorted: compare them as text
+            labels = data[cols[0]].astype(str).to_numpy()
     else:
         labels = data[cols[0]].astype(str).str.cat([data[c].astype(str) for c in cols[1:]], sep=":")
         labels = labels.to_numpy()
@@ -217,8 +230,9 @@ def build_design(
                 f"{', '.join(map(str, data.columns))}"
             )
     original_index = data.index
-    data = data.reset_index(drop=True)
-    keep = _complete_rows(parsed, data)
+    data = _plain_dtypes(data.reset_index(drop=True), parsed)
+    parsed = _quoted(parsed, data.columns)
+    keep, fixed_design = _complete_rows(parsed, data)
     n_dropped = int((~keep).sum())
     if n_dropped and na_action == "raise":
         raise ValueError(
@@ -230,16 +244,31 @@ def build_design(
     if len(data) == 0:
         raise ValueError("no complete rows left to fit the model")
 
-    y_df, X_df = _design(parsed.fixed, data, "fixed part", "raise")
+    if len(fixed_design[1]) == len(data):  # no row dropped for the random part: reuse it
+        y_df, X_df = fixed_design  # indexed 0..n-1 already: the data were reset
+    else:
+        y_df, X_df = _design(parsed.fixed, data, "fixed part", "raise")
     if y_df.shape[1] != 1:
-        raise FormulaError(f"the response {parsed.response!r} must be a single numeric column")
+        raise FormulaError(
+            f"the response {unquote(parsed.response)!r} must be a single numeric column"
+            + _text_numbers_hint(data, unquote(parsed.response))
+        )
     y = y_df.iloc[:, 0].to_numpy(dtype=float)
     X = X_df.to_numpy(dtype=float)
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise FormulaError(
-            "the fixed-effects design is rank deficient (some columns are linear combinations of "
-            "others); remove the redundant terms"
+    fe_names = [unquote(c) for c in X_df.columns]
+    _check_rank(X, fe_names)
+    if np.ptp(y) == 0:
+        raise ValueError(
+            f"the response {unquote(parsed.response)!r} is constant ({y[0]:g} on every row): "
+            "there is no variation to model"
         )
+    offset = np.zeros(len(y))
+    for expr in parsed.offsets:
+        off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})")
+        if off.shape[1] != 1:
+            raise FormulaError(f"offset({expr}) must be one numeric column")
+        offset += off.iloc[:, 0].to_numpy(dtype=float)
+    y = y - offset
 
     # grouping factors
     codes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -268,12 +297,21 @@ def build_design(
         g for g in groups if all(_nested_in(codes[h][0], codes[g][0]) for h in groups if h != g)
     ]
     columns = {term: _term_columns(term, data) for term in parsed.random}
-    fe_names = [str(c) for c in X_df.columns]
+    for term in parsed.random:  # lme4's check: more random effects than observations
+        n_effects = len(codes[term.group][1]) * columns[term].shape[1]
+        if n_effects >= len(data):
+            raise ValueError(
+                f"the number of observations ({len(data)}) is not larger than the number of "
+                f"random effects ({n_effects}) of the term {unquote(term.text)}: its variances "
+                "and the residual variance cannot be told apart; simplify the random part"
+            )
     blockwise_possible = bool(candidates) and not _needs_general_blocks(parsed, columns, candidates)
     if _needs_general(parsed, columns, candidates) and not (blockwise and blockwise_possible):
-        return _general_design(
+        design = _general_design(
             parsed, data, n_dropped, row_index, y, X, fe_names, X_df, codes, columns
         )
+        design.offset = offset
+        return design
 
     # prefer the factor carrying a multi-column (correlated) term, else the one with fewest
     # levels
@@ -316,7 +354,7 @@ def build_design(
             )
         value = Zt.iloc[:, 0].to_numpy(dtype=float)
         g_codes, g_levels = codes[term.group]
-        effect = "Intercept" if term.intercept else str(Zt.columns[0])
+        effect = "Intercept" if term.intercept else unquote(Zt.columns[0])
         if block is not None and term.group == block:
             # one effect per group: a single column
             matrix = value[:, None]
@@ -339,7 +377,8 @@ def build_design(
     if re_term is not None:
         Z_df = columns[re_term]
         Z = Z_df.to_numpy(dtype=float)
-        re_names = [str(c) for c in Z_df.columns]
+        re_names = [unquote(c) for c in Z_df.columns]
+        _check_term_rank(Z, re_names, re_term)
     else:
         Z = np.zeros((len(data), 0))
         re_names = []
@@ -351,8 +390,9 @@ def build_design(
         row_index=row_index,
         y=y,
         X=X,
-        fe_names=[str(c) for c in X_df.columns],
+        fe_names=fe_names,
         fe_design_info=X_df.design_info,
+        offset=offset,
         block_name=block_name,
         block_codes=block_codes,
         block_levels=block_levels,
@@ -390,7 +430,8 @@ def _general_design(parsed, data, n_dropped, row_index, y, X, fe_names, X_df, co
     for term in parsed.random:
         Zt = columns[term]
         g_codes, g_levels = codes[term.group]
-        names = tuple("Intercept" if c == "Intercept" else str(c) for c in Zt.columns)
+        names = tuple(unquote(c) for c in Zt.columns)
+        _check_term_rank(Zt.to_numpy(dtype=float), names, term)
         pls_terms.append(
             PLSTerm(
                 group=term.group_name,
@@ -421,3 +462,116 @@ def _general_design(parsed, data, n_dropped, row_index, y, X, fe_names, X_df, co
         pls_terms=pls_terms,
         random_terms=list(parsed.random),
     )
+
+
+def _quoted(parsed: ParsedFormula, columns) -> ParsedFormula:
+    """The formula with column names patsy cannot read wrapped in Q("...")."""
+    terms = tuple(
+        dataclasses.replace(t, variables=tuple(quote_names(v, columns) for v in t.variables))
+        for t in parsed.random
+    )
+    return dataclasses.replace(
+        parsed,
+        fixed=quote_names(parsed.fixed, columns),
+        random=terms,
+        offsets=tuple(quote_names(o, columns) for o in parsed.offsets),
+    )
+
+
+def _used_columns(parsed: ParsedFormula, columns) -> list:
+    """Data columns whose names occur in the formula (as names, backticked or in Q())."""
+    text = " ".join(
+        [parsed.fixed, *parsed.offsets, *(v for t in parsed.random for v in t.variables)]
+    )
+    quoted = quote_names(text, columns)
+    names = set(re.findall(r"[^\s~+\-*/:()|,^=<>!%&\[\]{}'\"`@]+", text))
+    names |= set(re.findall(r"""Q\(["'](.*?)["']\)""", quoted))
+    return [c for c in columns if str(c) in names]
+
+
+def _text_numbers_hint(data, col) -> str:
+    if col in data.columns and not pd.api.types.is_numeric_dtype(data[col]):
+        sample = pd.Series(data[col].dropna().unique()[:20])
+        if pd.to_numeric(sample, errors="coerce").isna().any():  # text that is not numbers
+            return ""
+        as_num = pd.to_numeric(data[col], errors="coerce")
+        if as_num.notna().sum() == data[col].notna().sum() > 0:
+            return (
+                f"; the column {col!r} holds numbers stored as text: convert it with "
+                f"data[{col!r}] = pd.to_numeric(data[{col!r}])"
+            )
+    return ""
+
+
+def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
+    """pandas' nullable dtypes as float with NaN; refuse dates; flag numbers stored as text."""
+    used = _used_columns(parsed, data.columns)
+    grouping = set(parsed.grouping_columns)
+    out = None
+    for col in used:
+        series = data[col]
+        if pd.api.types.is_datetime64_any_dtype(series) or isinstance(series.dtype, pd.PeriodDtype):
+            raise TypeError(
+                f"the column {col!r} holds dates, which the model cannot use as they are; "
+                f"convert them to a number, e.g. the days since the first date: "
+                f"data[{col!r}] = (data[{col!r}] - data[{col!r}].min()).dt.days"
+            )
+        if col not in grouping and isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+            if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+                out = data.copy() if out is None else out
+                out[col] = series.to_numpy(dtype=float, na_value=np.nan)
+                continue
+        if col not in grouping and not pd.api.types.is_numeric_dtype(series):
+            if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+                if col != parsed.response and series.map(type).eq(str).all():
+                    # the formula engine reads a categorical column at once, text value by value
+                    out = data.copy() if out is None else out
+                    out[col] = pd.Categorical(series.astype(object))
+                if col != parsed.response and _text_numbers_hint(data, col):
+                    warnings.warn(
+                        f"the column {col!r} holds numbers stored as text, so it enters the "
+                        f"model as a factor with {series.nunique()} levels; to use it as a "
+                        f"number, convert it: data[{col!r}] = pd.to_numeric(data[{col!r}])",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+    if out is None:
+        out = data
+    for col in grouping:
+        if col in out.columns and isinstance(out[col].dtype, pd.api.extensions.ExtensionDtype):
+            out = out.copy() if out is data else out
+            values = out[col].astype(object)
+            out[col] = values.where(values.notna(), np.nan)
+    return out
+
+
+def _check_rank(X: np.ndarray, names: list[str]) -> None:
+    """Refuse aliased fixed-effect columns, naming them (lme4 drops them with a message)."""
+    if X.shape[1] == 0 or np.linalg.matrix_rank(X) == X.shape[1]:
+        return
+    # as lme4: keep the columns in order, drop each one that the kept ones already span
+    kept: list[int] = []
+    for j in range(X.shape[1]):
+        if np.linalg.matrix_rank(X[:, kept + [j]]) > len(kept):
+            kept.append(j)
+    rank = len(kept)
+    dropped = [j for j in range(X.shape[1]) if j not in kept]
+    if rank < X.shape[1]:
+        raise FormulaError(
+            "the fixed-effects design is rank deficient: "
+            + ", ".join(repr(names[i]) for i in dropped)
+            + (" is a linear combination" if len(dropped) == 1 else " are linear combinations")
+            + " of the other columns (lme4 would drop "
+            + ("it" if len(dropped) == 1 else "them")
+            + "); remove the redundant terms"
+        )
+
+
+def _check_term_rank(Z: np.ndarray, names, term) -> None:
+    """A random term whose effects are linearly dependent (e.g. a slope on a constant)."""
+    if Z.shape[1] > 1 and np.linalg.matrix_rank(Z) < Z.shape[1]:
+        raise FormulaError(
+            f"the effects of the random term {unquote(term.text)} are linearly dependent (one of "
+            f"{', '.join(map(repr, names))} is constant or a combination of the others), so "
+            "their variances cannot be told apart; drop the redundant effect"
+        )

@@ -196,7 +196,8 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     """
     tau = _reml.newton_polish(structure, tau, reml=reml, steps=4)
     quantities = _reml.reml_quantities(structure, tau, reml=reml)
-    if _reml.newton_decrement(structure, quantities) < tol:
+    # judged in lme4's parameters: at a correlation of +-1 the score of tau need not vanish
+    if 2.0 * _reml.optimality_gap(structure, quantities) < tol:
         return tau
     if isinstance(structure, PLSStructure):
         restart = fit_pls(structure, reml, start_tau=tau)[0]

@@ -38,7 +38,9 @@ from mixedtools.reml import (
     boundary_mask,
     from_statsmodels,
     newton_polish,
+    optimality_gap,
     reml_quantities,
+    theta_space_covariance,
 )
 
 __all__ = [
@@ -101,13 +103,8 @@ def _resolve(fit, polish=True, reml=None):
 def _warn_if_not_optimal(structure, tau, reml, rel_tol=1e-6):
     """Warn when the polished variance parameters are still not at the (RE)ML optimum."""
     qty = reml_quantities(structure, tau, reml)
-    free = ~boundary_mask(structure, tau)
-    try:
-        step = np.linalg.solve(qty.info_observed[np.ix_(free, free)], qty.score[free])
-    except np.linalg.LinAlgError:
-        step = np.full(free.sum(), np.inf)
-    scale = np.maximum(np.abs(tau[free]), 1e-8 * tau[-1])
-    if not np.all(np.abs(step) <= rel_tol * scale):
+    # judged in lme4's parameters, where a correlation of +-1 is an ordinary bound
+    if not optimality_gap(structure, qty) <= 0.5 * rel_tol:
         warnings.warn(
             "the variance estimates are not at the "
             f"{'REML' if reml else 'ML'} optimum even after Newton polishing "
@@ -136,6 +133,9 @@ def _safe_inverse(a):
 
 def _satterthwaite_cov(structure, tau, qty, rel_tol=1e-8):
     """Inverse observed information with boundary variances dropped (as lmerTest does)."""
+    theta_cov = theta_space_covariance(structure, qty, rel_tol)
+    if theta_cov is not None:  # a correlation of +-1: the information in lme4's parameters
+        return theta_cov
     keep = ~boundary_mask(structure, tau, rel_tol)
     A = np.zeros((structure.n_tau, structure.n_tau))
     A[np.ix_(keep, keep)] = _safe_inverse(qty.info_observed[np.ix_(keep, keep)])

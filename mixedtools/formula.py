@@ -8,12 +8,9 @@ these terms statsmodels can represent is decided later, with the data at hand.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 __all__ = ["FormulaError", "ParsedFormula", "RandomTerm", "parse_lmer_formula"]
-
-_NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
 
 class FormulaError(ValueError):
@@ -73,6 +70,7 @@ class ParsedFormula:
     response: str
     fixed: str
     random: tuple[RandomTerm, ...]
+    offsets: tuple[str, ...] = ()
 
     @property
     def grouping_columns(self) -> tuple[str, ...]:
@@ -91,7 +89,13 @@ def _split_top_level(text: str, separators: str) -> list[tuple[str, str]]:
     depth = 0
     current: list[str] = []
     sep = "+"
+    quoted = False
     for ch in text:
+        if ch == "`":
+            quoted = not quoted
+        if quoted or ch == "`":
+            current.append(ch)
+            continue
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -166,8 +170,9 @@ def _parse_group(rhs: str, term_text: str) -> list[tuple[str, ...]]:
     prefix: list[str] = []
     for part in nested:
         cols = [c.strip() for c in part.split(":")]
+        cols = [c[1:-1] if len(c) > 1 and c[0] == c[-1] == "`" else c for c in cols]
         for col in cols:
-            if not _NAME.match(col):
+            if not col or any(ch in col for ch in "()+*~|`=,"):
                 raise FormulaError(
                     f"grouping factor {col!r} in {term_text!r} must be a column name (combine "
                     "factors "
@@ -246,6 +251,7 @@ def parse_lmer_formula(formula: str) -> ParsedFormula:
     if not rhs:
         raise FormulaError(f"formula {formula!r} has no predictors on the right of '~'")
     fixed_parts: list[str] = []
+    offsets: list[str] = []
     random: list[RandomTerm] = []
     for sign, piece in _split_top_level(rhs, "+-"):
         if piece == "":
@@ -260,6 +266,10 @@ def parse_lmer_formula(formula: str) -> ParsedFormula:
             raise FormulaError(
                 f"malformed random term {piece!r}: random terms go in parentheses, e.g. (1 | g)"
             )
+        elif piece.startswith("offset(") and piece.endswith(")"):
+            if sign == "-":
+                raise FormulaError(f"write the offset with a plus sign: + {piece}")
+            offsets.append(piece[len("offset(") : -1].strip())
         else:
             fixed_parts.append(piece if sign == "+" and not fixed_parts else f"{sign} {piece}")
     if not random:
@@ -272,4 +282,6 @@ def parse_lmer_formula(formula: str) -> ParsedFormula:
     texts = [(t.intercept, t.variables, t.group) for t in random]
     if len(set(texts)) != len(texts):
         raise FormulaError(f"formula {formula!r} repeats a random term")
-    return ParsedFormula(response=lhs, fixed=f"{lhs} ~ {fixed_rhs}", random=tuple(random))
+    return ParsedFormula(
+        response=lhs, fixed=f"{lhs} ~ {fixed_rhs}", random=tuple(random), offsets=tuple(offsets)
+    )

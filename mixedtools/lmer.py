@@ -20,6 +20,7 @@ import patsy
 from . import ddf as _ddf
 from . import reml as _reml
 from ._lmm_design import LmmDesign, build_design
+from ._names import unquote
 from ._optimize import bounded_refit, maximize, neutral_start
 from ._threads import single_blas_thread
 from ._type3 import type3_hypotheses
@@ -315,73 +316,51 @@ class LmerResult:
     def _general(self) -> bool:
         return isinstance(self.structure, PLSStructure)
 
-    def _general_problems(self) -> list[str]:
+    def _covariance_blocks(self):
+        """(grouping factor, effect names, covariance matrix) of every random-effects block."""
+        if self._general:
+            return [
+                (t.group, t.effect_names, self.structure.term_G(self.tau, ti))
+                for ti, t in enumerate(self.structure.terms)
+            ]
+        blocks = []
+        if self.structure.k_re:
+            blocks.append((self.design.block_name, tuple(self.design.re_names), self._g_matrix()))
+        for vc, v in zip(self.design.vcs, self._vc_variances(), strict=True):
+            blocks.append((vc.group, (vc.effect,), np.array([[v]])))
+        return blocks
+
+    def _boundary_problems(self) -> list[str]:
+        """lme4's isSingular(): a diagonal entry of a relative Cholesky factor below 1e-4."""
         problems = []
         s2 = self.tau[-1]
-        tol = 1e-8 * s2
-        for ti, term in enumerate(self.structure.terms):
-            G = self.structure.term_G(self.tau, ti)
-            names = term.effect_names
-            for a, name in enumerate(names):
-                if G[a, a] <= tol:
+        for group, names, G in self._covariance_blocks():
+            T = _reml._psd_cholesky(G / s2)
+            for j, name in enumerate(names):
+                if T[j, j] >= 1e-4:
+                    continue
+                if G[j, j] <= 1e-8 * s2:
                     problems.append(
-                        f"the variance of {_effect_label(name)} across {term.group!r} is "
-                        "estimated as 0"
+                        f"the variance of {_effect_label(name)} across {group!r} is estimated as 0"
                     )
-            for a in range(G.shape[0]):
-                for b in range(a):
-                    if G[a, a] > tol and G[b, b] > tol:
-                        r = G[a, b] / math.sqrt(G[a, a] * G[b, b])
-                        if abs(r) > 1 - 1e-6:
-                            problems.append(
-                                f"the correlation of {_effect_label(names[a])} and "
-                                f"{_effect_label(names[b])} across {term.group!r} is "
-                                f"estimated as {r:+.0f}"
-                            )
-            if G.shape[0] > 2 and not problems and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
-                problems.append(
-                    f"the covariance matrix of the random effects across {term.group!r} is "
-                    "singular (some combination of them has no variance)"
-                )
+                    continue
+                others = [b for b in range(j) if G[b, b] > 1e-8 * s2 and abs(G[j, b]) > 0]
+                if len(others) == 1:
+                    b = others[0]
+                    r = G[j, b] / math.sqrt(G[j, j] * G[b, b])
+                    problems.append(
+                        f"the correlation of {_effect_label(names[b])} and {_effect_label(name)} "
+                        f"across {group!r} is estimated as {r:+.0f}"
+                    )
+                else:
+                    problems.append(
+                        f"the covariance matrix of the random effects across {group!r} is "
+                        "singular (some combination of them has no variance)"
+                    )
         return problems
 
     def _check(self, sm_warnings: list[str]) -> None:
-        if self._general:
-            problems = self._general_problems()
-            self._report(problems, sm_warnings)
-            return
-        problems = []
-        G = self._g_matrix()
-        s2 = self.tau[-1]
-        tol = 1e-8 * s2
-        block = self.design.block_name
-        for a, name in enumerate(self.design.re_names):
-            if G[a, a] <= tol:
-                problems.append(
-                    f"the variance of {_effect_label(name)} across {block!r} is estimated as 0"
-                )
-        for a in range(G.shape[0]):
-            for b in range(a):
-                if G[a, a] > tol and G[b, b] > tol:
-                    r = G[a, b] / math.sqrt(G[a, a] * G[b, b])
-                    if abs(r) > 1 - 1e-6:
-                        problems.append(
-                            f"the correlation of {_effect_label(self.design.re_names[a])} and "
-                            f"{_effect_label(self.design.re_names[b])} across {block!r} is "
-                            f"estimated as {r:+.0f}"
-                        )
-        if not problems and G.shape[0] > 2 and np.linalg.eigvalsh(G / s2)[0] < 1e-8:
-            problems.append(
-                f"the covariance matrix of the random effects across {block!r} is singular "
-                "(some combination of them has no variance)"
-            )
-        for vc, s in zip(self.design.vcs, self._vc_variances(), strict=True):
-            if s <= tol:
-                problems.append(
-                    f"the variance of {_effect_label(vc.effect)} across {vc.group!r} is "
-                    "estimated as 0"
-                )
-        self._report(problems, sm_warnings)
+        self._report(self._boundary_problems(), sm_warnings)
 
     def _report(self, problems: list[str], sm_warnings: list[str]) -> None:
         self.singular = bool(problems)
@@ -498,7 +477,7 @@ class LmerResult:
         k = st.k_re
         if k:
             name = self.design.block_name
-            index = pd.Index(self.design.block_levels.astype(str), name=name)
+            index = pd.Index(self.design.block_levels, name=name)
             values[name] = {
                 c: pd.Series(modes[:, a], index=index) for a, c in enumerate(st.re_names)
             }
@@ -513,7 +492,7 @@ class LmerResult:
             m = vc.matrix.shape[1]
             codes = vc.level_codes
             used = codes >= 0
-            labels = vc.levels[codes[used]].astype(str)
+            labels = vc.levels[codes[used]]
             cols = np.arange(start, start + m)
             mode = modes[:, cols][used]
             var = np.einsum("jaa->ja", condvar[:, cols][:, :, cols])[used]
@@ -532,7 +511,7 @@ class LmerResult:
         self._ranef_condcov = {}
         parts = self.structure.conditional_modes(self.tau)
         for term, (modes, cov) in zip(self.structure.terms, parts, strict=True):
-            index = pd.Index(term.levels.astype(str), name=term.group)
+            index = pd.Index(term.levels, name=term.group)
             for a, name in enumerate(term.effect_names):
                 values.setdefault(term.group, {})[name] = pd.Series(modes[:, a], index=index)
                 variances.setdefault(term.group, {})[name] = pd.Series(cov[:, a, a], index=index)
@@ -605,8 +584,9 @@ class LmerResult:
             if missing:
                 raise ValueError(f"the new data lack the grouping column(s) {', '.join(missing)}")
             sub = data.loc[Z.index]
+            Z = Z.rename(columns=unquote)
             if len(term.group) == 1:
-                labels = sub[term.group[0]].astype(str)
+                labels = sub[term.group[0]]  # matched by value: 308.0 finds group 308
             else:
                 labels = (
                     sub[term.group[0]]
@@ -620,7 +600,7 @@ class LmerResult:
                 vc = next(v for v in self.design.vcs if v.term is term)
                 cols = [vc.effect]
                 Z = Z.set_axis([vc.effect], axis=1)
-            effects = table[cols].reindex(labels.to_numpy()).fillna(0.0).to_numpy()
+            effects = _lookup(table[cols], labels)
             contrib = (Z[cols].to_numpy() * effects).sum(axis=1)
             total.loc[Z.index] += contrib
             total.loc[~data.index.isin(Z.index)] = np.nan
@@ -661,10 +641,23 @@ class LmerResult:
         data = data.reset_index(drop=True)  # work by position: the caller's labels may repeat
         X = self._fixed_design(data)
         out = pd.Series(np.nan, index=data.index, name="predicted")
-        out.loc[X.index] = X.to_numpy() @ self.fixef.to_numpy()
+        out.loc[X.index] = X.to_numpy() @ self.fixef.to_numpy() + self._offset(data, X.index)
         if re:
             out = out + self._random_part(data)
         return out.set_axis(labels)
+
+    def _offset(self, data: pd.DataFrame, rows) -> np.ndarray:
+        """The offset terms of the formula evaluated on ``data`` (zero without offsets)."""
+        total = np.zeros(len(rows))
+        for expr in self.design.parsed.offsets:
+            try:
+                values = patsy.dmatrix(f"0 + I({expr})", data, NA_action="raise")
+            except patsy.PatsyError as err:
+                raise ValueError(
+                    f"cannot evaluate offset({expr}) for the new data: {err}"
+                ) from None
+            total += np.asarray(values)[np.asarray(data.index.get_indexer(rows)), 0]
+        return total
 
     @property
     def fitted(self) -> pd.Series:
@@ -674,7 +667,7 @@ class LmerResult:
     @property
     def residuals(self) -> pd.Series:
         """Conditional residuals ``y - fitted`` (lme4's ``residuals()``)."""
-        y = pd.Series(self.design.y, index=self.design.row_index)
+        y = pd.Series(self.design.y + self.design.offset, index=self.design.row_index)
         return (y - self.fitted).rename("residual")
 
     # ---------------------------------------------------------------- inference
@@ -749,6 +742,7 @@ class LmerResult:
                 for name, L in hypotheses.items()
             }
         table = pd.DataFrame(rows).T
+        table.index = [unquote(name) for name in table.index]
         table["num_df"] = table["num_df"].astype(int)
         return table[["num_df", "den_df", "F", "p_value"]]
 
@@ -899,6 +893,19 @@ _DDF_TEXT = {
     "residual": "residual df (N - p)",
     "asymptotic": "the normal distribution (z tests)",
 }
+
+
+def _lookup(table: pd.DataFrame, labels: pd.Series) -> np.ndarray:
+    """Rows of ``table`` for each label, matched by value (0 for labels not in the table)."""
+    index = table.index
+    if index.inferred_type in ("integer", "floating", "mixed-integer-float"):
+        labels = pd.to_numeric(labels, errors="coerce")  # "308", 308.0 and 308 are one group
+    else:
+        labels = labels.astype(str) if index.inferred_type == "string" else labels
+    pos = index.get_indexer(pd.Index(labels.to_numpy()))
+    values = table.to_numpy()[np.maximum(pos, 0)]
+    values[pos < 0] = 0.0
+    return values
 
 
 def _effect_label(name: str) -> str:

@@ -36,6 +36,7 @@ __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _ZERO_SD = 1e-4
+_MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
 _RESTART_SD = 0.1
 
 
@@ -95,6 +96,13 @@ def _tri_inverse(L):
     return np.linalg.inv(L)
 
 
+def _block_diagonal(data, k, n) -> sp.csr_matrix:
+    """CSR matrix (n x n) with full k x k diagonal blocks, ``data`` in row-major block order."""
+    indptr = np.arange(0, n * k + 1, k)
+    indices = (np.arange(n)[:, None] // k * k + np.arange(k)[None, :]).ravel()
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
+
+
 def _sum_product(a, b) -> float:
     """Sum of the elementwise product of two matrices, dense or sparse."""
     if sp.issparse(a):
@@ -150,6 +158,14 @@ class PLSStructure:
         self._col_offsets = np.cumsum([0] + cols)
         self.q = int(self._col_offsets[-1])
         self.q1 = cols[0]
+        q2 = self.q - self.q1
+        if q2 > _MAX_DENSE:
+            names = ", ".join(self.terms[i].group for i in self.order[1:])
+            raise ValueError(
+                f"the random effects of {names} (all but the largest term) number {q2}; this "
+                f"engine factors them as one dense {q2} x {q2} matrix "
+                f"({q2 * q2 * 8 / 1e9:.1f} GB), above its limit of {_MAX_DENSE} effects"
+            )
         self._build_crossproducts()
         self._qty_cache = None
 
@@ -265,6 +281,10 @@ class PLSStructure:
         self._Z11 = D11
         self._Zr1 = self.ZtZ[q1:, :q1].tocsr()
         self._Zrr = self.ZtZ[q1:, q1:].toarray()
+        q2 = self.q - q1
+        self._Zr1_dense = (
+            self._Zr1.toarray().reshape(q2, t1.n_levels, k1) if 0 < q2 * q1 <= 250_000 else None
+        )
         # the pattern of Lambda: full k x k blocks per level
         r_idx, c_idx = [], []
         for pos, ti in enumerate(self.order):
@@ -277,6 +297,17 @@ class PLSStructure:
             c_idx.append(np.broadcast_to(base + b, (t.n_levels, t.k, t.k)).ravel())
         self._lam_rows = np.concatenate(r_idx)
         self._lam_cols = np.concatenate(c_idx)
+        # CSR structure of the rest of Lambda (terms after the first), filled per theta
+        indices, indptr = [], [0]
+        for pos in range(1, len(self.order)):
+            t = self.terms[self.order[pos]]
+            off = self._col_offsets[pos] - q1
+            for j in range(t.n_levels):
+                for _ in range(t.k):
+                    indices.append(off + j * t.k + np.arange(t.k))
+                    indptr.append(indptr[-1] + t.k)
+        self._lam_r_indices = np.concatenate(indices) if indices else np.zeros(0, np.int64)
+        self._lam_r_indptr = np.asarray(indptr)
 
     # ------------------------------------------------------------------ theta <-> tau
     @property
@@ -332,12 +363,27 @@ class PLSStructure:
         )
         return sp.csr_matrix((data, (self._lam_rows, self._lam_cols)), shape=(self.q, self.q))
 
+    def _lam_apply(self, Ts, V, transpose, start=0):
+        """``Lambda' V`` (``transpose``) or ``Lambda V`` for dense V, term by term; with
+        ``start`` = 1, V holds the rows of the terms after the first only."""
+        V = np.asarray(V, dtype=float)
+        out = np.empty_like(V)
+        base = self._col_offsets[start]
+        spec = "ba,jbm->jam" if transpose else "ab,jbm->jam"
+        for pos in range(start, len(self.order)):
+            t = self.terms[self.order[pos]]
+            sl = slice(self._col_offsets[pos] - base, self._col_offsets[pos + 1] - base)
+            block = V[sl].reshape(t.n_levels, t.k, -1)
+            if t.k == 1:
+                out[sl] = (Ts[self.order[pos]][0, 0] * block).reshape(out[sl].shape)
+            else:
+                out[sl] = np.einsum(spec, Ts[self.order[pos]], block).reshape(out[sl].shape)
+        return out
+
     def factor(self, Ts) -> _Factor:
         """Cholesky factor of ``C = Lambda' Z'Z Lambda + I`` for relative factors ``Ts``."""
         q1 = self.q1
         T1 = Ts[self.order[0]]
-        Lam = self._lambda(Ts)
-        Lam_r = Lam[q1:, q1:]
         C11 = np.einsum("ba,jbc,cd->jad", T1, self._Z11, T1, optimize=True)
         k1 = T1.shape[0]
         C11 += np.eye(k1)
@@ -345,19 +391,27 @@ class PLSStructure:
         # W = C_r1 L11^-T = Lambda_r' Z_r'Z_1 Lambda_1 L11^-T ; L11^-T Lambda_1 blocks: T1 L11_j^-T
         L11_inv = _tri_inverse(L11)
         R1 = np.swapaxes(L11_inv @ T1.T, 1, 2)
-        n1 = L11.shape[0]
-        base = np.arange(n1)[:, None, None] * k1
-        rr = np.broadcast_to(base + np.arange(k1)[None, :, None], R1.shape).ravel()
-        cc = np.broadcast_to(base + np.arange(k1)[None, None, :], R1.shape).ravel()
-        R1s = sp.csr_matrix((R1.ravel(), (rr, cc)), shape=(q1, q1))
-        W = (Lam_r.T @ (self._Zr1 @ R1s)).tocsr()
-        if self.q > q1:
-            S = Lam_r.T @ (Lam_r.T @ self._Zrr).T
-            S = S + np.eye(self.q - q1) - (W @ W.T).toarray()
+        if self.q == q1:
+            W, L22 = sp.csr_matrix((0, q1)), np.zeros((0, 0))
+        elif self._Zr1_dense is not None:  # small designs: dense products, no sparse overhead
+            W0 = np.einsum("rja,jab->rjb", self._Zr1_dense, R1).reshape(self.q - q1, q1)
+            W = self._lam_apply(Ts, W0, True, start=1)
+            P = self._lam_apply(Ts, self._Zrr, True, start=1)
+            S = self._lam_apply(Ts, P.T, True, start=1) + np.eye(self.q - q1) - W @ W.T
             L22 = sla.cholesky(S, lower=True, check_finite=False)
         else:
-            L22 = np.zeros((0, 0))
-        return _Factor(Lam=Lam, L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv)
+            R1s = _block_diagonal(R1.ravel(), k1, q1)
+            data = np.concatenate(
+                [np.tile(Ts[ti].ravel(), self.terms[ti].n_levels) for ti in self.order[1:]]
+            )
+            Lam_r = sp.csr_matrix(
+                (data, self._lam_r_indices, self._lam_r_indptr), shape=(self.q - q1, self.q - q1)
+            )
+            W = (Lam_r.T @ (self._Zr1 @ R1s)).tocsr()
+            S = self._lam_apply(Ts, self._lam_apply(Ts, self._Zrr, True, start=1).T, True, 1)
+            S = S + np.eye(self.q - q1) - (W @ W.T).toarray()
+            L22 = sla.cholesky(S, lower=True, check_finite=False)
+        return _Factor(L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv, Ts=Ts)
 
     def pls(self, Ts):
         """Penalised least squares at relative factors ``Ts``.
@@ -366,7 +420,7 @@ class PLSStructure:
         centring fit), the penalised residual sum of squares, ``log|C|`` and ``log|RX'RX|``.
         """
         f = self.factor(Ts)
-        rhs = f.Lam.T @ self.ZtXy
+        rhs = self._lam_apply(Ts, self.ZtXy, True)
         sol = f.forward(rhs)
         p = self.n_fixed
         RZX, cu = sol[:, :p], sol[:, p]
@@ -421,7 +475,8 @@ class PLSStructure:
         x1 = (f.L11_inverse() @ rhs[: self.q1]).tocsr()
         if self.q == self.q1:
             return x1, np.zeros((0, rhs.shape[1]))
-        dense = rhs[self.q1 :].toarray() - (f.W @ x1).toarray()
+        wx = f.W @ x1
+        dense = rhs[self.q1 :].toarray() - (wx.toarray() if sp.issparse(wx) else wx)
         x2 = sla.solve_triangular(f.L22, dense, lower=True, check_finite=False)
         if np.count_nonzero(x2) < 0.1 * x2.size:  # nested designs: the outer factors stay apart
             x2 = sp.csr_matrix(x2)
@@ -451,7 +506,7 @@ class PLSStructure:
         s2 = tau[-1]
         n, p = self.n_obs, self.n_fixed
         f, RZX, cu, XtX0, beta, pwrss, logdet_c, _ = self.pls(self.factors_from_tau(tau))
-        K = (f.Lam.T @ self.ZtZ).tocsr()
+        K = (self._lambda(f.Ts).T @ self.ZtZ).tocsr()
         Y1, Y2 = self._split_solve(f, K)
         S = (self.ZtZ - Y1.T @ Y1).tocsr()
         q1 = self.q1
@@ -601,9 +656,9 @@ class PLSStructure:
         Ts = self.factors_from_tau(tau)
         f, RZX, cu, _, beta, _, _, _ = self.pls(Ts)
         u = f.backward(cu - RZX @ beta)
-        b = f.Lam @ u
+        b = self._lam_apply(Ts, u[:, None], False)[:, 0]
         out = []
-        lam_t = f.Lam.T.tocsc()
+        lam_t = self._lambda(Ts).T.tocsc()
         for ti, t in enumerate(self.terms):
             pos = self.order.index(ti)
             sl = slice(self._col_offsets[pos], self._col_offsets[pos + 1])
@@ -628,12 +683,12 @@ class PLSStructure:
 
 @dataclass
 class _Factor:
-    Lam: sp.csr_matrix
     L11: np.ndarray
-    W: sp.csr_matrix
+    W: sp.csr_matrix | np.ndarray
     L22: np.ndarray
     q1: int
     L11_inv: np.ndarray
+    Ts: list
 
     def L11_inverse(self) -> sp.csr_matrix:
         """The block-diagonal inverse of the first term's factor, as a sparse matrix."""
@@ -711,7 +766,7 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
 
     def minimise(start):
         return optimize.minimize(
-            dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter}
+            dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}
         )
 
     starts = [structure.theta_start()]

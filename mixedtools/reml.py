@@ -879,6 +879,76 @@ def _tau_of(blocks, theta, n_tau):
     return tau
 
 
+def _theta_derivatives(structure, quantities, blocks):
+    """lme4's parameters theta (with sigma^2 last), the Jacobian ``d tau / d theta`` and the
+    second-order term ``sum_k score_k d^2 tau_k / d theta^2`` of the chain rule."""
+    tau = np.asarray(quantities.tau, float)
+    n_tau = len(tau)
+    theta = _theta_of(blocks, tau)
+    m = len(theta)
+    # tau is a polynomial of degree 3 in (theta, sigma^2): central differences are exact
+    # up to rounding
+    h = 1e-4 * np.maximum(np.abs(theta), 1e-2)
+    h[-1] = 1e-4 * theta[-1]
+    J = np.empty((n_tau, m))
+    H2 = np.zeros((m, m))
+    score = quantities.score
+    for i in range(m):
+        e = np.zeros(m)
+        e[i] = h[i]
+        J[:, i] = (_tau_of(blocks, theta + e, n_tau) - _tau_of(blocks, theta - e, n_tau)) / (
+            2 * h[i]
+        )
+    for i in range(m):
+        for j in range(i, m):
+            ei, ej = np.zeros(m), np.zeros(m)
+            ei[i], ej[j] = h[i], h[j]
+            d2 = (
+                _tau_of(blocks, theta + ei + ej, n_tau)
+                - _tau_of(blocks, theta + ei - ej, n_tau)
+                - _tau_of(blocks, theta - ei + ej, n_tau)
+                + _tau_of(blocks, theta - ei - ej, n_tau)
+            ) / (4 * h[i] * h[j])
+            H2[i, j] = H2[j, i] = score @ d2
+    return theta, J, H2
+
+
+def theta_space_covariance(structure, quantities, rel_tol=1e-8):
+    """Covariance of tau from the information in lme4's parameters, or None.
+
+    At a correlation of +-1 (a zero diagonal entry of a relative Cholesky factor, with no
+    variance at zero) the observed information of tau is not that of the likelihood's
+    maximum: the score does not vanish there.  As lmerTest does, the information is taken in
+    lme4's parameters (theta, sigma^2), where that point is an ordinary bound, and mapped back:
+    ``A = J H^-1 J'``.  Entries of effects whose variance is zero are left out (their rows of
+    theta are zero).  None when the fit has no such boundary.
+    """
+    blocks = _tau_blocks(structure)
+    if blocks is None:
+        return None
+    tau = np.asarray(quantities.tau, float)
+    theta = _theta_of(blocks, tau)
+    lower, zero_rows, start = [], [], 0
+    for k, pos in blocks:
+        rows, cols = np.tril_indices(k)
+        G = np.zeros((k, k))
+        G[rows, cols] = tau[pos]
+        zero = np.diag(G) < rel_tol * tau[-1]
+        lower += list(rows == cols)
+        zero_rows += list(zero[rows] | zero[cols])
+        start += len(rows)
+    lower = np.array(lower + [False])
+    zero_rows = np.array(zero_rows + [False])
+    at_bound = lower & (np.abs(theta) < 1e-6) & ~zero_rows
+    if not at_bound.any():
+        return None
+    _, J, H2 = _theta_derivatives(structure, quantities, blocks)
+    hess = J.T @ quantities.info_observed @ J - H2
+    keep = ~zero_rows
+    Jk = J[:, keep]
+    return Jk @ np.linalg.pinv(hess[np.ix_(keep, keep)]) @ Jk.T
+
+
 def optimality_gap(structure, quantities) -> float:
     """Log-likelihood still to gain, by a Newton step in lme4's parameters (theta, sigma^2).
 
@@ -908,34 +978,8 @@ def optimality_gap(structure, quantities) -> float:
     blocks = _tau_blocks(structure)
     if blocks is None:
         return newton_decrement(structure, quantities) / 2.0
-    tau = np.asarray(quantities.tau, float)
-    n_tau = len(tau)
-    theta = _theta_of(blocks, tau)
-    m = len(theta)
-    # tau is a polynomial of degree 3 in (theta, sigma^2): central differences are exact
-    # up to rounding; h relative to each entry's scale
-    h = 1e-4 * np.maximum(np.abs(theta), 1e-2)
-    h[-1] = 1e-4 * theta[-1]
-    J = np.empty((n_tau, m))
-    H2 = np.zeros((m, m))
+    theta, J, H2 = _theta_derivatives(structure, quantities, blocks)
     score = quantities.score
-    for i in range(m):
-        e = np.zeros(m)
-        e[i] = h[i]
-        J[:, i] = (_tau_of(blocks, theta + e, n_tau) - _tau_of(blocks, theta - e, n_tau)) / (
-            2 * h[i]
-        )
-    for i in range(m):
-        for j in range(i, m):
-            ei, ej = np.zeros(m), np.zeros(m)
-            ei[i], ej[j] = h[i], h[j]
-            d2 = (
-                _tau_of(blocks, theta + ei + ej, n_tau)
-                - _tau_of(blocks, theta + ei - ej, n_tau)
-                - _tau_of(blocks, theta - ei + ej, n_tau)
-                + _tau_of(blocks, theta - ei - ej, n_tau)
-            ) / (4 * h[i] * h[j])
-            H2[i, j] = H2[j, i] = score @ d2
     grad = J.T @ score
     hess = J.T @ quantities.info_observed @ J - H2  # minus the Hessian of the log-likelihood
     # entries at their bound (diagonal of a factor at 0) whose derivative points outwards

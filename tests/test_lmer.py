@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import mixedtools as mt
+from mixedtools.lmer import SingularFitWarning
 
 REF = json.loads((Path(__file__).parent / "reference" / "lmer_reference.json").read_text())
 
@@ -50,6 +51,8 @@ TERM = {
     "machineB": "machine[T.B]",
     "machineC": "machine[T.C]",
     "year:female": "year:female",
+    "eliteTrue": "elite[T.True]",
+    "funding": "funding",
 }
 # lme4 group names -> ours (lme4 writes batch/cask as cask:batch, and '||' as subject.1)
 GROUP = {"cask:batch": "batch:cask", "subject.1": "subject"}
@@ -386,6 +389,26 @@ def test_both_optimizers_reach_lme4s_estimates(case, optimizer):
     assert np.sort(res.varcorr["vcov"]) == pytest.approx(
         np.sort(ref["varcorr"]["vcov"]), rel=VC_TOL
     )
+
+
+@pytest.mark.parametrize("method", ["Satterthwaite", "Kenward-Roger"])
+def test_correlation_at_plus_one_df_as_lmertest(method):
+    # six schools whose intercept and slope are estimated as perfectly correlated: lmerTest takes
+    # the information in lme4's parameters, where the fit is at an ordinary bound
+    ref = REF["fits"]["corr_boundary"]
+    data = dataset("engine_corr_boundary")
+    with pytest.warns(SingularFitWarning, match="correlation"):
+        res = mt.lmer("gpa ~ iq_c * funding + elite + (iq_c | school)", data)
+    assert res.loglik == pytest.approx(ref["loglik"], rel=1e-9)
+    assert res.converged and res.singular
+    lt = ref["coef_table"][method]
+    names = [term(t) for t in as_list(lt["term"])]
+    table = res.coef_table(ddf=method.lower()).loc[names]
+    se = np.asarray(as_list(lt["std_error"]))
+    # the likelihood is flat along the boundary: estimates agree to 1e-5 standard errors
+    assert np.max(np.abs(table["estimate"] - as_list(lt["estimate"])) / se) < 1e-5
+    np.testing.assert_allclose(table["std_error"], se, rtol=1e-5)
+    np.testing.assert_allclose(table["df"], as_list(lt["df"]), rtol=1e-4)
 
 
 def test_statsmodels_optimizer_refuses_crossed_factors():

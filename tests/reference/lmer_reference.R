@@ -193,6 +193,12 @@ fits$growth <- lmer(y ~ year * female + (year | school) + (year | child:school),
 fits$partial <- lmer(y ~ x + (1 | school) + (1 | hood), partial, REML = TRUE, control = ctrl)
 fits$singular <- lmer(y ~ x + (1 | subj) + (1 | item), sing, REML = TRUE, control = ctrl)
 
+# a correlation of +1: six schools of a data set simulated by mixedtools (mt.simulate.schools)
+corr_boundary <- read.csv(file.path("tests", "reference", "engine_corr_boundary.csv"),
+                          colClasses = c(school = "character"))
+fits$corr_boundary <- lmer(gpa ~ iq_c * funding + elite + (iq_c | school), corr_boundary,
+                           REML = TRUE, control = ctrl)
+
 described <- lapply(fits, function(f) {
   describe_fit(f, ddfs = if (isREML(f)) c("Satterthwaite", "Kenward-Roger") else "Satterthwaite")
 })

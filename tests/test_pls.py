@@ -1,0 +1,100 @@
+"""The sparse PLS engine (mixedtools.pls) agrees with the blockwise engine (mixedtools.reml).
+
+Both compute the same likelihood and its derivatives; on a model both can hold (one grouping
+factor, or factors nested in one) every quantity the df methods use must agree.
+"""
+
+import numpy as np
+import pytest
+
+import mixedtools as mt
+from mixedtools import reml
+from mixedtools.pls import PLSStructure, PLSTerm, fit_pls
+
+
+def both_layouts(formula, data):
+    blockwise = mt.lmer(formula, data, optimizer="statsmodels")
+    design = blockwise.design
+    codes = {}
+    terms = []
+    if design.Z.shape[1]:
+        terms.append(
+            PLSTerm(
+                design.block_name,
+                design.block_codes,
+                design.block_levels,
+                design.Z,
+                tuple(design.re_names),
+            )
+        )
+    for vc in design.vcs:
+        # one column per row: the variance component's own level codes
+        col = np.argmax(vc.matrix != 0, axis=1)
+        level = vc.level_codes[design.block_codes, col]
+        codes[vc.group] = level
+        value = vc.matrix[np.arange(len(level)), col][:, None]
+        terms.append(PLSTerm(vc.group, level, vc.levels, value, (vc.effect,)))
+    sparse = PLSStructure(design.y, design.X, terms, fe_names=design.fe_names)
+    return blockwise, sparse
+
+
+@pytest.mark.parametrize(
+    ("data_name", "formula"),
+    [
+        ("sleepstudy", "reaction ~ days + (days | subject)"),
+        ("pastes", "strength ~ 1 + (1 | batch) + (1 | batch:cask)"),
+    ],
+)
+@pytest.mark.parametrize("is_reml", [True, False])
+def test_same_likelihood_score_and_information(data_name, formula, is_reml):
+    blockwise, sparse = both_layouts(formula, mt.datasets.load(data_name))
+    structure = blockwise.structure
+    tau = blockwise.tau * np.linspace(0.8, 1.3, len(blockwise.tau))  # away from the optimum
+    a = reml.reml_quantities(structure, tau, is_reml)
+    b = sparse.quantities(tau, is_reml)
+    assert b.loglik == pytest.approx(a.loglik, rel=1e-12)
+    assert reml.log_likelihood(sparse, tau, is_reml) == pytest.approx(a.loglik, rel=1e-12)
+    for name in ("beta", "Phi", "score", "info_expected", "info_observed", "M", "Q"):
+        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-8, atol=1e-10)
+
+
+def test_profiled_deviance_is_lme4s_criterion():
+    sleep = mt.datasets.load("sleepstudy")
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep)
+    _, sparse = both_layouts("reaction ~ days + (days | subject)", sleep)
+    tau, success = fit_pls(sparse, reml=True)
+    assert success
+    theta = sparse.theta_from_tau(tau)
+    # REML criterion at the optimum = -2 x REML log-likelihood
+    assert sparse.deviance(theta, reml=True) == pytest.approx(-2 * fit.loglik, rel=1e-9)
+
+
+def test_structure_checks_its_input():
+    with pytest.raises(ValueError, match="no random-effects terms"):
+        PLSStructure(np.ones(4), np.ones((4, 1)), [])
+    term = PLSTerm("g", np.array([0, 0, 1, 1]), np.array(["a", "b"]), np.ones((4, 1)), ("I",))
+    with pytest.raises(ValueError, match="finite"):
+        PLSStructure(np.array([1.0, np.nan, 2, 3]), np.ones((4, 1)), [term])
+    s = PLSStructure(np.array([1.0, 2, 2, 4]), np.ones((4, 1)), [term])
+    with pytest.raises(ValueError, match="outside the parameter space"):
+        s.quantities([-1.0, 1.0])
+    assert s.log_likelihood([-1.0, 1.0]) == -np.inf
+
+
+def test_level_df_rules_need_nested_factors():
+    pen = mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
+    for method in ("hlm", "nlme"):
+        with pytest.raises(NotImplementedError, match="nested.*crossed"):
+            pen.coef_table(ddf=method)
+    # nested factors: both rules apply, as with the blockwise layout
+    pastes = mt.lmer("strength ~ 1 + (1 | batch/cask)", mt.datasets.load("pastes"))
+    assert pastes.coef_table(ddf="nlme")["df"].tolist() == [30.0]
+    assert pastes.coef_table(ddf="hlm")["df"].tolist() == [9.0]
+
+
+def test_too_many_effects_outside_the_largest_term_are_refused(monkeypatch):
+    from mixedtools import pls
+
+    monkeypatch.setattr(pls, "_MAX_DENSE", 5)
+    with pytest.raises(ValueError, match="sample.*number 6.*dense 6 x 6"):
+        mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
