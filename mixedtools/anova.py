@@ -746,7 +746,8 @@ def mauchly(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> 
     ``3 p`` is there ``3 c`` with c the number of within-subject cells (``ncol`` of the data
     matrix), and so it is here, to give R's p-values; the correction only matters for small
     samples and terms with three or more df. Terms with one df are spherical by definition and
-    not listed (as in R). With fewer error df than the term has df (too few subjects) the test
+    not listed (as in R); when no term is left, the table is empty and a warning says why.
+    With fewer error df than the term has df (too few subjects) the test
     is undefined: W, chi2 and p_value are NaN, with a warning.
 
     Parameters
@@ -809,4 +810,11 @@ def mauchly(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> 
             "df": int(df),
             "p_value": float(pr1 + w2 * (pr2 - pr1)),
         }
+    if not rows:
+        warnings.warn(
+            "No within-subject term has two or more df (every within factor has two levels), "
+            "so sphericity holds by definition and there is nothing to test: the table is empty.",
+            UserWarning,
+            stacklevel=2,
+        )
     return pd.DataFrame.from_dict(rows, orient="index", columns=["W", "chi2", "df", "p_value"])

@@ -357,3 +357,11 @@ def test_pingouin_agrees_where_it_uses_the_same_formulas():
     assert type2.loc["phase", "sum_sq"] == pytest.approx(mixed.loc["phase", "SS"], rel=1e-8)
     assert type3.loc["phase", "sum_sq"] != pytest.approx(mixed.loc["phase", "SS"], rel=1e-3)
     assert type2.loc["treatment:phase", "F"] == pytest.approx(mixed.loc["Interaction", "F"])
+
+
+def test_mauchly_with_only_two_level_within_factors_is_empty_with_a_warning():
+    sleep = mt.datasets.load("sleepstudy")
+    two_days = sleep[sleep["days"] < 2]
+    with pytest.warns(UserWarning, match="nothing to test"):
+        table = mt.anova.mauchly(two_days, "reaction", "subject", "days")
+    assert table.empty and list(table.columns) == ["W", "chi2", "df", "p_value"]

@@ -1,5 +1,8 @@
 """mixedtools.stimuli: Latin-square subjects x items simulation and F1 / F2 / min F' / LMM."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +10,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 import mixedtools as mt
+from mixedtools.lmer import SingularFitWarning
 
 
 def test_design_is_a_balanced_latin_square():
@@ -107,3 +111,26 @@ def test_lmer_rejection_rate_agrees_with_the_closed_form_for_the_intercept_model
     assert 0 < out["rate"] < 1
     with pytest.raises(ValueError, match="n_reps"):
         mt.stimuli.lmer_rejection_rate("y ~ cond + (1 | subject)", 0)
+
+
+def test_chapter_5_singular_maximal_fit_matches_lme4():
+    """The maximal crossed model on data without condition slopes: singular, as in lme4."""
+    reference_dir = Path(__file__).parent / "reference"
+    ref = json.loads((reference_dir / "anova_singular_maximal.json").read_text())
+    data = mt.stimuli.latin_square(
+        n_subjects=24, n_items=16, sd_subject=0.5, sd_item=0.5, sd_residual=1.0, seed=11
+    )
+    saved = pd.read_csv(reference_dir / "anova_singular_maximal.csv")
+    np.testing.assert_allclose(data["y"], saved["y"], rtol=1e-12)
+    assert (data["subject"] == saved["subject"]).all() and (data["item"] == saved["item"]).all()
+    with pytest.warns(SingularFitWarning):
+        fit = mt.lmer("y ~ cond + (1 + cond | subject) + (1 + cond | item)", data)
+    assert fit.singular and ref["is_singular"]
+    assert -2 * fit.loglik == pytest.approx(ref["reml_criterion"], rel=1e-7)
+    sdcor = fit.varcorr["sdcor"].to_numpy()
+    expected = np.array(list(ref["sdcor"].values()))
+    # intercept and residual SDs, and the correlations at +-1, agree closely; the slope SDs sit
+    # at the boundary (about 0.004 and 0.008), where the optimum is flat: absolute tolerance
+    np.testing.assert_allclose(sdcor[[0, 2, 3, 5, 6]], expected[[0, 2, 3, 5, 6]], rtol=1e-4)
+    np.testing.assert_allclose(sdcor[[1, 4]], expected[[1, 4]], atol=1e-4)
+    np.testing.assert_allclose(fit.fixef, list(ref["fixef"].values()), rtol=1e-5)

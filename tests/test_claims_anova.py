@@ -144,6 +144,19 @@ def test_a3_enough_items_are_needed_for_power():
     assert all(np.diff(power) > 0.05) and power[0] < 0.2 and power[-1] > 0.4
 
 
+def test_a3_with_subject_and_item_slopes_only_min_f_prime_keeps_the_5_percent_level():
+    """Scenario (d) and the item-count curve: F2 and the random-intercept model are inflated."""
+    slopes = dict(DESIGN, sd_item_slope=0.5, sd_subject_slope=0.5)
+    margin = 3 * np.sqrt(0.05 * 0.95 / 4000)
+    for k in (8, 16, 32, 64):
+        rates = mt.stimuli.rejection_rates(4000, seed=200 + k, **dict(slopes, n_items=k))["rate"]
+        assert rates["min F'"] < 0.05
+        assert rates["LMM (1|subject) + (1|item)"] > 0.05 + margin
+    rates = mt.stimuli.rejection_rates(10_000, seed=103, **slopes)["rate"]
+    assert rates["F2 (by item)"] > 0.05 + 3 * np.sqrt(0.05 * 0.95 / 10_000)
+    assert rates["F1 (by subject)"] > 0.10
+
+
 # ---- A4 ----------------------------------------------------------------------------------------
 
 
