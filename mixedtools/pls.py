@@ -36,6 +36,7 @@ __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _ZERO_SD = 1e-4
+_MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
 _MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
 _RESTART_SD = 0.1
 
@@ -764,7 +765,15 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
     def dev(theta):
         return structure.deviance(theta, reml)
 
+    # many parameters and costly evaluations: a model-based search (as lme4's bobyqa) needs
+    # fewer evaluations than finite-difference gradients; otherwise L-BFGS-B has less overhead
+    model_based = structure.n_theta >= 4 and structure.q > _MODEL_BASED_MIN_Q
+
     def minimise(start):
+        if model_based:
+            return optimize.minimize(
+                dev, start, method="COBYQA", bounds=bounds, options={"maxfev": maxiter * 10}
+            )
         return optimize.minimize(
             dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}
         )

@@ -98,3 +98,22 @@ def test_too_many_effects_outside_the_largest_term_are_refused(monkeypatch):
     monkeypatch.setattr(pls, "_MAX_DENSE", 5)
     with pytest.raises(ValueError, match="sample.*number 6.*dense 6 x 6"):
         mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mt.datasets.load("penicillin"))
+
+
+@pytest.mark.parametrize("min_q", [0, 10**9])
+def test_both_searches_reach_lme4s_optimum(monkeypatch, min_q):
+    # large models with many parameters use a model-based search (COBYQA), others L-BFGS-B
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from mixedtools import pls
+
+    monkeypatch.setattr(pls, "_MODEL_BASED_MIN_Q", min_q)
+    here = Path(__file__).parent / "reference"
+    ref = json.loads((here / "lmer_reference.json").read_text())["fits"]["growth"]
+    data = pd.read_csv(here / "engine_growth.csv", dtype={"child": str})
+    fit = mt.lmer("y ~ year * female + (year | school) + (year | child:school)", data)
+    assert fit.loglik == pytest.approx(ref["loglik"], rel=1e-10)
+    assert fit.converged
