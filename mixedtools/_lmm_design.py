@@ -24,6 +24,7 @@ import pandas as pd
 import patsy
 
 from ._names import quote_names, unquote
+from ._warnings import external_stacklevel
 from .formula import FormulaError, ParsedFormula, RandomTerm
 
 __all__ = ["LmmDesign", "VarianceComponent", "build_design"]
@@ -533,7 +534,7 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
                         f"model as a factor with {series.nunique()} levels; to use it as a "
                         f"number, convert it: data[{col!r}] = pd.to_numeric(data[{col!r}])",
                         UserWarning,
-                        stacklevel=4,
+                        stacklevel=external_stacklevel(),
                     )
     if out is None:
         out = data

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools._warnings import external_stacklevel
 from mixedtools.pls import PLSStructure
 from mixedtools.reml import (
     LMMStructure,
@@ -110,7 +111,7 @@ def _warn_if_not_optimal(structure, tau, reml, rel_tol=1e-6):
             f"{'REML' if reml else 'ML'} optimum even after Newton polishing "
             "(the fit may not have converged); the degrees of freedom may be inaccurate",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=external_stacklevel(),
         )
 
 

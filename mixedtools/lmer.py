@@ -24,6 +24,7 @@ from ._names import unquote
 from ._optimize import bounded_refit, maximize, neutral_start
 from ._threads import single_blas_thread
 from ._type3 import type3_hypotheses
+from ._warnings import external_stacklevel
 from .formula import FormulaError, parse_lmer_formula
 from .pls import PLSStructure, fit_pls
 
@@ -372,7 +373,7 @@ class LmerResult:
                 "consider simplifying it (drop the term, or use '||' to drop a correlation)."
             )
             self._warnings.append(msg)
-            warnings.warn(msg, SingularFitWarning, stacklevel=3)
+            warnings.warn(msg, SingularFitWarning, stacklevel=external_stacklevel())
         # convergence: the Newton decrement on the free parameters must be negligible
         gap = _reml.optimality_gap(self.structure, self.quantities)
         self.converged = _converged(self.structure, self.quantities)
@@ -386,7 +387,7 @@ class LmerResult:
             if sm_warnings:
                 msg += f" (statsmodels: {sm_warnings[0]})"
             self._warnings.append(msg)
-            warnings.warn(msg, LmerConvergenceWarning, stacklevel=3)
+            warnings.warn(msg, LmerConvergenceWarning, stacklevel=external_stacklevel())
 
     # ---------------------------------------------------------------- variance components
     @property
