@@ -250,3 +250,25 @@ def test_wage_panel_union_premium_clustered_se_larger():
     classical, clustered = model.fit(), model.fit(cov_type="clustered", cluster_entity=True)
     assert clustered.std_errors["union"] > classical.std_errors["union"]
     assert 0.08 < np.exp(classical.params["union"]) - 1 < 0.09
+
+
+def test_mundlak_wald_test_of_means_is_regression_based_hausman_on_balanced_panel(grunfeld, fe):
+    formula = "inv ~ 1 + value + capital"
+    crem = mt.panel.mundlak(formula, grunfeld)
+    means = ["mean(value)", "mean(capital)"]
+    b = crem.params[means].to_numpy()
+    wald = b @ np.linalg.solve(crem.cov.loc[means, means].to_numpy(), b)
+    aux = mt.panel.hausman(fe, mt.panel.random_effects(formula, grunfeld), method="aux")
+    np.testing.assert_allclose(wald, aux.statistic, rtol=1e-8)
+    # on the unbalanced EmplUK panel the two are not identical
+    empl = _empl()
+    formula = "log_emp ~ 1 + log_wage + log_capital + log_output"
+    crem = mt.panel.mundlak(formula, empl)
+    means = [name for name in crem.params.index if name.startswith("mean(")]
+    b = crem.params[means].to_numpy()
+    wald = b @ np.linalg.solve(crem.cov.loc[means, means].to_numpy(), b)
+    fe_empl = PanelOLS.from_formula(
+        "log_emp ~ log_wage + log_capital + log_output + EntityEffects", empl
+    ).fit()
+    aux = mt.panel.hausman(fe_empl, mt.panel.random_effects(formula, empl), method="aux")
+    assert abs(wald / aux.statistic - 1) > 0.01
