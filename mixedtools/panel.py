@@ -607,7 +607,10 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
         common slopes, as ``plm::phtest(fe, re)``. ``"aux"``: the regression-based test
         (Mundlak, Wooldridge): the quasi-demeaned y on the quasi-demeaned regressors and the
         within-demeaned time-varying regressors; Wald test that the latter are 0, as
-        ``plm::phtest(formula, data, method = "aux")``.
+        ``plm::phtest(formula, data, method = "aux")``. Like plm, the auxiliary regression keeps
+        an untransformed intercept column; on unbalanced panels (theta varying by entity) the
+        statistic therefore differs from the Wald test of the means in :func:`mundlak`, which
+        transforms the intercept to 1 - theta_i as GLS does. On balanced panels the two agree.
     robust : bool, default False
         With ``method="aux"``: use the cluster-robust (by entity) covariance without small-sample
         correction (``vcovHC(method = "arellano", type = "HC0")`` in R), valid under

@@ -141,6 +141,8 @@ def test_unbalanced_linearmodels_random_effects_differs_from_swamy_arora():
 def test_p4_hausman_grunfeld_does_not_reject_wage_panel_does(grunfeld, fe):
     re = mt.panel.random_effects("inv ~ 1 + value + capital", grunfeld)
     assert mt.panel.hausman(fe, re).p_value > 0.05
+    # ... but the cluster-robust regression-based form rejects at 5% on the same data
+    assert mt.panel.hausman(fe, re, method="aux", robust=True).p_value < 0.05
     wages = wage_panel.load().set_index(["nr", "year"])
     fe_w = PanelOLS.from_formula(
         "lwage ~ exper + expersq + union + married + EntityEffects", wages
@@ -200,3 +202,73 @@ def test_p5_robust_standard_errors_larger_on_grunfeld(grunfeld):
     kernel = model.fit(cov_type="kernel").std_errors
     assert np.all(clustered > classical) and np.all(kernel > classical)
     assert clustered["capital"] / classical["capital"] > 2.5
+
+
+def test_p5_time_effects_alone_stay_near_pooled_ols(grunfeld, fe):
+    time_only = PanelOLS.from_formula("inv ~ value + capital + TimeEffects", grunfeld).fit()
+    pooled = PooledOLS.from_formula("inv ~ 1 + value + capital", grunfeld).fit()
+    gap_pooled = np.abs(time_only.params - pooled.params[["value", "capital"]])
+    gap_within = np.abs(time_only.params - fe.params)
+    assert np.all(gap_pooled < gap_within)
+
+
+# ---- what the chapter adds to the notes --------------------------------------------------------
+def test_fixed_effects_equals_within_slopes_of_group_mean_model_on_unbalanced_panel():
+    """The notes' "FE has no counterpart in HLM" is loose: Mundlak's RE model reproduces FE."""
+    empl = _empl()
+    fe_empl = PanelOLS.from_formula(
+        "log_emp ~ log_wage + log_capital + log_output + EntityEffects", empl
+    ).fit()
+    crem = mt.panel.mundlak("log_emp ~ 1 + log_wage + log_capital + log_output", empl)
+    np.testing.assert_allclose(crem.params[fe_empl.params.index], fe_empl.params, rtol=1e-8)
+
+
+def test_empluk_classical_hausman_invalid_robust_rejects():
+    empl = _empl()
+    fe_empl = PanelOLS.from_formula(
+        "log_emp ~ log_wage + log_capital + log_output + EntityEffects", empl
+    ).fit()
+    re_empl = mt.panel.random_effects("log_emp ~ 1 + log_wage + log_capital + log_output", empl)
+    with pytest.warns(UserWarning, match="not positive definite"):
+        mt.panel.hausman(fe_empl, re_empl)
+    assert mt.panel.hausman(fe_empl, re_empl, method="aux", robust=True).p_value < 0.001
+
+
+def test_grunfeld_first_difference_residuals_not_near_minus_half(grunfeld):
+    """Exercise: serially uncorrelated level errors would give corr(de_t, de_t-1) = -0.5."""
+    fd = FirstDifferenceOLS.from_formula("inv ~ value + capital", grunfeld).fit()
+    lagged = fd.resids.groupby(level=0).shift()
+    both = pd.concat([fd.resids, lagged], axis=1, keys=["now", "lag"]).dropna()
+    assert abs(both["now"].corr(both["lag"])) < 0.25
+
+
+def test_wage_panel_union_premium_clustered_se_larger():
+    wages = wage_panel.load().set_index(["nr", "year"])
+    model = PanelOLS.from_formula(
+        "lwage ~ exper + expersq + union + married + EntityEffects", wages
+    )
+    classical, clustered = model.fit(), model.fit(cov_type="clustered", cluster_entity=True)
+    assert clustered.std_errors["union"] > classical.std_errors["union"]
+    assert 0.08 < np.exp(classical.params["union"]) - 1 < 0.09
+
+
+def test_mundlak_wald_test_of_means_is_regression_based_hausman_on_balanced_panel(grunfeld, fe):
+    formula = "inv ~ 1 + value + capital"
+    crem = mt.panel.mundlak(formula, grunfeld)
+    means = ["mean(value)", "mean(capital)"]
+    b = crem.params[means].to_numpy()
+    wald = b @ np.linalg.solve(crem.cov.loc[means, means].to_numpy(), b)
+    aux = mt.panel.hausman(fe, mt.panel.random_effects(formula, grunfeld), method="aux")
+    np.testing.assert_allclose(wald, aux.statistic, rtol=1e-8)
+    # on the unbalanced EmplUK panel the two are not identical
+    empl = _empl()
+    formula = "log_emp ~ 1 + log_wage + log_capital + log_output"
+    crem = mt.panel.mundlak(formula, empl)
+    means = [name for name in crem.params.index if name.startswith("mean(")]
+    b = crem.params[means].to_numpy()
+    wald = b @ np.linalg.solve(crem.cov.loc[means, means].to_numpy(), b)
+    fe_empl = PanelOLS.from_formula(
+        "log_emp ~ log_wage + log_capital + log_output + EntityEffects", empl
+    ).fit()
+    aux = mt.panel.hausman(fe_empl, mt.panel.random_effects(formula, empl), method="aux")
+    assert abs(wald / aux.statistic - 1) > 0.01
