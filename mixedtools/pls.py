@@ -25,7 +25,7 @@ methods use have the same closed forms as in :mod:`mixedtools.reml`, evaluated h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import scipy.linalg as sla
@@ -78,8 +78,11 @@ class PLSTerm:
         return self.k * self.n_levels
 
 
+@lru_cache(maxsize=16)
 def _lower(k):
-    return np.tril_indices(k)
+    rows, cols = np.tril_indices(k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
 def _tri_inverse(L):
@@ -281,7 +284,8 @@ class PLSStructure:
                 D11[:, b, a] = D11[:, a, b]
         self._Z11 = D11
         self._Zr1 = self.ZtZ[q1:, :q1].tocsr()
-        self._Zrr = self.ZtZ[q1:, q1:].toarray()
+        self._Zrr_sparse = self.ZtZ[q1:, q1:].tocsr()
+        self._Zrr = self._Zrr_sparse.toarray()
         q2 = self.q - q1
         self._Zr1_dense = (
             self._Zr1.toarray().reshape(q2, t1.n_levels, k1) if 0 < q2 * q1 <= 250_000 else None
@@ -370,23 +374,31 @@ class PLSStructure:
         V = np.asarray(V, dtype=float)
         out = np.empty_like(V)
         base = self._col_offsets[start]
-        spec = "ba,jbm->jam" if transpose else "ab,jbm->jam"
         for pos in range(start, len(self.order)):
             t = self.terms[self.order[pos]]
             sl = slice(self._col_offsets[pos] - base, self._col_offsets[pos + 1] - base)
+            T = Ts[self.order[pos]]
             block = V[sl].reshape(t.n_levels, t.k, -1)
             if t.k == 1:
-                out[sl] = (Ts[self.order[pos]][0, 0] * block).reshape(out[sl].shape)
+                out[sl] = (T[0, 0] * block).reshape(out[sl].shape)
+            elif block.shape[2] <= 16 and t.n_levels >= 1000:
+                # many levels, few columns: one BLAS product, effects as rows
+                flat = np.moveaxis(block, 1, 0).reshape(t.k, -1)
+                product = ((T.T if transpose else T) @ flat).reshape(t.k, t.n_levels, -1)
+                out[sl] = np.moveaxis(product, 0, 1).reshape(out[sl].shape)
             else:
-                out[sl] = np.einsum(spec, Ts[self.order[pos]], block).reshape(out[sl].shape)
+                spec = "ba,jbm->jam" if transpose else "ab,jbm->jam"
+                out[sl] = np.einsum(spec, T, block).reshape(out[sl].shape)
         return out
 
     def factor(self, Ts) -> _Factor:
         """Cholesky factor of ``C = Lambda' Z'Z Lambda + I`` for relative factors ``Ts``."""
         q1 = self.q1
         T1 = Ts[self.order[0]]
-        C11 = np.einsum("ba,jbc,cd->jad", T1, self._Z11, T1, optimize=True)
         k1 = T1.shape[0]
+        # T1' D_j T1 for every level j at once: row-major vec(T' D T) = vec(D) (T kron T)
+        n1 = self._Z11.shape[0]
+        C11 = (self._Z11.reshape(n1, k1 * k1) @ np.kron(T1, T1)).reshape(n1, k1, k1)
         C11 += np.eye(k1)
         L11 = np.linalg.cholesky(C11)
         # W = C_r1 L11^-T = Lambda_r' Z_r'Z_1 Lambda_1 L11^-T ; L11^-T Lambda_1 blocks: T1 L11_j^-T
@@ -409,8 +421,7 @@ class PLSStructure:
                 (data, self._lam_r_indices, self._lam_r_indptr), shape=(self.q - q1, self.q - q1)
             )
             W = (Lam_r.T @ (self._Zr1 @ R1s)).tocsr()
-            S = self._lam_apply(Ts, self._lam_apply(Ts, self._Zrr, True, start=1).T, True, 1)
-            S = S + np.eye(self.q - q1) - (W @ W.T).toarray()
+            S = (Lam_r.T @ self._Zrr_sparse @ Lam_r - W @ W.T).toarray() + np.eye(self.q - q1)
             L22 = sla.cholesky(S, lower=True, check_finite=False)
         return _Factor(L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv, Ts=Ts)
 
