@@ -39,6 +39,7 @@ _ZERO_SD = 1e-4
 _MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
 _MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
 _RESTART_SD = 0.1
+_FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
 
 
 @dataclass(frozen=True, eq=False)
@@ -488,6 +489,12 @@ class PLSStructure:
         if self.q == self.q1:
             return x1, np.zeros((0, rhs.shape[1]))
         wx = f.W @ x1
+        if sp.issparse(wx) and np.count_nonzero(f.L22) < 0.1 * f.L22.size:
+            # nested designs: L22 is (nearly) block diagonal, and so is its inverse; a sparse
+            # product keeps the outer factors apart instead of a dense solve with q columns
+            eye = np.eye(f.L22.shape[0])
+            L22_inv = sla.solve_triangular(f.L22, eye, lower=True, check_finite=False)
+            return x1, (sp.csr_matrix(L22_inv) @ (rhs[self.q1 :] - wx)).tocsr()
         dense = rhs[self.q1 :].toarray() - (wx.toarray() if sp.issparse(wx) else wx)
         x2 = sla.solve_triangular(f.L22, dense, lower=True, check_finite=False)
         if np.count_nonzero(x2) < 0.1 * x2.size:  # nested designs: the outer factors stay apart
@@ -782,9 +789,9 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
 
     def minimise(start):
         if model_based:
-            return optimize.minimize(
-                dev, start, method="COBYQA", bounds=bounds, options={"maxfev": maxiter * 10}
-            )
+            # the Newton finish does the last digits: a trust region of 1e-3 suffices
+            options = {"maxfev": maxiter * 10, "final_tr_radius": _FINAL_TR_RADIUS}
+            return optimize.minimize(dev, start, method="COBYQA", bounds=bounds, options=options)
         return optimize.minimize(
             dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}
         )
