@@ -31,6 +31,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy import optimize
+from scipy.sparse.csgraph import connected_components
 
 __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
@@ -423,8 +424,52 @@ class PLSStructure:
             )
             W = (Lam_r.T @ (self._Zr1 @ R1s)).tocsr()
             S = (Lam_r.T @ self._Zrr_sparse @ Lam_r - W @ W.T).toarray() + np.eye(self.q - q1)
-            L22 = sla.cholesky(S, lower=True, check_finite=False)
+            L22 = self._cholesky_rest(S)
         return _Factor(L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv, Ts=Ts)
+
+    def _cholesky_rest(self, S):
+        """Lower Cholesky factor of the Schur complement ``S`` of the terms after the first.
+
+        When ``S`` splits into independent blocks (the outer factors of a nested design: one
+        block per school), each block is factored on its own, batched by block size; the
+        factor has the same pattern, so it equals the dense factor up to rounding."""
+        components = self._rest_components
+        if components is None:
+            return sla.cholesky(S, lower=True, check_finite=False)
+        L = np.zeros_like(S)
+        for idx in components:  # (n_blocks, size): the indices of blocks of one size
+            rows, cols = idx[:, :, None], idx[:, None, :]
+            L[rows, cols] = np.linalg.cholesky(S[rows, cols])
+        return L
+
+    @cached_property
+    def _rest_components(self):
+        """Indices of the independent blocks of the Schur complement, grouped by size; None
+        when it does not split into many small blocks (crossed designs)."""
+        q1, q2 = self.q1, self.q - self.q1
+        if q2 < 64 or q2 * q1 <= 250_000:
+            return None
+        # pattern of Lambda_r' (Z_r'Z_r + Z_r'Z_1 Z_1'Z_r) Lambda_r, at the level of the effects
+        # of one level (Lambda_r mixes the k effects of a level)
+        ones = sp.csr_matrix(self._Zr1, copy=True)
+        ones.data[:] = 1.0
+        rest = sp.csr_matrix(self._Zrr_sparse, copy=True)
+        rest.data[:] = 1.0
+        lam = sp.csr_matrix(
+            (np.ones(len(self._lam_r_indices)), self._lam_r_indices, self._lam_r_indptr),
+            shape=(q2, q2),
+        )
+        pattern = lam.T @ (rest + ones @ ones.T) @ lam
+        n_blocks, labels = connected_components(pattern, directed=False)
+        sizes = np.bincount(labels)
+        if n_blocks < 2 or sizes.max() > 256:
+            return None
+        order = np.argsort(labels, kind="stable")  # by block, indices ascending within one
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        groups = {}
+        for b in range(n_blocks):
+            groups.setdefault(sizes[b], []).append(order[starts[b] : starts[b + 1]])
+        return [np.array(blocks) for blocks in groups.values()]
 
     def pls(self, Ts):
         """Penalised least squares at relative factors ``Ts``.
