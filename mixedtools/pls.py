@@ -423,7 +423,8 @@ class PLSStructure:
                 (data, self._lam_r_indices, self._lam_r_indptr), shape=(self.q - q1, self.q - q1)
             )
             W = (Lam_r.T @ (self._Zr1 @ R1s)).tocsr()
-            S = (Lam_r.T @ self._Zrr_sparse @ Lam_r - W @ W.T).toarray() + np.eye(self.q - q1)
+            S = (Lam_r.T @ self._Zrr_sparse @ Lam_r).toarray() - (W @ W.T).toarray()
+            S[np.diag_indices_from(S)] += 1.0
             L22 = self._cholesky_rest(S)
         return _Factor(L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv, Ts=Ts)
 
