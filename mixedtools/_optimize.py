@@ -200,7 +200,7 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     if 2.0 * _reml.optimality_gap(structure, quantities) < tol:
         return tau
     if isinstance(structure, PLSStructure):
-        restart = fit_pls(structure, reml, start_tau=tau)[0]
+        restart = fit_pls(structure, reml, start_tau=tau, model_based=True, final_radius=1e-6)[0]
     else:
         restart = bounded_refit(structure, tau, reml=reml)
     refit = _reml.newton_polish(structure, restart, reml, 4)

@@ -807,7 +807,14 @@ class _Factor:
         return x[:, 0] if squeeze else x
 
 
-def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
+def fit_pls(
+    structure: PLSStructure,
+    reml=True,
+    start_tau=None,
+    maxiter=2000,
+    model_based=None,
+    final_radius=_FINAL_TR_RADIUS,
+):
     """Minimise lme4's profiled deviance over theta (variances bounded below by zero).
 
     Parameters
@@ -817,6 +824,14 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
     start_tau : ndarray, optional
         A starting value on the data scale; lme4's start (theta: identity) is always tried.
     maxiter : int
+    model_based : bool, optional
+        Use the model-based search (COBYQA) rather than L-BFGS-B; by default for models with
+        many parameters and random effects.  A restart after a search that stopped short uses
+        it: it copes better with flat ridges next to the bounds (correlations of +-1).
+    final_radius : float
+        Trust-region radius at which the model-based search stops.  The default hands over to
+        the Newton finish early; a restart asks for 1e-6, since at a bound (where the Newton
+        finish holds the bounded entries) the search must do the last digits itself.
 
     Returns
     -------
@@ -831,12 +846,13 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
 
     # many parameters and costly evaluations: a model-based search (as lme4's bobyqa) needs
     # fewer evaluations than finite-difference gradients; otherwise L-BFGS-B has less overhead
-    model_based = structure.n_theta >= 4 and structure.q > _MODEL_BASED_MIN_Q
+    if model_based is None:
+        model_based = structure.n_theta >= 4 and structure.q > _MODEL_BASED_MIN_Q
 
     def minimise(start):
         if model_based:
             # the Newton finish does the last digits: a trust region of 1e-3 suffices
-            options = {"maxfev": maxiter * 10, "final_tr_radius": _FINAL_TR_RADIUS}
+            options = {"maxfev": maxiter * 10, "final_tr_radius": final_radius}
             return optimize.minimize(dev, start, method="COBYQA", bounds=bounds, options=options)
         return optimize.minimize(
             dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}

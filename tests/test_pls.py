@@ -5,10 +5,12 @@ factor, or factors nested in one) every quantity the df methods use must agree.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mixedtools as mt
 from mixedtools import reml
+from mixedtools.lmer import SingularFitWarning
 from mixedtools.pls import PLSStructure, PLSTerm, fit_pls
 
 
@@ -163,3 +165,27 @@ def test_crossed_factors_keep_the_dense_schur_complement():
     ]
     s = PLSStructure(rng.normal(size=6000), one, terms)
     assert s._rest_components is None
+
+
+def test_a_fit_with_two_correlations_at_the_bound_reaches_the_optimum():
+    # correlations +1 (school) and -1 (child): the first search stops on a flat ridge next to
+    # the bounds, where the Newton finish holds the bounded entries; the restart must get there
+    rng = np.random.default_rng(7)
+    school = np.repeat(np.arange(30), 40)
+    child = np.repeat(np.arange(300), 4)
+    year = np.tile(np.arange(4.0), 300)
+    y = rng.normal(size=30)[school] + rng.normal(size=300)[child] + 0.5 * year
+    data = pd.DataFrame(
+        {
+            "y": y + rng.normal(size=1200),
+            "year": year,
+            "school": school.astype(str),
+            "child": child.astype(str),
+        }
+    )
+    with pytest.warns(SingularFitWarning):
+        fit = mt.lmer("y ~ year + (year | school) + (year | child:school)", data)
+    assert fit.converged
+    s = fit.structure
+    tau, _ = fit_pls(s, reml=True, model_based=True, final_radius=1e-8)
+    assert fit.loglik >= reml.log_likelihood(s, tau, True) - 1e-7
