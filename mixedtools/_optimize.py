@@ -17,7 +17,7 @@ from scipy import optimize
 from . import reml as _reml
 from .pls import PLSStructure, fit_pls
 
-__all__ = ["bounded_refit", "maximize", "neutral_start"]
+__all__ = ["bounded_refit", "maximize", "neutral_start", "newton_finish"]
 
 _ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
 _RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
@@ -200,10 +200,44 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     if 2.0 * _reml.optimality_gap(structure, quantities) < tol:
         return tau
     if isinstance(structure, PLSStructure):
-        restart = fit_pls(structure, reml, start_tau=tau)[0]
+        restart = fit_pls(structure, reml, start_tau=tau, model_based=True, final_radius=1e-6)[0]
     else:
         restart = bounded_refit(structure, tau, reml=reml)
     refit = _reml.newton_polish(structure, restart, reml, 4)
     if _reml.log_likelihood(structure, refit, reml) > quantities.loglik:
         return refit
     return tau
+
+
+def newton_finish(structure, tau, reml=True, steps=3) -> np.ndarray:
+    """Finish a search with Newton steps until the optimality gap is negligible.
+
+    Each step costs one evaluation of the information; if the steps do not get there, the full
+    :func:`maximize` (with a restarted search) takes over.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.pls import PLSStructure, PLSTerm, fit_pls
+    >>> from mixedtools.reml import optimality_gap, reml_quantities
+    >>> rng = np.random.default_rng(3)
+    >>> a, b = np.repeat(np.arange(8), 6), np.tile(np.arange(6), 8)
+    >>> y = rng.normal(size=8)[a] + rng.normal(size=6)[b] + rng.normal(size=48)
+    >>> terms = [PLSTerm("a", a, np.arange(8), np.ones((48, 1)), ("Intercept",)),
+    ...          PLSTerm("b", b, np.arange(6), np.ones((48, 1)), ("Intercept",))]
+    >>> s = PLSStructure(y, np.ones((48, 1)), terms)
+    >>> tau = newton_finish(s, fit_pls(s)[0])
+    >>> bool(optimality_gap(s, reml_quantities(s, tau)) < 0.5e-6)
+    True
+    """
+    for _ in range(steps):
+        gap = _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml))
+        if gap < 1e-14:  # the error in tau goes as the square root of the gap
+            return tau
+        new = _reml.newton_polish(structure, tau, reml=reml, steps=1)
+        if np.array_equal(new, tau):
+            break
+        tau = new
+    if _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml)) < 0.5e-6:
+        return tau
+    return maximize(structure, tau, reml=reml)

@@ -25,12 +25,13 @@ methods use have the same closed forms as in :mod:`mixedtools.reml`, evaluated h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy import optimize
+from scipy.sparse.csgraph import connected_components
 
 __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
@@ -39,6 +40,7 @@ _ZERO_SD = 1e-4
 _MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
 _MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
 _RESTART_SD = 0.1
+_FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,8 +80,11 @@ class PLSTerm:
         return self.k * self.n_levels
 
 
+@lru_cache(maxsize=16)
 def _lower(k):
-    return np.tril_indices(k)
+    rows, cols = np.tril_indices(k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
 def _tri_inverse(L):
@@ -281,7 +286,8 @@ class PLSStructure:
                 D11[:, b, a] = D11[:, a, b]
         self._Z11 = D11
         self._Zr1 = self.ZtZ[q1:, :q1].tocsr()
-        self._Zrr = self.ZtZ[q1:, q1:].toarray()
+        self._Zrr_sparse = self.ZtZ[q1:, q1:].tocsr()
+        self._Zrr = self._Zrr_sparse.toarray()
         q2 = self.q - q1
         self._Zr1_dense = (
             self._Zr1.toarray().reshape(q2, t1.n_levels, k1) if 0 < q2 * q1 <= 250_000 else None
@@ -370,23 +376,31 @@ class PLSStructure:
         V = np.asarray(V, dtype=float)
         out = np.empty_like(V)
         base = self._col_offsets[start]
-        spec = "ba,jbm->jam" if transpose else "ab,jbm->jam"
         for pos in range(start, len(self.order)):
             t = self.terms[self.order[pos]]
             sl = slice(self._col_offsets[pos] - base, self._col_offsets[pos + 1] - base)
+            T = Ts[self.order[pos]]
             block = V[sl].reshape(t.n_levels, t.k, -1)
             if t.k == 1:
-                out[sl] = (Ts[self.order[pos]][0, 0] * block).reshape(out[sl].shape)
+                out[sl] = (T[0, 0] * block).reshape(out[sl].shape)
+            elif block.shape[2] <= 16 and t.n_levels >= 1000:
+                # many levels, few columns: one BLAS product, effects as rows
+                flat = np.moveaxis(block, 1, 0).reshape(t.k, -1)
+                product = ((T.T if transpose else T) @ flat).reshape(t.k, t.n_levels, -1)
+                out[sl] = np.moveaxis(product, 0, 1).reshape(out[sl].shape)
             else:
-                out[sl] = np.einsum(spec, Ts[self.order[pos]], block).reshape(out[sl].shape)
+                spec = "ba,jbm->jam" if transpose else "ab,jbm->jam"
+                out[sl] = np.einsum(spec, T, block).reshape(out[sl].shape)
         return out
 
     def factor(self, Ts) -> _Factor:
         """Cholesky factor of ``C = Lambda' Z'Z Lambda + I`` for relative factors ``Ts``."""
         q1 = self.q1
         T1 = Ts[self.order[0]]
-        C11 = np.einsum("ba,jbc,cd->jad", T1, self._Z11, T1, optimize=True)
         k1 = T1.shape[0]
+        # T1' D_j T1 for every level j at once: row-major vec(T' D T) = vec(D) (T kron T)
+        n1 = self._Z11.shape[0]
+        C11 = (self._Z11.reshape(n1, k1 * k1) @ np.kron(T1, T1)).reshape(n1, k1, k1)
         C11 += np.eye(k1)
         L11 = np.linalg.cholesky(C11)
         # W = C_r1 L11^-T = Lambda_r' Z_r'Z_1 Lambda_1 L11^-T ; L11^-T Lambda_1 blocks: T1 L11_j^-T
@@ -409,10 +423,54 @@ class PLSStructure:
                 (data, self._lam_r_indices, self._lam_r_indptr), shape=(self.q - q1, self.q - q1)
             )
             W = (Lam_r.T @ (self._Zr1 @ R1s)).tocsr()
-            S = self._lam_apply(Ts, self._lam_apply(Ts, self._Zrr, True, start=1).T, True, 1)
-            S = S + np.eye(self.q - q1) - (W @ W.T).toarray()
-            L22 = sla.cholesky(S, lower=True, check_finite=False)
+            S = (Lam_r.T @ self._Zrr_sparse @ Lam_r).toarray() - (W @ W.T).toarray()
+            S[np.diag_indices_from(S)] += 1.0
+            L22 = self._cholesky_rest(S)
         return _Factor(L11=L11, W=W, L22=L22, q1=q1, L11_inv=L11_inv, Ts=Ts)
+
+    def _cholesky_rest(self, S):
+        """Lower Cholesky factor of the Schur complement ``S`` of the terms after the first.
+
+        When ``S`` splits into independent blocks (the outer factors of a nested design: one
+        block per school), each block is factored on its own, batched by block size; the
+        factor has the same pattern, so it equals the dense factor up to rounding."""
+        components = self._rest_components
+        if components is None:
+            return sla.cholesky(S, lower=True, check_finite=False)
+        L = np.zeros_like(S)
+        for idx in components:  # (n_blocks, size): the indices of blocks of one size
+            rows, cols = idx[:, :, None], idx[:, None, :]
+            L[rows, cols] = np.linalg.cholesky(S[rows, cols])
+        return L
+
+    @cached_property
+    def _rest_components(self):
+        """Indices of the independent blocks of the Schur complement, grouped by size; None
+        when it does not split into many small blocks (crossed designs)."""
+        q1, q2 = self.q1, self.q - self.q1
+        if q2 < 64 or q2 * q1 <= 250_000:
+            return None
+        # pattern of Lambda_r' (Z_r'Z_r + Z_r'Z_1 Z_1'Z_r) Lambda_r, at the level of the effects
+        # of one level (Lambda_r mixes the k effects of a level)
+        ones = sp.csr_matrix(self._Zr1, copy=True)
+        ones.data[:] = 1.0
+        rest = sp.csr_matrix(self._Zrr_sparse, copy=True)
+        rest.data[:] = 1.0
+        lam = sp.csr_matrix(
+            (np.ones(len(self._lam_r_indices)), self._lam_r_indices, self._lam_r_indptr),
+            shape=(q2, q2),
+        )
+        pattern = lam.T @ (rest + ones @ ones.T) @ lam
+        n_blocks, labels = connected_components(pattern, directed=False)
+        sizes = np.bincount(labels)
+        if n_blocks < 2 or sizes.max() > 256:
+            return None
+        order = np.argsort(labels, kind="stable")  # by block, indices ascending within one
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        groups = {}
+        for b in range(n_blocks):
+            groups.setdefault(sizes[b], []).append(order[starts[b] : starts[b + 1]])
+        return [np.array(blocks) for blocks in groups.values()]
 
     def pls(self, Ts):
         """Penalised least squares at relative factors ``Ts``.
@@ -477,6 +535,12 @@ class PLSStructure:
         if self.q == self.q1:
             return x1, np.zeros((0, rhs.shape[1]))
         wx = f.W @ x1
+        if sp.issparse(wx) and np.count_nonzero(f.L22) < 0.1 * f.L22.size:
+            # nested designs: L22 is (nearly) block diagonal, and so is its inverse; a sparse
+            # product keeps the outer factors apart instead of a dense solve with q columns
+            eye = np.eye(f.L22.shape[0])
+            L22_inv = sla.solve_triangular(f.L22, eye, lower=True, check_finite=False)
+            return x1, (sp.csr_matrix(L22_inv) @ (rhs[self.q1 :] - wx)).tocsr()
         dense = rhs[self.q1 :].toarray() - (wx.toarray() if sp.issparse(wx) else wx)
         x2 = sla.solve_triangular(f.L22, dense, lower=True, check_finite=False)
         if np.count_nonzero(x2) < 0.1 * x2.size:  # nested designs: the outer factors stay apart
@@ -743,7 +807,14 @@ class _Factor:
         return x[:, 0] if squeeze else x
 
 
-def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
+def fit_pls(
+    structure: PLSStructure,
+    reml=True,
+    start_tau=None,
+    maxiter=2000,
+    model_based=None,
+    final_radius=_FINAL_TR_RADIUS,
+):
     """Minimise lme4's profiled deviance over theta (variances bounded below by zero).
 
     Parameters
@@ -753,6 +824,14 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
     start_tau : ndarray, optional
         A starting value on the data scale; lme4's start (theta: identity) is always tried.
     maxiter : int
+    model_based : bool, optional
+        Use the model-based search (COBYQA) rather than L-BFGS-B; by default for models with
+        many parameters and random effects.  A restart after a search that stopped short uses
+        it: it copes better with flat ridges next to the bounds (correlations of +-1).
+    final_radius : float
+        Trust-region radius at which the model-based search stops.  The default hands over to
+        the Newton finish early; a restart asks for 1e-6, since at a bound (where the Newton
+        finish holds the bounded entries) the search must do the last digits itself.
 
     Returns
     -------
@@ -767,13 +846,14 @@ def fit_pls(structure: PLSStructure, reml=True, start_tau=None, maxiter=2000):
 
     # many parameters and costly evaluations: a model-based search (as lme4's bobyqa) needs
     # fewer evaluations than finite-difference gradients; otherwise L-BFGS-B has less overhead
-    model_based = structure.n_theta >= 4 and structure.q > _MODEL_BASED_MIN_Q
+    if model_based is None:
+        model_based = structure.n_theta >= 4 and structure.q > _MODEL_BASED_MIN_Q
 
     def minimise(start):
         if model_based:
-            return optimize.minimize(
-                dev, start, method="COBYQA", bounds=bounds, options={"maxfev": maxiter * 10}
-            )
+            # the Newton finish does the last digits: a trust region of 1e-3 suffices
+            options = {"maxfev": maxiter * 10, "final_tr_radius": final_radius}
+            return optimize.minimize(dev, start, method="COBYQA", bounds=bounds, options=options)
         return optimize.minimize(
             dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}
         )

@@ -23,7 +23,7 @@ derivatives of ``Phi = (X' V^-1 X)^-1`` with respect to ``tau``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -865,15 +865,23 @@ def _theta_of(blocks, tau):
     return np.concatenate(out + [[tau[-1]]])
 
 
+@lru_cache(maxsize=16)
+def _tril(k):
+    rows, cols = np.tril_indices(k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
 def _tau_of(blocks, theta, n_tau):
     tau = np.empty(n_tau)
     s2 = theta[-1]
     start = 0
     for k, pos in blocks:
         m = k * (k + 1) // 2
+        lower = _tril(k)
         L = np.zeros((k, k))
-        L[np.tril_indices(k)] = theta[start : start + m]
-        tau[pos] = s2 * (L @ L.T)[np.tril_indices(k)]
+        L[lower] = theta[start : start + m]
+        tau[pos] = s2 * (L @ L.T)[lower]
         start += m
     tau[-1] = s2
     return tau

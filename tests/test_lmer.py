@@ -419,3 +419,29 @@ def test_statsmodels_optimizer_refuses_crossed_factors():
 def test_unknown_optimizer():
     with pytest.raises(ValueError, match="optimizer"):
         mt.lmer("reaction ~ days + (1 | subject)", dataset("sleepstudy"), optimizer="bobyqa")
+
+
+def test_the_four_stages_reproduce_lmer_and_the_result_names_stay_importable():
+    from mixedtools import lmer_results
+    from mixedtools._lmm_design import build_design
+    from mixedtools._optimize import maximize, neutral_start
+    from mixedtools.formula import parse_lmer_formula
+    from mixedtools.lmer import (
+        LmerConvergenceWarning,
+        LmerResult,
+        LmerWarning,
+        make_structure,
+    )
+    from mixedtools.lmer import SingularFitWarning as Singular
+
+    assert LmerResult is lmer_results.LmerResult and Singular is lmer_results.SingularFitWarning
+    assert issubclass(LmerConvergenceWarning, LmerWarning)
+    sleep = mt.datasets.load("sleepstudy")
+    formula = "reaction ~ days + (days | subject)"
+    design = build_design(parse_lmer_formula(formula), sleep)  # stage 1
+    structure = make_structure(design)  # stage 2
+    tau = maximize(structure, neutral_start(structure))  # stage 3
+    fit = lmer_results.make_result(formula, design, structure, tau, reml=True)  # stage 4
+    direct = mt.lmer(formula, sleep)
+    assert fit.loglik == pytest.approx(direct.loglik, abs=1e-8)
+    np.testing.assert_allclose(fit.fixef, direct.fixef, rtol=1e-7)

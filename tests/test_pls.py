@@ -5,10 +5,12 @@ factor, or factors nested in one) every quantity the df methods use must agree.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mixedtools as mt
 from mixedtools import reml
+from mixedtools.lmer import SingularFitWarning
 from mixedtools.pls import PLSStructure, PLSTerm, fit_pls
 
 
@@ -117,3 +119,73 @@ def test_both_searches_reach_lme4s_optimum(monkeypatch, min_q):
     fit = mt.lmer("y ~ year * female + (year | school) + (year | child:school)", data)
     assert fit.loglik == pytest.approx(ref["loglik"], rel=1e-10)
     assert fit.converged
+
+
+def _three_level(n_school, n_child, n_year, seed):
+    rng = np.random.default_rng(seed)
+    school = np.repeat(np.arange(n_school), n_child * n_year)
+    child = np.repeat(np.arange(n_school * n_child), n_year)
+    year = np.tile(np.arange(n_year, dtype=float), n_school * n_child)
+    y = (
+        rng.normal(size=n_school)[school]
+        + rng.normal(scale=0.3, size=n_school)[school] * year
+        + rng.normal(size=n_school * n_child)[child]
+        + rng.normal(scale=0.2, size=n_school * n_child)[child] * year
+        + rng.normal(size=len(year))
+    )
+    Z = np.column_stack([np.ones_like(year), year])
+    terms = [
+        PLSTerm("school", school, np.arange(n_school), Z, ("Intercept", "year")),
+        PLSTerm("child", child, np.arange(n_school * n_child), Z, ("Intercept", "year")),
+    ]
+    X = np.column_stack([np.ones_like(year), year])
+    return PLSStructure(y, X, terms)
+
+
+def test_nested_outer_factors_are_factored_block_by_block_with_the_dense_result():
+    s = _three_level(100, 30, 3, seed=4)
+    components = s._rest_components
+    assert components is not None and [c.shape for c in components] == [(100, 2)]
+    theta = np.array([0.8, 0.1, 0.3, 0.6, -0.05, 0.2])
+    blockwise = s.factor(s.factors_from_theta(theta))
+    deviance = s.deviance(theta)
+    s.__dict__["_rest_components"] = None  # the dense factorisation
+    dense = s.factor(s.factors_from_theta(theta))
+    np.testing.assert_allclose(blockwise.L22, dense.L22, rtol=1e-12, atol=1e-14)
+    assert s.deviance(theta) == pytest.approx(deviance, rel=1e-12)
+
+
+def test_crossed_factors_keep_the_dense_schur_complement():
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 1500, 6000), rng.integers(0, 200, 6000)
+    one = np.ones((6000, 1))
+    terms = [
+        PLSTerm("a", a, np.arange(1500), one, ("Intercept",)),
+        PLSTerm("b", b, np.arange(200), one, ("Intercept",)),
+    ]
+    s = PLSStructure(rng.normal(size=6000), one, terms)
+    assert s._rest_components is None
+
+
+def test_a_fit_with_two_correlations_at_the_bound_reaches_the_optimum():
+    # correlations +1 (school) and -1 (child): the first search stops on a flat ridge next to
+    # the bounds, where the Newton finish holds the bounded entries; the restart must get there
+    rng = np.random.default_rng(7)
+    school = np.repeat(np.arange(30), 40)
+    child = np.repeat(np.arange(300), 4)
+    year = np.tile(np.arange(4.0), 300)
+    y = rng.normal(size=30)[school] + rng.normal(size=300)[child] + 0.5 * year
+    data = pd.DataFrame(
+        {
+            "y": y + rng.normal(size=1200),
+            "year": year,
+            "school": school.astype(str),
+            "child": child.astype(str),
+        }
+    )
+    with pytest.warns(SingularFitWarning):
+        fit = mt.lmer("y ~ year + (year | school) + (year | child:school)", data)
+    assert fit.converged
+    s = fit.structure
+    tau, _ = fit_pls(s, reml=True, model_based=True, final_radius=1e-8)
+    assert fit.loglik >= reml.log_likelihood(s, tau, True) - 1e-7
