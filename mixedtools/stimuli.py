@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
@@ -293,6 +295,29 @@ sd_residual
     return table
 
 
+def _lmer_null_counts(task) -> tuple[int, int, int]:
+    """Rejections, singular fits and failures of one chunk of replicates (run in a worker)."""
+    from mixedtools.lmer import SingularFitWarning, lmer
+
+    formula, settings, alpha, seeds = task
+    rejected = singular = failed = 0
+    for replicate_seed in seeds:
+        data = latin_square(**settings, seed=replicate_seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                table = lmer(formula, data).coef_table(ddf="satterthwaite")
+                p_value = table.loc["cond", "p_value"]
+            except (ValueError, np.linalg.LinAlgError):
+                p_value = np.nan
+        singular += any(issubclass(w.category, SingularFitWarning) for w in caught)
+        if not np.isfinite(p_value):
+            failed += 1
+            continue
+        rejected += bool(p_value < alpha)
+    return rejected, singular, failed
+
+
 def lmer_rejection_rate(
     formula: str,
     n_reps: int,
@@ -306,6 +331,7 @@ def lmer_rejection_rate(
     sd_residual: float = 1.0,
     alpha: float = 0.05,
     seed: int = 0,
+    max_workers: int = 1,
 ) -> pd.Series:
     """Rejection rate of the ``cond`` test of one ``mt.lmer`` model over simulated experiments.
 
@@ -323,6 +349,9 @@ def lmer_rejection_rate(
     n_subjects, n_items, effect, sd_subject, sd_item, sd_subject_slope, sd_item_slope, \
 sd_residual, alpha, seed
         As for :func:`rejection_rates` (replicate k uses seed ``seed + k``).
+    max_workers : int, default 1
+        Processes that fit replicates in parallel (fresh processes with one BLAS thread each).
+        The result does not depend on it, only the wall time does.
 
     Returns
     -------
@@ -340,8 +369,6 @@ sd_residual, alpha, seed
     >>> int(out["n_reps"]), int(out["n_failed"])
     (3, 0)
     """
-    from mixedtools.lmer import SingularFitWarning, lmer
-
     if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
         raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}.")
     if not 0 < alpha < 1:
@@ -356,21 +383,22 @@ sd_residual, alpha, seed
         sd_item_slope=sd_item_slope,
         sd_residual=sd_residual,
     )
-    rejected = singular = failed = 0
+    workers = int(max_workers)
+    if workers < 1:
+        raise ValueError(f"max_workers must be at least 1, got {max_workers!r}.")
+    seeds = [seed + k for k in range(int(n_reps))]
+    chunks = [seeds[i::workers] for i in range(min(workers, len(seeds)))]
+    tasks = [(formula, settings, alpha, chunk) for chunk in chunks]
     start = time.perf_counter()
-    for k in range(n_reps):
-        data = latin_square(**settings, seed=seed + k)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                p_value = lmer(formula, data).coef_table(ddf="satterthwaite").loc["cond", "p_value"]
-            except (ValueError, np.linalg.LinAlgError):
-                p_value = np.nan
-        singular += any(issubclass(w.category, SingularFitWarning) for w in caught)
-        if not np.isfinite(p_value):
-            failed += 1
-            continue
-        rejected += bool(p_value < alpha)
+    if len(tasks) == 1:
+        counts = [_lmer_null_counts(tasks[0])]
+    else:
+        from mixedtools.simulate import _single_threaded_blas
+
+        with _single_threaded_blas():
+            with ProcessPoolExecutor(len(tasks), mp_context=get_context("spawn")) as pool:
+                counts = list(pool.map(_lmer_null_counts, tasks))
+    rejected, singular, failed = (int(sum(c[i] for c in counts)) for i in range(3))
     used = n_reps - failed
     rate = rejected / used if used else np.nan
     return pd.Series(

@@ -134,3 +134,17 @@ def test_chapter_5_singular_maximal_fit_matches_lme4():
     np.testing.assert_allclose(sdcor[[0, 2, 3, 5, 6]], expected[[0, 2, 3, 5, 6]], rtol=1e-4)
     np.testing.assert_allclose(sdcor[[1, 4]], expected[[1, 4]], atol=1e-4)
     np.testing.assert_allclose(fit.fixef, list(ref["fixef"].values()), rtol=1e-5)
+
+
+def test_lmer_rejection_rate_does_not_depend_on_the_number_of_workers():
+    kwargs = dict(n_subjects=8, n_items=8, sd_item_slope=0.5, effect=0.5, seed=3)
+    formula = "y ~ cond + (1 + cond || subject) + (1 | item)"
+    one = mt.stimuli.lmer_rejection_rate(formula, 6, max_workers=1, **kwargs)
+    two = mt.stimuli.lmer_rejection_rate(formula, 6, max_workers=2, **kwargs)
+    columns = ["rate", "n_reps", "n_singular", "n_failed"]
+    assert one[columns].to_dict() == two[columns].to_dict()
+
+
+def test_lmer_rejection_rate_refuses_zero_workers():
+    with pytest.raises(ValueError, match="max_workers"):
+        mt.stimuli.lmer_rejection_rate("y ~ cond + (1 | subject) + (1 | item)", 2, max_workers=0)

@@ -216,3 +216,20 @@ def test_a4_with_replicates_rm_anova_equals_the_lmm_with_subject_by_condition_in
     assert nested["F"] == pytest.approx(rm["F"], rel=1e-6)
     assert nested["den_df"] == pytest.approx(rm["den_df"], rel=1e-6)
     assert worker_only["F"] > 3 * rm["F"] and worker_only["den_df"] == pytest.approx(46)
+
+
+def test_a3_slopes_for_subjects_only_stay_inflated_slopes_for_both_keep_5_percent():
+    """Chapter 5 fits the crossed slope models by simulation (first 300 of its experiments here)."""
+    slopes = dict(DESIGN, sd_item_slope=0.5, sd_subject_slope=0.5)
+    subject_only = mt.stimuli.lmer_rejection_rate(
+        "y ~ cond + (1 + cond || subject) + (1 | item)", 300, seed=1000, max_workers=2, **slopes
+    )
+    both = mt.stimuli.lmer_rejection_rate(
+        "y ~ cond + (1 + cond || subject) + (1 + cond || item)",
+        300,
+        seed=1000,
+        max_workers=2,
+        **slopes,
+    )
+    assert subject_only["rate"] - 2 * subject_only["mc_se"] > 0.05
+    assert both["rate"] + 2 * both["mc_se"] < 0.05
