@@ -490,3 +490,86 @@ def caterpillar_effect(
 
 # Meta-analysis plots live in their own module; exposed here as mt.plots.forest / mt.plots.funnel.
 from .meta_plots import forest, funnel  # noqa: E402, F401
+
+_REJECTION_COLUMNS = ("rejection_rate", "mc_se")
+
+
+def rejection_rates(
+    table: pd.DataFrame,
+    x: str = "icc",
+    panel: str = "predictor",
+    series: str = "analysis",
+    alpha: float = 0.05,
+    xlabel: str = "intra-class correlation of y",
+):
+    """Monte Carlo rejection rates with two-standard-error bars, one panel per predictor.
+
+    Draws the table that :func:`mixedtools.rejection.fixed_vs_random` returns: one panel per value
+    of `panel`, one line per value of `series` against `x`, error bars of two Monte Carlo standard
+    errors, and a dashed line at the nominal level `alpha`.  Rates that are missing (a predictor an
+    analysis cannot estimate) are left out of the panel.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns `x`, `panel`, `series`, ``rejection_rate`` and ``mc_se``.
+    x, panel, series : str
+        Columns for the horizontal axis, the panels and the lines.
+    alpha : float
+        Nominal level, drawn as a horizontal reference line.
+    xlabel : str
+        Label of the horizontal axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The legend sits in the upper left corner of the first panel.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rates = pd.DataFrame(
+    ...     {
+    ...         "predictor": ["x", "x", "w", "w"],
+    ...         "analysis": ["OLS", "mixed", "OLS", "mixed"],
+    ...         "icc": [0.1, 0.1, 0.1, 0.1],
+    ...         "rejection_rate": [0.05, 0.05, 0.25, 0.05],
+    ...         "mc_se": [0.005, 0.005, 0.01, 0.005],
+    ...     }
+    ... )
+    >>> fig = rejection_rates(rates)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['x', 'w']
+    """
+    needed = [x, panel, series, *_REJECTION_COLUMNS]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(f"the table lacks the column(s) {missing}; it has {list(table.columns)}")
+    if table.empty:
+        raise ValueError("the table of rejection rates is empty")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    panels = list(dict.fromkeys(table[panel]))
+    fig, axes = _plt().subplots(
+        1, len(panels), figsize=(_BOOK_WIDTH, 3.2), sharey=True, squeeze=False
+    )
+    markers = "os^vDP*X"
+    top = np.nanmax(table["rejection_rate"] + 2 * table["mc_se"])
+    for ax, name in zip(axes.flat, panels, strict=True):
+        part = table[table[panel] == name]
+        for k, (label, g) in enumerate(part.groupby(series, sort=True)):
+            g = g.sort_values(x)
+            ax.errorbar(
+                g[x],
+                g["rejection_rate"],
+                yerr=2 * g["mc_se"],
+                marker=markers[k % len(markers)],
+                capsize=3,
+                label=str(label),
+            )
+        ax.axhline(alpha, color="grey", ls="--", lw=1)
+        ax.set(title=str(name), xlabel=xlabel, ylim=(0, max(top, alpha) * 1.15))
+    axes.flat[0].set_ylabel("false-positive rate")
+    axes.flat[0].legend(frameon=False, loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig

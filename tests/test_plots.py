@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
@@ -139,3 +140,26 @@ def test_caterpillar_effect_sorts_by_the_effect_shown_and_names_bad_input():
         mt.plots.caterpillar_effect(fit, "Days")
     with pytest.raises(ValueError, match="unknown grouping factor"):
         mt.plots.caterpillar_effect(fit, "days", group="school")
+
+
+def test_rejection_rates_one_panel_per_predictor_with_mc_error_bars():
+    rates = mt.rejection.fixed_vs_random(
+        n_groups=6, group_size=5, icc=[0.0, 0.3], n_reps=20, seed=1
+    )
+    fig = mt.plots.rejection_rates(rates)
+    assert [ax.get_title() for ax in fig.axes] == list(dict.fromkeys(rates["predictor"]))
+    first = fig.axes[0]
+    labels = [t.get_text() for t in first.get_legend().get_texts()]
+    assert labels == sorted(rates["analysis"].unique())
+    assert first.get_ylabel() == "false-positive rate"
+    top = (rates["rejection_rate"] + 2 * rates["mc_se"]).max()
+    assert first.get_ylim()[1] >= top
+    plt.close(fig)
+
+
+def test_rejection_rates_bad_input():
+    rates = pd.DataFrame({"icc": [0.1], "predictor": ["x"], "analysis": ["OLS"]})
+    with pytest.raises(ValueError, match="rejection_rate"):
+        mt.plots.rejection_rates(rates)
+    with pytest.raises(ValueError, match="alpha"):
+        mt.plots.rejection_rates(rates.assign(rejection_rate=0.05, mc_se=0.01), alpha=5)
