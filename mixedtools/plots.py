@@ -573,3 +573,173 @@ def rejection_rates(
     axes.flat[0].legend(frameon=False, loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def trajectories(
+    fit: LmerResult,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str,
+    groups=None,
+    ncols: int = 3,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+):
+    """Data, group-specific predictions and the average line, one small panel per group.
+
+    For each shown group the panel has the observed points, the fit's conditional prediction
+    (fixed part plus the group's random effects; solid) and its population prediction (fixed part
+    only; dashed), so that the pull of each group's line towards the average is visible.
+
+    Parameters
+    ----------
+    fit : LmerResult
+        A fitted model whose fixed and random parts need only the columns of `data`.
+    data : pandas.DataFrame
+        The rows to show (usually the data of the fit).
+    x, y, group : str
+        Columns of the level-1 predictor (horizontal axis), the outcome and the grouping factor.
+    groups : sequence, optional
+        Levels of `group` to show, in this order; default the first six levels in `data`.
+    ncols : int
+        Panels per row.
+    xlabel, ylabel : str, optional
+        Axis labels; default the column names.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> sleep = mt.datasets.load("sleepstudy")
+    >>> fit = mt.lmer("reaction ~ days + (days | subject)", sleep)
+    >>> fig = trajectories(fit, sleep, x="days", y="reaction", group="subject")
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (6, 'subject 308')
+    """
+    _check_fit(fit)
+    missing = [c for c in (x, y, group) if c not in data.columns]
+    if missing:
+        raise ValueError(f"data lacks the column(s) {missing}")
+    levels = list(dict.fromkeys(data[group]))
+    groups = levels[:6] if groups is None else list(groups)
+    unknown = [g for g in groups if g not in levels]
+    if unknown or not groups:
+        raise ValueError(f"no rows in data for the {group} level(s) {unknown or groups}")
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got {ncols}")
+    ncols = min(ncols, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = _plt().subplots(
+        nrows,
+        ncols,
+        figsize=(_BOOK_WIDTH, 2.2 * nrows + 0.4),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, level in zip(axes.flat, groups, strict=False):
+        rows = data[data[group] == level].sort_values(x)
+        ax.scatter(rows[x], rows[y], s=12, color="0.4", label="data")
+        ax.plot(rows[x], fit.predict(rows), color="C0", label=f"this {group}")
+        ax.plot(rows[x], fit.predict(rows, re=False), color="C3", ls="--", label="average")
+        ax.set_title(f"{group} {level}", fontsize=9)
+    for ax in axes.flat[len(groups) :]:
+        ax.set_axis_off()
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel or x)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel or y)
+    axes[0, 0].legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def simple_slopes(
+    fit: LmerResult,
+    x: str,
+    values,
+    moderators: pd.DataFrame,
+    labels=None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    ax=None,
+):
+    """Simple slopes: population predictions against `x`, one line per setting of the moderators.
+
+    Each row of `moderators` fixes the other predictors of the fixed part (e.g. a level-2
+    moderator of a cross-level interaction); the line is the fit's prediction without random
+    effects over `values` of `x`.  Colours follow the first moderator column (blue, red, green,
+    ...), line styles the second (dashed, solid, dotted, ...).
+
+    Parameters
+    ----------
+    fit : LmerResult
+    x : str
+        The level-1 predictor on the horizontal axis.
+    values : array-like
+        Values of `x` to predict at.
+    moderators : pandas.DataFrame
+        One row per line; columns for every other predictor of the fixed part.
+    labels : sequence of str, optional
+        Legend entries, one per row; default "column value, ...".
+    xlabel, ylabel : str, optional
+        Axis labels; default `x` and "predicted <outcome>".
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd, mixedtools as mt
+    >>> hsb = mt.datasets.load("hsb")
+    >>> fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    >>> ax = simple_slopes(fit, "ses", [-2, 2], pd.DataFrame({"sector": [0, 1]}))
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['sector 0', 'sector 1']
+    """
+    _check_fit(fit)
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError("values must be a one-dimensional array of at least two values of x")
+    if not isinstance(moderators, pd.DataFrame) or moderators.empty:
+        raise ValueError("moderators must be a DataFrame with one row per line")
+    if x in moderators.columns:
+        raise ValueError(f"{x!r} is the horizontal axis; it cannot also be a moderator column")
+    if labels is not None and len(labels) != len(moderators):
+        raise ValueError(f"{len(labels)} labels for {len(moderators)} rows of moderators")
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6 / 7, 3.6))
+    columns = list(moderators.columns)
+    palette = ["C0", "C3", "C2", "C4", "C1", "C5"]
+    colour_of = {
+        v: palette[k % len(palette)] for k, v in enumerate(dict.fromkeys(moderators[columns[0]]))
+    }
+    styles = ["--", "-", ":", "-."]
+    style_of = (
+        {v: styles[k % 4] for k, v in enumerate(dict.fromkeys(moderators[columns[1]]))}
+        if len(columns) > 1
+        else {}
+    )
+    for k, (_, setting) in enumerate(moderators.iterrows()):
+        new = pd.DataFrame({x: values, **{c: setting[c] for c in columns}})
+        label = (
+            labels[k] if labels is not None else ", ".join(f"{c} {setting[c]:g}" for c in columns)
+        )
+        ax.plot(
+            values,
+            fit.predict(new, re=False),
+            color=colour_of[setting[columns[0]]],
+            ls=style_of.get(setting[columns[1]], "-") if style_of else "-",
+            label=label,
+        )
+    outcome = fit.formula.split("~")[0].strip()
+    ax.set(xlabel=xlabel or x, ylabel=ylabel or f"predicted {outcome}")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.figure.tight_layout()
+    return ax

@@ -163,3 +163,52 @@ def test_rejection_rates_bad_input():
         mt.plots.rejection_rates(rates)
     with pytest.raises(ValueError, match="alpha"):
         mt.plots.rejection_rates(rates.assign(rejection_rate=0.05, mc_se=0.01), alpha=5)
+
+
+def test_trajectories_draw_conditional_and_population_predictions():
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
+    shown = ["308", "309", "310", "330"]
+    fig = mt.plots.trajectories(
+        fit, sleep(), x="days", y="reaction", group="subject", groups=shown, ncols=2
+    )
+    assert [ax.get_title() for ax in fig.axes] == [f"subject {s}" for s in shown]
+    rows = sleep()[sleep()["subject"] == "309"].sort_values("days")
+    own, average = fig.axes[1].get_lines()
+    np.testing.assert_allclose(own.get_ydata(), fit.predict(rows))
+    np.testing.assert_allclose(average.get_ydata(), fit.predict(rows, re=False))
+    assert fig.axes[2].get_xlabel() == "days"
+    plt.close(fig)
+
+
+def test_trajectories_bad_input():
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
+    with pytest.raises(ValueError, match="no rows"):
+        mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups=["999"])
+    with pytest.raises(ValueError, match="lacks"):
+        mt.plots.trajectories(fit, sleep(), "day", "reaction", "subject")
+
+
+def test_simple_slopes_one_population_line_per_moderator_setting():
+    hsb = mt.datasets.load("hsb")
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    settings = pd.DataFrame({"sector": [0, 1]})
+    ax = mt.plots.simple_slopes(
+        fit, "ses", [-2.0, 0.0, 2.0], settings, labels=["public", "Catholic"]
+    )
+    public, catholic = ax.get_lines()
+    assert [public.get_label(), catholic.get_label()] == ["public", "Catholic"]
+    b = fit.fixef
+    slope = np.diff(catholic.get_ydata())[0] / 2.0
+    assert slope == pytest.approx(b["ses"] + b["ses:sector"], rel=1e-8)
+    assert ax.get_ylabel() == "predicted mathach"
+    plt.close(ax.figure)
+
+
+def test_simple_slopes_bad_input():
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
+    with pytest.raises(ValueError, match="at least two"):
+        mt.plots.simple_slopes(fit, "days", [1.0], pd.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError, match="horizontal axis"):
+        mt.plots.simple_slopes(fit, "days", [0, 9], pd.DataFrame({"days": [1]}))
+    with pytest.raises(ValueError, match="labels"):
+        mt.plots.simple_slopes(fit, "days", [0, 9], pd.DataFrame({"a": [1]}), labels=["x", "y"])
