@@ -743,3 +743,73 @@ def simple_slopes(
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.figure.tight_layout()
     return ax
+
+
+def power_curves(study: pd.DataFrame, method: str | None = None, level: float = 0.95):
+    """Power and confidence-interval coverage against the number of groups, from a power study.
+
+    Draws the table that :func:`mixedtools.simulate.power` returns: power (left panel) and
+    coverage of the confidence intervals (right panel) against the number of groups ``K`` on a
+    log scale, one line per effect and group size ``n`` (solid for the largest ``n``, dashed
+    otherwise), with the nominal coverage as a grey line.
+
+    Parameters
+    ----------
+    study : pandas.DataFrame
+        Columns ``K``, ``n``, ``effect``, ``method``, ``power`` and ``coverage``.
+    method : str, optional
+        The test whose rows are drawn; default the first method in `study`.
+    level : float
+        Nominal coverage of the intervals.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> study = pd.DataFrame(
+    ...     {
+    ...         "K": [5, 10, 5, 10],
+    ...         "n": [5, 5, 5, 5],
+    ...         "effect": ["level-2", "level-2", "cross-level", "cross-level"],
+    ...         "method": ["t (HLM df)"] * 4,
+    ...         "power": [0.1, 0.3, 0.05, 0.2],
+    ...         "coverage": [0.95, 0.94, 0.96, 0.95],
+    ...     }
+    ... )
+    >>> fig = power_curves(study)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['power', 'CI coverage']
+    """
+    needed = ["K", "n", "effect", "method", "power", "coverage"]
+    missing = [c for c in needed if c not in study.columns]
+    if missing:
+        raise ValueError(f"the study lacks the column(s) {missing}; it has {list(study.columns)}")
+    methods = list(dict.fromkeys(study["method"]))
+    method = methods[0] if method is None else method
+    if method not in methods:
+        raise ValueError(f"unknown method {method!r}; the study has {methods}")
+    rows = study[study["method"] == method]
+    fig, (ax1, ax2) = _plt().subplots(1, 2, figsize=(_BOOK_WIDTH, 3.2), sharex=True)
+    for (effect, n_size), g in rows.groupby(["effect", "n"]):
+        g = g.sort_values("K")
+        style = {"marker": "o", "ls": "-" if n_size == rows["n"].max() else "--"}
+        label = f"{effect}, n = {n_size}"
+        ax1.plot(g["K"], g["power"], label=label, **style)
+        ax2.plot(g["K"], g["coverage"], label=label, **style)
+    ax2.axhline(level, color="grey", lw=1)
+    low = min(rows["coverage"].min(), level) - 0.05
+    ax1.set(xlabel="number of groups K", ylabel="power", xscale="log", ylim=(0, 1))
+    ax2.set(xlabel="number of groups K", ylabel="CI coverage", xscale="log", ylim=(low, 1))
+    ticks = sorted(rows["K"].unique())
+    for ax in (ax1, ax2):
+        ax.minorticks_off()
+        ax.set_xticks(ticks, labels=[str(k) for k in ticks])
+    ax1.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["rejection_rates", "trajectories", "simple_slopes", "power_curves"]

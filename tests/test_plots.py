@@ -212,3 +212,18 @@ def test_simple_slopes_bad_input():
         mt.plots.simple_slopes(fit, "days", [0, 9], pd.DataFrame({"days": [1]}))
     with pytest.raises(ValueError, match="labels"):
         mt.plots.simple_slopes(fit, "days", [0, 9], pd.DataFrame({"a": [1]}), labels=["x", "y"])
+
+
+def test_power_curves_draw_one_line_per_effect_and_group_size():
+    study = mt.simulate.power(n_groups=(5, 10), group_size=(5,), n_reps=10, seed=1)
+    fig = mt.plots.power_curves(study)
+    power_ax, coverage_ax = fig.axes
+    method = study["method"].iloc[0]
+    n_lines = study[study["method"] == method].groupby(["effect", "n"]).ngroups
+    assert len(power_ax.get_lines()) == n_lines
+    assert coverage_ax.get_ylim()[1] == 1
+    with pytest.raises(ValueError, match="unknown method"):
+        mt.plots.power_curves(study, method="F")
+    with pytest.raises(ValueError, match="lacks"):
+        mt.plots.power_curves(study.drop(columns="coverage"))
+    plt.close(fig)
