@@ -227,3 +227,24 @@ def test_power_curves_draw_one_line_per_effect_and_group_size():
     with pytest.raises(ValueError, match="lacks"):
         mt.plots.power_curves(study.drop(columns="coverage"))
     plt.close(fig)
+
+
+def test_rejection_by_method_dodges_series_in_the_given_order():
+    rates = pd.DataFrame(
+        {
+            "ddf": ["residual", "hlm", "satterthwaite", "residual", "hlm"],
+            "estimation": ["REML", "REML", "REML", "ML", "ML"],
+            "rejection_rate": [0.12, 0.05, 0.055, 0.15, 0.07],
+            "mc_se": [0.007, 0.005, 0.005, 0.008, 0.006],
+        }
+    )
+    ax = mt.plots.rejection_by_method(rates, order=["hlm", "satterthwaite", "residual"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hlm", "satterthwaite", "residual"]
+    reml, ml = ax.containers
+    np.testing.assert_allclose(np.asarray(reml[0].get_ydata(), float), [0.05, 0.055, 0.12])
+    np.testing.assert_allclose(np.asarray(ml[0].get_xdata(), float), [0.15, 2.15])
+    with pytest.raises(ValueError, match="no rows"):
+        mt.plots.rejection_by_method(rates, order=["kenward-roger"])
+    with pytest.raises(ValueError, match="lacks"):
+        mt.plots.rejection_by_method(rates.drop(columns="mc_se"))
+    plt.close(ax.figure)
