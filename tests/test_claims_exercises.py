@@ -1,4 +1,4 @@
-"""The open analyses of real data in the exercises of chapters 1-3, against lme4 / lmerTest.
+"""Open analyses of real data in the exercises of chapters 1-3 and 3b, against lme4 / lmerTest.
 
 Reference: tests/reference/exercises_open_analyses.R (writes exercises_open_analyses.json).
 """
@@ -28,8 +28,31 @@ def r_varcorr(block):
     }
 
 
+def test_penicillin_crossed_components_reml_equals_moments():
+    """Ch. 1: balanced crossed design, REML = ANOVA moment estimators; plates > residual."""
+    from statsmodels.stats.anova import anova_lm
+
+    ref = reference()["penicillin"]
+    penicillin = mt.datasets.load("penicillin")
+    fit = mt.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", penicillin)
+    reml = fit.varcorr.set_index("group")["vcov"]
+    r_vc = dict(zip(ref["varcorr"]["grp"], ref["varcorr"]["vcov"], strict=True))
+    for group in ("plate", "sample", "Residual"):
+        assert reml[group] == pytest.approx(r_vc[group], rel=1e-4)
+    ms = anova_lm(smf.ols("diameter ~ C(plate) + C(sample)", penicillin).fit())["mean_sq"]
+    np.testing.assert_allclose(ms.to_numpy(), ref["mean_sq"], rtol=1e-10)
+    moments = {
+        "plate": (ms["C(plate)"] - ms["Residual"]) / 6,
+        "sample": (ms["C(sample)"] - ms["Residual"]) / 24,
+        "Residual": ms["Residual"],
+    }
+    for group, value in moments.items():
+        assert reml[group] == pytest.approx(value, rel=1e-4)
+    assert reml["sample"] > reml["plate"] > 2 * reml["Residual"]
+
+
 def test_machines_variance_components_and_ten_df_machine_test():
-    """Ch. 1: the machine effect is tested on (6 - 1)(3 - 1) = 10 df, against the interaction."""
+    """Ch. 3b: the machine effect is tested on (6 - 1)(3 - 1) = 10 df, against the interaction."""
     ref = reference()["machines"]
     fit = mt.lmer(
         "score ~ machine + (1 | worker) + (1 | worker:machine)", mt.datasets.load("machines")

@@ -1,4 +1,5 @@
-# Reference values for the open-analysis exercises of chapters 1-3 (machines, sleepstudy, HSB).
+# Reference values for the open-analysis exercises of chapters 1-3
+# (penicillin, sleepstudy, HSB; machines for the model-building chapter).
 #
 # Run from the repository root:
 #   Rscript tests/reference/exercises_open_analyses.R
@@ -21,7 +22,14 @@ vc <- function(fit) {
   list(grp = v$grp, var1 = ifelse(is.na(v$var1), "", v$var1), vcov = v$vcov)
 }
 
-# ---- chapter 1: machines -------------------------------------------------------------------
+# ---- chapter 1: penicillin (crossed plate and sample) -------------------------------------
+penicillin <- read.csv("mixedtools/data/penicillin.csv")
+p_fit <- lmer(diameter ~ 1 + (1 | plate) + (1 | sample), penicillin)
+p_aov <- anova(lm(diameter ~ factor(plate) + factor(sample), penicillin))
+out$penicillin <- list(varcorr = vc(p_fit), mean_sq = unname(p_aov[["Mean Sq"]]),
+                       df = unname(p_aov$Df))
+
+# ---- chapter 3b: machines -------------------------------------------------------------------
 machines <- read.csv("mixedtools/data/machines.csv", colClasses = c(worker = "character"))
 m_fit <- lmer(score ~ machine + (1 | worker) + (1 | worker:machine), machines)
 m_aov <- anova(m_fit, ddf = "Satterthwaite")
