@@ -490,3 +490,405 @@ def caterpillar_effect(
 
 # Meta-analysis plots live in their own module; exposed here as mt.plots.forest / mt.plots.funnel.
 from .meta_plots import forest, funnel  # noqa: E402, F401
+
+_REJECTION_COLUMNS = ("rejection_rate", "mc_se")
+
+
+def rejection_rates(
+    table: pd.DataFrame,
+    x: str = "icc",
+    panel: str = "predictor",
+    series: str = "analysis",
+    alpha: float = 0.05,
+    xlabel: str = "intra-class correlation of y",
+):
+    """Monte Carlo rejection rates with two-standard-error bars, one panel per predictor.
+
+    Draws the table that :func:`mixedtools.rejection.fixed_vs_random` returns: one panel per value
+    of `panel`, one line per value of `series` against `x`, error bars of two Monte Carlo standard
+    errors, and a dashed line at the nominal level `alpha`.  Rates that are missing (a predictor an
+    analysis cannot estimate) are left out of the panel.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns `x`, `panel`, `series`, ``rejection_rate`` and ``mc_se``.
+    x, panel, series : str
+        Columns for the horizontal axis, the panels and the lines.
+    alpha : float
+        Nominal level, drawn as a horizontal reference line.
+    xlabel : str
+        Label of the horizontal axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The legend sits in the upper left corner of the first panel.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rates = pd.DataFrame(
+    ...     {
+    ...         "predictor": ["x", "x", "w", "w"],
+    ...         "analysis": ["OLS", "mixed", "OLS", "mixed"],
+    ...         "icc": [0.1, 0.1, 0.1, 0.1],
+    ...         "rejection_rate": [0.05, 0.05, 0.25, 0.05],
+    ...         "mc_se": [0.005, 0.005, 0.01, 0.005],
+    ...     }
+    ... )
+    >>> fig = rejection_rates(rates)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['x', 'w']
+    """
+    needed = [x, panel, series, *_REJECTION_COLUMNS]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(f"the table lacks the column(s) {missing}; it has {list(table.columns)}")
+    if table.empty:
+        raise ValueError("the table of rejection rates is empty")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    panels = list(dict.fromkeys(table[panel]))
+    fig, axes = _plt().subplots(
+        1, len(panels), figsize=(_BOOK_WIDTH, 3.2), sharey=True, squeeze=False
+    )
+    markers = "os^vDP*X"
+    top = np.nanmax(table["rejection_rate"] + 2 * table["mc_se"])
+    for ax, name in zip(axes.flat, panels, strict=True):
+        part = table[table[panel] == name]
+        for k, (label, g) in enumerate(part.groupby(series, sort=True)):
+            g = g.sort_values(x)
+            ax.errorbar(
+                g[x],
+                g["rejection_rate"],
+                yerr=2 * g["mc_se"],
+                marker=markers[k % len(markers)],
+                capsize=3,
+                label=str(label),
+            )
+        ax.axhline(alpha, color="grey", ls="--", lw=1)
+        ax.set(title=str(name), xlabel=xlabel, ylim=(0, max(top, alpha) * 1.15))
+    axes.flat[0].set_ylabel("false-positive rate")
+    axes.flat[0].legend(frameon=False, loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def trajectories(
+    fit: LmerResult,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str,
+    groups=None,
+    ncols: int = 3,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+):
+    """Data, group-specific predictions and the average line, one small panel per group.
+
+    For each shown group the panel has the observed points, the fit's conditional prediction
+    (fixed part plus the group's random effects; solid) and its population prediction (fixed part
+    only; dashed), so that the pull of each group's line towards the average is visible.
+
+    Parameters
+    ----------
+    fit : LmerResult
+        A fitted model whose fixed and random parts need only the columns of `data`.
+    data : pandas.DataFrame
+        The rows to show (usually the data of the fit).
+    x, y, group : str
+        Columns of the level-1 predictor (horizontal axis), the outcome and the grouping factor.
+    groups : sequence, optional
+        Levels of `group` to show, in this order; default the first six levels in `data`.
+    ncols : int
+        Panels per row.
+    xlabel, ylabel : str, optional
+        Axis labels; default the column names.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> sleep = mt.datasets.load("sleepstudy")
+    >>> fit = mt.lmer("reaction ~ days + (days | subject)", sleep)
+    >>> fig = trajectories(fit, sleep, x="days", y="reaction", group="subject")
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (6, 'subject 308')
+    """
+    _check_fit(fit)
+    missing = [c for c in (x, y, group) if c not in data.columns]
+    if missing:
+        raise ValueError(f"data lacks the column(s) {missing}")
+    levels = list(dict.fromkeys(data[group]))
+    groups = levels[:6] if groups is None else list(groups)
+    unknown = [g for g in groups if g not in levels]
+    if unknown or not groups:
+        raise ValueError(f"no rows in data for the {group} level(s) {unknown or groups}")
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got {ncols}")
+    ncols = min(ncols, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = _plt().subplots(
+        nrows,
+        ncols,
+        figsize=(_BOOK_WIDTH, 2.2 * nrows + 0.4),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, level in zip(axes.flat, groups, strict=False):
+        rows = data[data[group] == level].sort_values(x)
+        ax.scatter(rows[x], rows[y], s=12, color="0.4", label="data")
+        ax.plot(rows[x], fit.predict(rows), color="C0", label=f"this {group}")
+        ax.plot(rows[x], fit.predict(rows, re=False), color="C3", ls="--", label="average")
+        ax.set_title(f"{group} {level}", fontsize=9)
+    for ax in axes.flat[len(groups) :]:
+        ax.set_axis_off()
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel or x)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel or y)
+    axes[0, 0].legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def simple_slopes(
+    fit: LmerResult,
+    x: str,
+    values,
+    moderators: pd.DataFrame,
+    labels=None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    ax=None,
+):
+    """Simple slopes: population predictions against `x`, one line per setting of the moderators.
+
+    Each row of `moderators` fixes the other predictors of the fixed part (e.g. a level-2
+    moderator of a cross-level interaction); the line is the fit's prediction without random
+    effects over `values` of `x`.  Colours follow the first moderator column (blue, red, green,
+    ...), line styles the second (dashed, solid, dotted, ...).
+
+    Parameters
+    ----------
+    fit : LmerResult
+    x : str
+        The level-1 predictor on the horizontal axis.
+    values : array-like
+        Values of `x` to predict at.
+    moderators : pandas.DataFrame
+        One row per line; columns for every other predictor of the fixed part.
+    labels : sequence of str, optional
+        Legend entries, one per row; default "column value, ...".
+    xlabel, ylabel : str, optional
+        Axis labels; default `x` and "predicted <outcome>".
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd, mixedtools as mt
+    >>> hsb = mt.datasets.load("hsb")
+    >>> fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    >>> ax = simple_slopes(fit, "ses", [-2, 2], pd.DataFrame({"sector": [0, 1]}))
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['sector 0', 'sector 1']
+    """
+    _check_fit(fit)
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError("values must be a one-dimensional array of at least two values of x")
+    if not isinstance(moderators, pd.DataFrame) or moderators.empty:
+        raise ValueError("moderators must be a DataFrame with one row per line")
+    if x in moderators.columns:
+        raise ValueError(f"{x!r} is the horizontal axis; it cannot also be a moderator column")
+    if labels is not None and len(labels) != len(moderators):
+        raise ValueError(f"{len(labels)} labels for {len(moderators)} rows of moderators")
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6 / 7, 3.6))
+    columns = list(moderators.columns)
+    palette = ["C0", "C3", "C2", "C4", "C1", "C5"]
+    colour_of = {
+        v: palette[k % len(palette)] for k, v in enumerate(dict.fromkeys(moderators[columns[0]]))
+    }
+    styles = ["--", "-", ":", "-."]
+    style_of = (
+        {v: styles[k % 4] for k, v in enumerate(dict.fromkeys(moderators[columns[1]]))}
+        if len(columns) > 1
+        else {}
+    )
+    for k, (_, setting) in enumerate(moderators.iterrows()):
+        new = pd.DataFrame({x: values, **{c: setting[c] for c in columns}})
+        label = (
+            labels[k] if labels is not None else ", ".join(f"{c} {setting[c]:g}" for c in columns)
+        )
+        ax.plot(
+            values,
+            fit.predict(new, re=False),
+            color=colour_of[setting[columns[0]]],
+            ls=style_of.get(setting[columns[1]], "-") if style_of else "-",
+            label=label,
+        )
+    outcome = fit.formula.split("~")[0].strip()
+    ax.set(xlabel=xlabel or x, ylabel=ylabel or f"predicted {outcome}")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.figure.tight_layout()
+    return ax
+
+
+def power_curves(study: pd.DataFrame, method: str | None = None, level: float = 0.95):
+    """Power and confidence-interval coverage against the number of groups, from a power study.
+
+    Draws the table that :func:`mixedtools.simulate.power` returns: power (left panel) and
+    coverage of the confidence intervals (right panel) against the number of groups ``K`` on a
+    log scale, one line per effect and group size ``n`` (solid for the largest ``n``, dashed
+    otherwise), with the nominal coverage as a grey line.
+
+    Parameters
+    ----------
+    study : pandas.DataFrame
+        Columns ``K``, ``n``, ``effect``, ``method``, ``power`` and ``coverage``.
+    method : str, optional
+        The test whose rows are drawn; default the first method in `study`.
+    level : float
+        Nominal coverage of the intervals.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> study = pd.DataFrame(
+    ...     {
+    ...         "K": [5, 10, 5, 10],
+    ...         "n": [5, 5, 5, 5],
+    ...         "effect": ["level-2", "level-2", "cross-level", "cross-level"],
+    ...         "method": ["t (HLM df)"] * 4,
+    ...         "power": [0.1, 0.3, 0.05, 0.2],
+    ...         "coverage": [0.95, 0.94, 0.96, 0.95],
+    ...     }
+    ... )
+    >>> fig = power_curves(study)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['power', 'CI coverage']
+    """
+    needed = ["K", "n", "effect", "method", "power", "coverage"]
+    missing = [c for c in needed if c not in study.columns]
+    if missing:
+        raise ValueError(f"the study lacks the column(s) {missing}; it has {list(study.columns)}")
+    methods = list(dict.fromkeys(study["method"]))
+    method = methods[0] if method is None else method
+    if method not in methods:
+        raise ValueError(f"unknown method {method!r}; the study has {methods}")
+    rows = study[study["method"] == method]
+    fig, (ax1, ax2) = _plt().subplots(1, 2, figsize=(_BOOK_WIDTH, 3.2), sharex=True)
+    for (effect, n_size), g in rows.groupby(["effect", "n"]):
+        g = g.sort_values("K")
+        style = {"marker": "o", "ls": "-" if n_size == rows["n"].max() else "--"}
+        label = f"{effect}, n = {n_size}"
+        ax1.plot(g["K"], g["power"], label=label, **style)
+        ax2.plot(g["K"], g["coverage"], label=label, **style)
+    ax2.axhline(level, color="grey", lw=1)
+    low = min(rows["coverage"].min(), level) - 0.05
+    ax1.set(xlabel="number of groups K", ylabel="power", xscale="log", ylim=(0, 1))
+    ax2.set(xlabel="number of groups K", ylabel="CI coverage", xscale="log", ylim=(low, 1))
+    ticks = sorted(rows["K"].unique())
+    for ax in (ax1, ax2):
+        ax.minorticks_off()
+        ax.set_xticks(ticks, labels=[str(k) for k in ticks])
+    ax1.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def rejection_by_method(
+    table: pd.DataFrame,
+    method: str = "ddf",
+    series: str = "estimation",
+    order=None,
+    alpha: float = 0.05,
+    xlabel: str = "df method",
+):
+    """Rejection rates of several tests side by side, with two-Monte-Carlo-SE bars.
+
+    One column of points per test `method` (in `order`), one dodged series per value of `series`
+    (e.g. REML and ML fits), error bars of two Monte Carlo standard errors and a dashed line at
+    the nominal level.  Methods missing from a series are left out of it.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns `method`, `series`, ``rejection_rate`` and ``mc_se``.
+    method, series : str
+        Columns for the horizontal categories and the dodged series.
+    order : sequence, optional
+        Methods to show, left to right; default their order of appearance.
+    alpha : float
+        Nominal level, drawn as a dashed line.
+    xlabel : str
+        Label of the horizontal axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rates = pd.DataFrame(
+    ...     {
+    ...         "ddf": ["residual", "hlm", "residual", "hlm"],
+    ...         "estimation": ["REML", "REML", "ML", "ML"],
+    ...         "rejection_rate": [0.12, 0.05, 0.15, 0.07],
+    ...         "mc_se": [0.007, 0.005, 0.008, 0.006],
+    ...     }
+    ... )
+    >>> ax = rejection_by_method(rates)
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['residual', 'hlm']
+    """
+    needed = [method, series, "rejection_rate", "mc_se"]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(f"the table lacks the column(s) {missing}; it has {list(table.columns)}")
+    order = list(dict.fromkeys(table[method])) if order is None else list(order)
+    unknown = [m for m in order if m not in set(table[method])]
+    if unknown:
+        raise ValueError(f"no rows for the {method} value(s) {unknown}")
+    groups = list(dict.fromkeys(table[series]))
+    width = 0.3 if len(groups) > 1 else 0.0
+    shifts = np.linspace(-width / 2, width / 2, len(groups)) if len(groups) > 1 else [0.0]
+    _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6.5 / 7, 3.4))
+    for shift, name in zip(shifts, groups, strict=True):
+        g = table[table[series] == name].set_index(method)
+        g = g.reindex([m for m in order if m in g.index])
+        pos = np.array([order.index(m) for m in g.index]) + shift
+        ax.errorbar(
+            pos, g["rejection_rate"], yerr=2 * g["mc_se"], fmt="o", capsize=3, label=str(name)
+        )
+    ax.axhline(alpha, color="grey", ls="--", lw=1)
+    ax.set_xticks(range(len(order)), order)
+    ax.set(xlabel=xlabel, ylabel=f"rejection rate at {alpha:.0%}")
+    ax.legend(frameon=False, title=series)
+    ax.figure.tight_layout()
+    return ax
+
+
+__all__ += [
+    "rejection_rates",
+    "trajectories",
+    "simple_slopes",
+    "power_curves",
+    "rejection_by_method",
+]

@@ -54,3 +54,21 @@ def test_glossary_is_bilingual_and_links_to_chapters():
         assert re.search(r"[\u4e00-\u9fff]", chinese), row
         assert english and definition
         assert link.startswith("{ref}`"), row
+
+
+def test_every_named_figure_is_captioned_and_referenced_with_numref():
+    markdown = "".join(
+        "".join(c["source"])
+        for nb in NOTEBOOKS
+        for c in json.loads(nb.read_text())["cells"]
+        if c["cell_type"] == "markdown"
+    )
+    unreferenced = []
+    for nb in NOTEBOOKS:
+        for cell in json.loads(nb.read_text())["cells"]:
+            figure = cell["metadata"].get("mystnb", {}).get("figure")
+            if figure:
+                assert figure.get("caption") and figure.get("name"), (nb.name, figure)
+                if f"{{numref}}`{figure['name']}`" not in markdown:
+                    unreferenced.append((nb.name, figure["name"]))
+    assert not unreferenced, f"figures never referenced with {{numref}}: {unreferenced}"

@@ -213,9 +213,9 @@ def test_plausible_slopes_and_correlation_depend_on_centring(schools):
 
 
 def test_grand_mean_centring_blends_within_and_between_when_groups_are_small():
-    rng = np.random.default_rng(31)
+    rng = np.random.default_rng(4)
     g = np.repeat(np.arange(150), 4)
-    xm = rng.normal(size=150)
+    xm = rng.normal(0, 2, size=150)
     d = pd.DataFrame({"group": g, "x": xm[g] + rng.normal(size=600)})
     d["x_mean"] = d.groupby("group")["x"].transform("mean")
     d["x_cwc"] = d["x"] - d["x_mean"]
@@ -224,7 +224,12 @@ def test_grand_mean_centring_blends_within_and_between_when_groups_are_small():
     blend = mt.lmer("y ~ x + (1 | group)", d).fixef["x"]
     sep = mt.lmer("y ~ x_cwc + x_mean + (1 | group)", d).fixef
     assert sep["x_mean"] < blend < sep["x_cwc"]
-    assert sep["x_cwc"] - blend > 0.1  # visibly different from the within effect
+    assert sep["x_cwc"] - blend > 0.3  # far from the within effect
+    assert blend - sep["x_mean"] > 0.1  # and from the between effect
+    # a mean of 4 observations carries their within deviations: the between coefficient
+    # estimates (0.5 * 1/4 - 0.3 * 4) / (4 + 1/4), not -0.3 (within two standard errors here)
+    expected_between = (0.5 * 0.25 - 0.3 * 4) / (4 + 0.25)
+    assert sep["x_mean"] == pytest.approx(expected_between, abs=0.06)
 
 
 def test_elite_df_exceed_the_school_count_because_of_the_iq_gap(schools):

@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
@@ -139,3 +140,111 @@ def test_caterpillar_effect_sorts_by_the_effect_shown_and_names_bad_input():
         mt.plots.caterpillar_effect(fit, "Days")
     with pytest.raises(ValueError, match="unknown grouping factor"):
         mt.plots.caterpillar_effect(fit, "days", group="school")
+
+
+def test_rejection_rates_one_panel_per_predictor_with_mc_error_bars():
+    rates = mt.rejection.fixed_vs_random(
+        n_groups=6, group_size=5, icc=[0.0, 0.3], n_reps=20, seed=1
+    )
+    fig = mt.plots.rejection_rates(rates)
+    assert [ax.get_title() for ax in fig.axes] == list(dict.fromkeys(rates["predictor"]))
+    first = fig.axes[0]
+    labels = [t.get_text() for t in first.get_legend().get_texts()]
+    assert labels == sorted(rates["analysis"].unique())
+    assert first.get_ylabel() == "false-positive rate"
+    top = (rates["rejection_rate"] + 2 * rates["mc_se"]).max()
+    assert first.get_ylim()[1] >= top
+    plt.close(fig)
+
+
+def test_rejection_rates_bad_input():
+    rates = pd.DataFrame({"icc": [0.1], "predictor": ["x"], "analysis": ["OLS"]})
+    with pytest.raises(ValueError, match="rejection_rate"):
+        mt.plots.rejection_rates(rates)
+    with pytest.raises(ValueError, match="alpha"):
+        mt.plots.rejection_rates(rates.assign(rejection_rate=0.05, mc_se=0.01), alpha=5)
+
+
+def test_trajectories_draw_conditional_and_population_predictions():
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
+    shown = ["308", "309", "310", "330"]
+    fig = mt.plots.trajectories(
+        fit, sleep(), x="days", y="reaction", group="subject", groups=shown, ncols=2
+    )
+    assert [ax.get_title() for ax in fig.axes] == [f"subject {s}" for s in shown]
+    rows = sleep()[sleep()["subject"] == "309"].sort_values("days")
+    own, average = fig.axes[1].get_lines()
+    np.testing.assert_allclose(own.get_ydata(), fit.predict(rows))
+    np.testing.assert_allclose(average.get_ydata(), fit.predict(rows, re=False))
+    assert fig.axes[2].get_xlabel() == "days"
+    plt.close(fig)
+
+
+def test_trajectories_bad_input():
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
+    with pytest.raises(ValueError, match="no rows"):
+        mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups=["999"])
+    with pytest.raises(ValueError, match="lacks"):
+        mt.plots.trajectories(fit, sleep(), "day", "reaction", "subject")
+
+
+def test_simple_slopes_one_population_line_per_moderator_setting():
+    hsb = mt.datasets.load("hsb")
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    settings = pd.DataFrame({"sector": [0, 1]})
+    ax = mt.plots.simple_slopes(
+        fit, "ses", [-2.0, 0.0, 2.0], settings, labels=["public", "Catholic"]
+    )
+    public, catholic = ax.get_lines()
+    assert [public.get_label(), catholic.get_label()] == ["public", "Catholic"]
+    b = fit.fixef
+    slope = np.diff(catholic.get_ydata())[0] / 2.0
+    assert slope == pytest.approx(b["ses"] + b["ses:sector"], rel=1e-8)
+    assert ax.get_ylabel() == "predicted mathach"
+    plt.close(ax.figure)
+
+
+def test_simple_slopes_bad_input():
+    fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
+    with pytest.raises(ValueError, match="at least two"):
+        mt.plots.simple_slopes(fit, "days", [1.0], pd.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError, match="horizontal axis"):
+        mt.plots.simple_slopes(fit, "days", [0, 9], pd.DataFrame({"days": [1]}))
+    with pytest.raises(ValueError, match="labels"):
+        mt.plots.simple_slopes(fit, "days", [0, 9], pd.DataFrame({"a": [1]}), labels=["x", "y"])
+
+
+def test_power_curves_draw_one_line_per_effect_and_group_size():
+    study = mt.simulate.power(n_groups=(5, 10), group_size=(5,), n_reps=10, seed=1)
+    fig = mt.plots.power_curves(study)
+    power_ax, coverage_ax = fig.axes
+    method = study["method"].iloc[0]
+    n_lines = study[study["method"] == method].groupby(["effect", "n"]).ngroups
+    assert len(power_ax.get_lines()) == n_lines
+    assert coverage_ax.get_ylim()[1] == 1
+    with pytest.raises(ValueError, match="unknown method"):
+        mt.plots.power_curves(study, method="F")
+    with pytest.raises(ValueError, match="lacks"):
+        mt.plots.power_curves(study.drop(columns="coverage"))
+    plt.close(fig)
+
+
+def test_rejection_by_method_dodges_series_in_the_given_order():
+    rates = pd.DataFrame(
+        {
+            "ddf": ["residual", "hlm", "satterthwaite", "residual", "hlm"],
+            "estimation": ["REML", "REML", "REML", "ML", "ML"],
+            "rejection_rate": [0.12, 0.05, 0.055, 0.15, 0.07],
+            "mc_se": [0.007, 0.005, 0.005, 0.008, 0.006],
+        }
+    )
+    ax = mt.plots.rejection_by_method(rates, order=["hlm", "satterthwaite", "residual"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hlm", "satterthwaite", "residual"]
+    reml, ml = ax.containers
+    np.testing.assert_allclose(np.asarray(reml[0].get_ydata(), float), [0.05, 0.055, 0.12])
+    np.testing.assert_allclose(np.asarray(ml[0].get_xdata(), float), [0.15, 2.15])
+    with pytest.raises(ValueError, match="no rows"):
+        mt.plots.rejection_by_method(rates, order=["kenward-roger"])
+    with pytest.raises(ValueError, match="lacks"):
+        mt.plots.rejection_by_method(rates.drop(columns="mc_se"))
+    plt.close(ax.figure)

@@ -50,6 +50,7 @@ CHAPTER_NUMBER = {
 # Figures added in the second edition (issue 12), by page: they must render with a number.
 NEW_FIGURES = {
     "concepts": ["fig-type1"],
+    "regression": ["fig-regression-sleep-diagnostics"],
     "building": [
         "fig-sleep-spaghetti",
         "fig-sleep-trajectories",
@@ -153,7 +154,11 @@ def test_chapter_math_figures_and_exercises(server, browser, page):
     assert browser.execute_script("return typeof MathJax !== 'undefined' && !!MathJax.startup")
     figures = browser.find_elements(By.CSS_SELECTOR, "figure")
     assert len(figures) >= 3
-    captions = [f.find_element(By.CSS_SELECTOR, "figcaption").text for f in figures]
+    # textContent, not text: a figure inside a collapsed solution is hidden but must be numbered
+    captions = [
+        f.find_element(By.CSS_SELECTOR, "figcaption").get_attribute("textContent").strip()
+        for f in figures
+    ]
     assert all(c.startswith(f"Fig. {CHAPTER_NUMBER[page]}.") for c in captions), captions
     for name in NEW_FIGURES.get(page, []):
         (figure,) = browser.find_elements(By.CSS_SELECTOR, f"figure#{name}")
