@@ -163,7 +163,7 @@ def test_a3_with_subject_and_item_slopes_only_min_f_prime_keeps_the_5_percent_le
 @pytest.fixture(scope="module")
 def sleep():
     data = mt.datasets.load("sleepstudy")
-    data["day"] = data["days"].astype(str)
+    data["day"] = pd.Categorical(data["days"])
     return data
 
 
