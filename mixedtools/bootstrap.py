@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
 
 from mixedtools import reml as _reml
 from mixedtools._optimize import bounded_refit, maximize
+from mixedtools._threads import run_parallel
 from mixedtools.lmer import LmerResult
-from mixedtools.simulate import _single_threaded_blas
 
 __all__ = ["simulate_responses", "bootstrap_lrt", "bootstrap_varcorr"]
 
@@ -97,18 +94,6 @@ def _refit(structure, y, tau_start, reml):
     tau = bounded_refit(new, tau_start, reml=reml, try_neutral_start=True)
     tau = maximize(new, tau, reml=reml)
     return new, tau, _reml.log_likelihood(new, tau, reml)
-
-
-def _run(worker, tasks, max_workers):
-    workers = (os.cpu_count() or 1) if max_workers is None else int(max_workers)
-    if workers < 1:
-        raise ValueError(f"max_workers must be at least 1; got {max_workers}.")
-    if workers == 1 or len(tasks) == 1:
-        return [worker(task) for task in tasks]
-    with _single_threaded_blas():
-        context = get_context("spawn")
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
-            return list(pool.map(worker, tasks))
 
 
 def _tasks(payload, n_boot, seed):
@@ -205,7 +190,7 @@ def bootstrap_lrt(
         full.tau,
         reml,
     )
-    null = np.concatenate(_run(_lrt_chunk, _tasks(payload, n_boot, seed), max_workers))
+    null = np.concatenate(run_parallel(_lrt_chunk, _tasks(payload, n_boot, seed), max_workers))
     ok = null[np.isfinite(null)]
     # a tolerance keeps replicates that tie with the observed value (e.g. both 0) as ties
     exceed = int(np.sum(ok >= statistic - 1e-8 * max(1.0, statistic)))
@@ -302,7 +287,7 @@ def bootstrap_varcorr(
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level}.")
     payload = (fit.structure, fit.fixef.to_numpy(), fit.tau, bool(fit.reml))
-    draws = np.concatenate(_run(_varcorr_chunk, _tasks(payload, n_boot, seed), max_workers))
+    draws = np.concatenate(run_parallel(_varcorr_chunk, _tasks(payload, n_boot, seed), max_workers))
     table = fit.varcorr[["group", "var1", "var2"]].copy()
     table["estimate"] = _sdcor(fit.structure, fit.tau)
     alpha = 1.0 - level

@@ -18,35 +18,19 @@ building formulas thousands of times), run replicates in parallel worker process
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from mixedtools import reml as _reml
 from mixedtools._optimize import bounded_refit, maximize, neutral_start
+from mixedtools._threads import run_parallel
 from mixedtools.ddf import DDF_METHODS, coef_table
 from mixedtools.dfdata import two_level
-from mixedtools.simulate import _single_threaded_blas
 
 __all__ = ["fixed_vs_random", "cross_level_null", "level2_null"]
 
 _CHUNK = 50  # replicates per task sent to a worker
-
-
-def _run(worker, tasks, max_workers):
-    workers = (os.cpu_count() or 1) if max_workers is None else int(max_workers)
-    if workers < 1:
-        raise ValueError(f"max_workers must be at least 1; got {max_workers}.")
-    if workers == 1 or len(tasks) == 1:
-        return [worker(task) for task in tasks]
-    with _single_threaded_blas():
-        context = get_context("spawn")
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
-            return list(pool.map(worker, tasks))
 
 
 def _check_reps(n_reps, alpha):
@@ -225,7 +209,7 @@ def fixed_vs_random(
     for rho, root in zip(iccs, roots, strict=True):
         children = root.spawn(int(n_reps))
         tasks += [(k, n, rho, children[s : s + _CHUNK]) for s in range(0, int(n_reps), _CHUNK)]
-    chunks = _run(_fixed_vs_random_chunk, tasks, max_workers)
+    chunks = run_parallel(_fixed_vs_random_chunk, tasks, max_workers)
     results = np.concatenate(chunks).reshape(len(iccs), int(n_reps), 5)
     layout = [
         ("pooled OLS", "x (level 1)", 0),
@@ -358,7 +342,7 @@ def cross_level_null(
     tasks = [
         (sizes, w, params, methods, children[s : s + _CHUNK]) for s in range(0, int(n_reps), _CHUNK)
     ]
-    results = np.concatenate(_run(_cross_level_chunk, tasks, max_workers))
+    results = np.concatenate(run_parallel(_cross_level_chunk, tasks, max_workers))
     rows = []
     for t, term in enumerate(_TERMS):
         for m, method in enumerate(methods):
@@ -449,7 +433,7 @@ def level2_null(
         (sizes, seeds[s : s + _CHUNK], w, methods, reml, tau00)
         for s in range(0, int(n_reps), _CHUNK)
     ]
-    p = np.concatenate(_run(_level2_chunk, tasks, max_workers))
+    p = np.concatenate(run_parallel(_level2_chunk, tasks, max_workers))
     n = int(n_reps)
     rows = []
     for e, use_reml in enumerate(reml):

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
@@ -18,7 +15,7 @@ from scipy import stats
 
 from mixedtools import reml as _reml
 from mixedtools._optimize import bounded_refit, neutral_start
-from mixedtools._threads import single_blas_thread
+from mixedtools._threads import run_parallel
 
 __all__ = [
     "one_way_random",
@@ -635,22 +632,6 @@ def _power_replicates(task):
     return out
 
 
-@contextmanager
-def _single_threaded_blas():
-    """Temporarily set the BLAS thread-count variables to 1 (inherited by spawned workers)."""
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(dict.fromkeys(names, "1"))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _as_int_tuple(name, values, minimum):
     values = (values,) if np.isscalar(values) else tuple(values)
     if len(values) == 0:
@@ -795,16 +776,7 @@ def power(
             chunk = replicate_seeds[start : start + _CHUNK]
             tasks.append((k, n, params, chunk, int(maxiter), engine))
 
-    if workers == 1:
-        with single_blas_thread():
-            chunks = [_power_replicates(task) for task in tasks]
-    else:
-        # Fresh ("spawn") workers that each use one BLAS thread: measured on 2 cores, workers
-        # that inherit multi-threaded BLAS pools run 4-5 times slower than a single process.
-        context = get_context("spawn")
-        with _single_threaded_blas():
-            with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
-                chunks = list(pool.map(_power_replicates, tasks))
+    chunks = run_parallel(_power_replicates, tasks, workers)
     results = np.concatenate(chunks).reshape(len(settings), int(n_reps), -1)
 
     truth = {"level-2": params["level2_effect"], "cross-level": params["cross_level_effect"]}

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from mixedtools._threads import run_parallel
 
 __all__ = ["latin_square", "analyses", "rejection_rates", "lmer_rejection_rate"]
 
@@ -383,21 +383,11 @@ sd_residual, alpha, seed
         sd_item_slope=sd_item_slope,
         sd_residual=sd_residual,
     )
-    workers = int(max_workers)
-    if workers < 1:
-        raise ValueError(f"max_workers must be at least 1, got {max_workers!r}.")
     seeds = [seed + k for k in range(int(n_reps))]
-    chunks = [seeds[i::workers] for i in range(min(workers, len(seeds)))]
-    tasks = [(formula, settings, alpha, chunk) for chunk in chunks]
+    workers = max(1, min(int(max_workers), len(seeds)))
+    tasks = [(formula, settings, alpha, seeds[i::workers]) for i in range(workers)]
     start = time.perf_counter()
-    if len(tasks) == 1:
-        counts = [_lmer_null_counts(tasks[0])]
-    else:
-        from mixedtools.simulate import _single_threaded_blas
-
-        with _single_threaded_blas():
-            with ProcessPoolExecutor(len(tasks), mp_context=get_context("spawn")) as pool:
-                counts = list(pool.map(_lmer_null_counts, tasks))
+    counts = run_parallel(_lmer_null_counts, tasks, max_workers)
     rejected, singular, failed = (int(sum(c[i] for c in counts)) for i in range(3))
     used = n_reps - failed
     rate = rejected / used if used else np.nan
