@@ -66,8 +66,8 @@ def _one_thread_environment():
 def run_parallel(worker, tasks, max_workers=None):
     """``[worker(task) for task in tasks]``, spread over processes, in the order of `tasks`.
 
-    Workers are started fresh ("spawn") with one BLAS thread each: measured on 2 cores, workers
-    that inherit multi-threaded BLAS pools run 4-5 times slower than a single process. With one
+    Workers are started fresh ("spawn") with one BLAS thread each: on a few cores, workers
+    that inherit multi-threaded BLAS pools can run several times slower than one process. With one
     worker (or one task) the tasks run here, on one BLAS thread. `worker` must be importable
     (a module-level function) and each task picklable; results do not depend on `max_workers`.
 
