@@ -72,8 +72,8 @@ def run_one_lmer(n_rows):
 def run_one(n_rows):
     import statsmodels.formula.api as smf
 
-    from mixedtools.ddf import kenward_roger, satterthwaite_t
-    from mixedtools.reml import from_statsmodels, newton_polish, reml_quantities
+    from mixedtools.lmm.ddf import kenward_roger, satterthwaite_t
+    from mixedtools.lmm.reml import from_statsmodels, newton_polish, reml_quantities
 
     data = simulate(n_rows)
     row = {"rows": n_rows, "groups": data["g"].nunique()}

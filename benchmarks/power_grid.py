@@ -1,4 +1,4 @@
-"""Time mixedtools.simulate.power on the book's grid (not run by the test suite).
+"""Time mixedtools.sim.power on the book's grid (not run by the test suite).
 
 Usage, from the repository root:  python benchmarks/power_grid.py
 Prints the machine (CPUs, BLAS threads, load), then wall time (median of 3 runs) and peak memory

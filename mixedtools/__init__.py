@@ -1,28 +1,40 @@
-"""mixedtools: the tested helper package behind the book *Mixed-effects models, executable*."""
+"""mixedtools: the tested helper package behind the book *Mixed-effects models, executable*.
+
+Four topics and two services, each a subpackage:
+
+- :mod:`mixedtools.lmm` -- linear mixed models in lme4's syntax (``mt.lmer``, ``mt.lrt``), their
+  df methods (``mt.ddf``), bootstrap and variance explained;
+- :mod:`mixedtools.anova` -- one-way, factorial and repeated-measures ANOVA (``mt.anova``);
+- :mod:`mixedtools.panel` -- random effects, Hausman and Mundlak for panel data (``mt.panel``);
+- :mod:`mixedtools.meta` -- meta-analysis (``mt.meta``);
+- :mod:`mixedtools.sim` -- seeded simulators and simulation studies (``mt.simulate``,
+  ``mt.dfdata``, ``mt.rejection``, ``mt.stimuli``);
+- :mod:`mixedtools.plots` -- the book's figures (``mt.plots``, ``mt.diagnostics``);
+
+plus :mod:`mixedtools.datasets` (bundled real data) and :mod:`mixedtools.report` (numbers for the
+page). Layers import downwards only: ``lmm`` uses nothing of ``anova``, ``panel``, ``meta``, ``sim``
+or ``plots``.
+"""
 
 __version__ = "0.1.0"
 
-from mixedtools import (
-    anova,
+from mixedtools import anova, datasets, lmm, meta, panel, plots, report, sim
+from mixedtools.lmm import (
+    LmerResult,
     bootstrap,
     covstruct,
-    datasets,
     ddf,
-    dfdata,
-    diagnostics,
     explained,
-    meta,
-    panel,
-    plots,
+    lmer,
+    lrt,
     pls,
-    rejection,
     reml,
-    report,
-    simulate,
-    stimuli,
 )
-from mixedtools.lmer import LmerResult, lmer
-from mixedtools.lrt import lrt
+from mixedtools.plots import regression as diagnostics
+from mixedtools.sim import hierarchical as dfdata
+from mixedtools.sim import rejection, stimuli
+
+simulate = sim
 
 __all__ = [
     "anova",
@@ -35,6 +47,7 @@ __all__ = [
     "explained",
     "LmerResult",
     "lmer",
+    "lmm",
     "lrt",
     "meta",
     "panel",
@@ -43,6 +56,7 @@ __all__ = [
     "rejection",
     "reml",
     "report",
+    "sim",
     "simulate",
     "stimuli",
 ]

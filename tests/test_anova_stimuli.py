@@ -1,4 +1,4 @@
-"""mixedtools.stimuli: Latin-square subjects x items simulation and F1 / F2 / min F' / LMM."""
+"""mixedtools.sim.stimuli: Latin-square subjects x items simulation and F1 / F2 / min F' / LMM."""
 
 import json
 from pathlib import Path
@@ -10,7 +10,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 import mixedtools as mt
-from mixedtools.lmer import SingularFitWarning
+from mixedtools.lmm.fit import SingularFitWarning
 
 
 def test_design_is_a_balanced_latin_square():

@@ -1,4 +1,4 @@
-"""mixedtools.bootstrap against lme4's bootstrap intervals and pbkrtest's PBmodcomp.
+"""mixedtools.lmm.bootstrap against lme4's bootstrap intervals and pbkrtest's PBmodcomp.
 
 The reference JSON comes from tests/reference/bootstrap_reference.R. Bootstrap results are random
 on both sides, so the comparisons allow a few Monte Carlo standard errors.

@@ -12,7 +12,7 @@ import pytest
 import statsmodels.formula.api as smf
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
-from mixedtools.ddf import (
+from mixedtools.lmm.ddf import (
     DDF_METHODS,
     coef_table,
     contrast_test,
@@ -22,7 +22,7 @@ from mixedtools.ddf import (
     nlme_df,
     satterthwaite_t,
 )
-from mixedtools.reml import from_statsmodels, newton_polish, reml_quantities
+from mixedtools.lmm.reml import from_statsmodels, newton_polish, reml_quantities
 
 REF = json.loads((Path(__file__).parent / "reference" / "ddf_reference.json").read_text())
 
@@ -394,7 +394,7 @@ def test_structure_tuple_is_accepted():
 
 
 def test_warns_when_estimates_are_far_from_the_optimum():
-    from mixedtools.ddf import _warn_if_not_optimal
+    from mixedtools.lmm.ddf import _warn_if_not_optimal
 
     structure, tau = from_statsmodels(fitted("sleep_unbalanced"))
     with pytest.warns(RuntimeWarning, match="not at the REML optimum"):

@@ -1,4 +1,4 @@
-"""Simulators of mixedtools.dfdata and the df comparison functions of mixedtools.ddf."""
+"""Simulators of mt.dfdata (mixedtools.sim.hierarchical) and the df functions of mt.ddf."""
 
 import warnings
 

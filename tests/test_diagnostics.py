@@ -1,4 +1,4 @@
-"""mixedtools.diagnostics and simulate.four_datasets (influence measures checked against R)."""
+"""mt.diagnostics and simulate.four_datasets (influence measures checked against R)."""
 
 import json
 import warnings
@@ -16,7 +16,7 @@ import statsmodels.api as sm  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
 import mixedtools as mt  # noqa: E402
-from mixedtools.diagnostics import _diagnostic_frame  # noqa: E402
+from mixedtools.plots.regression import _diagnostic_frame  # noqa: E402
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "hlm_diagnostics_reference.json").read_text()

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import mixedtools as mt
-from mixedtools.formula import FormulaError, parse_lmer_formula
-from mixedtools.lmer import LmerConvergenceWarning, SingularFitWarning
+from mixedtools.lmm.fit import LmerConvergenceWarning, SingularFitWarning
+from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
 
 
 def texts(formula):
@@ -234,7 +234,7 @@ def test_singular_fit_warns_in_words(sleep):
 
 
 def test_convergence_failure_warns(monkeypatch, sleep):
-    lmer_module = importlib.import_module("mixedtools.lmer")  # the module, not mt.lmer
+    lmer_module = importlib.import_module("mixedtools.lmm.fit")  # the module, not mt.lmer
     real = lmer_module._tau_from_statsmodels
 
     def stopped_early(structure, result):

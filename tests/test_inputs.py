@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mixedtools as mt
-from mixedtools.formula import FormulaError
+from mixedtools.lmm.formula import FormulaError
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 import mixedtools as mt
-from mixedtools.lmer import SingularFitWarning
+from mixedtools.lmm.fit import SingularFitWarning
 
 REF = json.loads((Path(__file__).parent / "reference" / "lmer_reference.json").read_text())
 
@@ -422,17 +422,17 @@ def test_unknown_optimizer():
 
 
 def test_the_four_stages_reproduce_lmer_and_the_result_names_stay_importable():
-    from mixedtools import lmer_results
-    from mixedtools._lmm_design import build_design
-    from mixedtools._optimize import maximize, neutral_start
-    from mixedtools.formula import parse_lmer_formula
-    from mixedtools.lmer import (
+    from mixedtools.lmm import results as lmer_results
+    from mixedtools.lmm.design import build_design
+    from mixedtools.lmm.fit import (
         LmerConvergenceWarning,
         LmerResult,
         LmerWarning,
         make_structure,
     )
-    from mixedtools.lmer import SingularFitWarning as Singular
+    from mixedtools.lmm.fit import SingularFitWarning as Singular
+    from mixedtools.lmm.formula import parse_lmer_formula
+    from mixedtools.lmm.optimize import maximize, neutral_start
 
     assert LmerResult is lmer_results.LmerResult and Singular is lmer_results.SingularFitWarning
     assert issubclass(LmerConvergenceWarning, LmerWarning)

@@ -59,7 +59,7 @@ def test_conversions_match_metafor_logistic_and_round_trip():
         "SMD", **{c: norm[c] for c in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")}
     )
     # metafor's "D2ORL" converts Cohen's d (without the small-sample correction)
-    d = smd.yi / mt.meta_effects.hedges_correction(norm.n1i + norm.n2i - 2)
+    d = smd.yi / mt.meta.effects.hedges_correction(norm.n1i + norm.n2i - 2)
     vd = 1 / norm.n1i + 1 / norm.n2i + d**2 / (2 * (norm.n1i + norm.n2i))
     lor, vlor = mt.meta.d_to_log_or(d, vd)
     close(lor, REF["normand"]["escalc"]["D2ORL"]["yi"], 1e-8)
@@ -283,15 +283,15 @@ def test_careless_inputs_get_clear_errors():
 
 
 def test_non_convergence_is_reported_not_silent(monkeypatch):
-    import mixedtools.meta_batch
-    import mixedtools.meta_rma
+    import mixedtools.meta.batch
+    import mixedtools.meta.univariate
 
     es = REF["bcg"]["escalc"]["RR"]
-    monkeypatch.setattr(mixedtools.meta_rma, "_MAXITER", 1)
+    monkeypatch.setattr(mixedtools.meta.univariate, "_MAXITER", 1)
     with pytest.warns(mt.meta.ConvergenceWarning, match="did not converge"):
         res = mt.meta.rma(es["yi"], es["vi"], method="REML")
     assert not res.converged
-    monkeypatch.setattr(mixedtools.meta_batch, "_MAXITER", 1)
+    monkeypatch.setattr(mixedtools.meta.batch, "_MAXITER", 1)
     yi = np.tile(es["yi"], (3, 1))
     vi = np.tile(es["vi"], (3, 1))
     with pytest.warns(mt.meta.ConvergenceWarning, match="3 of 3"):

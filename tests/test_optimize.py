@@ -1,10 +1,10 @@
-"""The bounded, profiled optimiser of mixedtools._optimize (lme4's approach)."""
+"""The bounded, profiled optimiser of mixedtools.lmm.optimize (lme4's approach)."""
 
 import numpy as np
 import pytest
 
 from mixedtools import reml
-from mixedtools._optimize import _chain_rule, _unpack, bounded_refit, neutral_start
+from mixedtools.lmm.optimize import _chain_rule, _unpack, bounded_refit, neutral_start
 
 
 def _structure(free=None, seed=3):

@@ -1,4 +1,4 @@
-"""The sparse PLS engine (mixedtools.pls) agrees with the blockwise engine (mixedtools.reml).
+"""The sparse PLS engine (mt.pls) agrees with the blockwise engine (mt.reml).
 
 Both compute the same likelihood and its derivatives; on a model both can hold (one grouping
 factor, or factors nested in one) every quantity the df methods use must agree.
@@ -10,8 +10,8 @@ import pytest
 
 import mixedtools as mt
 from mixedtools import reml
-from mixedtools.lmer import SingularFitWarning
-from mixedtools.pls import PLSStructure, PLSTerm, fit_pls
+from mixedtools.lmm.fit import SingularFitWarning
+from mixedtools.lmm.pls import PLSStructure, PLSTerm, fit_pls
 
 
 def both_layouts(formula, data):

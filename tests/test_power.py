@@ -1,4 +1,4 @@
-"""mixedtools.simulate.power and the shared REML core behind it (checked against lme4)."""
+"""mixedtools.sim.power and the shared REML core behind it (checked against lme4)."""
 
 import json
 from pathlib import Path
@@ -10,8 +10,8 @@ from scipy import stats
 
 import mixedtools as mt
 from mixedtools import reml
-from mixedtools import simulate as sim
-from mixedtools._optimize import bounded_refit, neutral_start
+from mixedtools.lmm.optimize import bounded_refit, neutral_start
+from mixedtools.sim import power_study
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "hlm_diagnostics_reference.json").read_text()
@@ -91,17 +91,17 @@ def test_bounded_refit_leaves_a_zero_slope_variance_that_is_not_optimal():
 
 def test_power_engine_reports_lme4s_estimates_and_standard_errors():
     y, exog, exog_re, groups = random_slope_rows()
-    estimates, se = sim._fit_random_slope_model(y, exog, exog_re, groups, 200, "reml")
+    estimates, se = power_study._fit_random_slope_model(y, exog, exog_re, groups, 200, "reml")
     np.testing.assert_allclose(estimates, REFERENCE["fixef"], rtol=1e-4)
     np.testing.assert_allclose(se, REFERENCE["std_error"], rtol=1e-4)
 
 
 def test_statsmodels_engine_gives_the_same_estimates():
     rng = np.random.default_rng(20)
-    y, exog, exog_re = sim._two_level_design(30, 8, rng, PARAMS)
+    y, exog, exog_re = power_study._two_level_design(30, 8, rng, PARAMS)
     groups = np.repeat(np.arange(30), 8)
-    ours = sim._fit_random_slope_model(y, exog, exog_re, groups, 200, "reml")
-    theirs = sim._fit_random_slope_model(y, exog, exog_re, groups, 200, "statsmodels")
+    ours = power_study._fit_random_slope_model(y, exog, exog_re, groups, 200, "reml")
+    theirs = power_study._fit_random_slope_model(y, exog, exog_re, groups, 200, "statsmodels")
     assert ours is not None and theirs is not None
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-3)

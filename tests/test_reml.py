@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from mixedtools.reml import (
+from mixedtools.lmm.reml import (
     LMMStructure,
     from_statsmodels,
     is_valid_tau,

@@ -1,4 +1,4 @@
-"""mixedtools.simulate.schools: the IQ/GPA example of the source notes."""
+"""mixedtools.sim.schools: the IQ/GPA example of the source notes."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 
 import mixedtools as mt
 from mixedtools import reml
-from mixedtools._optimize import bounded_refit, neutral_start
+from mixedtools.lmm.optimize import bounded_refit, neutral_start
 
 
 def within_school_slopes(data):

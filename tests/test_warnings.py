@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import mixedtools as mt
-from mixedtools.lmer import SingularFitWarning
+from mixedtools.lmm.fit import SingularFitWarning
 
 
 def test_a_text_column_warning_is_attributed_to_the_callers_file():

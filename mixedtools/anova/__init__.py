@@ -1,0 +1,25 @@
+"""ANOVA: one-way, factorial (types I-III) and repeated measures, with R's numbers.
+
+- :mod:`~mixedtools.anova.one_factor`: ``oneway``, ``variance_components`` -- the one-way table and
+  the ANOVA (moment) estimators of a random-intercept model;
+- :mod:`~mixedtools.anova.coding`: ``contrasts`` -- coding matrices;
+- :mod:`~mixedtools.anova.between`: ``factorial`` -- type I, II and III tables (``anova(lm)``,
+  ``car::Anova``);
+- :mod:`~mixedtools.anova.within`: ``rm`` and ``mauchly`` -- repeated-measures and split-plot
+  ANOVA with Greenhouse-Geisser and Huynh-Feldt corrections (``afex::aov_car``).
+"""
+
+from mixedtools.anova.between import factorial
+from mixedtools.anova.coding import contrasts
+from mixedtools.anova.one_factor import VarianceComponents, oneway, variance_components
+from mixedtools.anova.within import mauchly, rm
+
+__all__ = [
+    "oneway",
+    "variance_components",
+    "VarianceComponents",
+    "contrasts",
+    "factorial",
+    "rm",
+    "mauchly",
+]

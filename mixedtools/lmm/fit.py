@@ -1,0 +1,223 @@
+"""Fit linear mixed models written in lme4's notation, and report them as lme4/lmerTest do.
+
+A fit follows lme4's four stages (Bates, Maechler, Bolker & Walker 2015, section 1.1), one
+module each, so a reader can follow it from formula to result:
+
+1. **Parse and build the design** (lme4's ``lFormula``):
+   :func:`mixedtools.lmm.formula.parse_lmer_formula` splits the formula into its fixed part, random
+   terms and offsets; :func:`mixedtools.lmm.design.build_design` evaluates them on the data
+   (missing rows dropped and counted, rank and input checks) and returns an ``LmmDesign``.
+2. **The deviance as a function of the variance parameters** (``mkLmerDevfun``):
+   :func:`make_structure` below turns the design into a model layout.  One grouping factor
+   (with factors nested in it) becomes a :class:`mixedtools.lmm.reml.LMMStructure`, whose
+   likelihood :func:`mixedtools.lmm.reml.reml_quantities` evaluates block by block; crossed or
+   partially crossed factors and several correlated terms become a
+   :class:`mixedtools.lmm.pls.PLSStructure`, whose profiled deviance
+   :meth:`mixedtools.lmm.pls.PLSStructure.deviance` is lme4's penalised least-squares system
+   with a sparse/block Cholesky factor.  Both give the same log-likelihood, score and
+   information to :mod:`mixedtools.lmm.reml`'s functions (one source of truth).
+3. **Optimise** (``optimizeLmer``): :func:`mixedtools.lmm.optimize.bounded_refit` (blockwise) or
+   :func:`mixedtools.lmm.pls.fit_pls` (PLS) minimise the profiled deviance over lme4's bounded
+   relative Cholesky factors (theta); :func:`mixedtools.lmm.optimize.maximize` (blockwise) or
+   :func:`mixedtools.lmm.optimize.newton_finish` (PLS) polish the optimum with Newton steps so
+   the numbers agree with lme4's to about six digits.  ``optimizer="statsmodels"`` lets
+   statsmodels' ``MixedLM.fit`` find the starting point instead (a cross-check).
+4. **Package the result** (``mkMerMod``): :func:`mixedtools.lmm.results.make_result` builds
+   the :class:`~mixedtools.lmm.results.LmerResult` and runs the boundary and convergence
+   checks; everything a fitted model offers (``coef_table``, ``anova``, ``ranef``,
+   ``predict``, ``icc``, ``r2``, ``summary``) lives in :mod:`mixedtools.lmm.results`.
+
+:func:`lmer` below runs the four stages with one BLAS thread (small dense work is slower with
+more threads).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from mixedtools._threads import single_blas_thread
+from mixedtools.lmm import reml as _reml
+from mixedtools.lmm.design import LmmDesign, build_design
+from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
+from mixedtools.lmm.optimize import fit_structure, maximize
+from mixedtools.lmm.pls import PLSStructure
+from mixedtools.lmm.results import (
+    DDF_METHODS,
+    LmerConvergenceWarning,
+    LmerResult,
+    LmerSummary,
+    LmerWarning,
+    SingularFitWarning,
+    make_result,
+)
+
+__all__ = [
+    "lmer",
+    "make_structure",
+    "LmerResult",
+    "LmerSummary",
+    "LmerWarning",
+    "SingularFitWarning",
+    "LmerConvergenceWarning",
+    "DDF_METHODS",
+    "FormulaError",
+]
+
+
+def _fit_statsmodels(design: LmmDesign, reml: bool):
+    """statsmodels' fit, with its warnings collected rather than shown."""
+    model = design.statsmodels_model()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.fit(reml=reml)
+    return result, [str(w.message) for w in caught]
+
+
+def _tau_from_statsmodels(structure: _reml.LMMStructure, result) -> np.ndarray:
+    G = np.asarray(result.cov_re, dtype=float) if structure.k_re else None
+    vcomp = np.asarray(result.vcomp, dtype=float) if len(structure.vc) else ()
+    tau = structure.tau_from(G=G, vc_variances=vcomp, sigma2=float(result.scale))
+    n_g = len(structure.g_entries)
+    tau[n_g:-1] = np.maximum(tau[n_g:-1], 0.0)
+    return tau
+
+
+def _as_psd(structure, tau):
+    """Project G onto the PSD cone when statsmodels returns a slightly indefinite one."""
+    if _reml.is_valid_tau(structure, tau) or structure.k_re == 0:
+        return tau
+    G = np.zeros((structure.k_re, structure.k_re))
+    for i, (a, b) in enumerate(structure.g_entries):
+        G[a, b] = G[b, a] = tau[i]
+    w, U = np.linalg.eigh(G)
+    G = (U * np.clip(w, 0.0, None)) @ U.T
+    n_g = len(structure.g_entries)
+    return structure.tau_from(G=G, vc_variances=tau[n_g:-1], sigma2=tau[-1])
+
+
+def make_structure(design: LmmDesign):
+    """The model layout whose likelihood stage 3 maximises (lme4's ``mkLmerDevfun``).
+
+    Parameters
+    ----------
+    design : LmmDesign
+        From :func:`mixedtools.lmm.design.build_design`.
+
+    Returns
+    -------
+    mixedtools.lmm.reml.LMMStructure or mixedtools.lmm.pls.PLSStructure
+        The blockwise layout for one grouping factor (with nested factors), lme4's
+        penalised least-squares layout otherwise.
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> from mixedtools.lmm.design import build_design
+    >>> from mixedtools.lmm.formula import parse_lmer_formula
+    >>> sleep = mt.datasets.load("sleepstudy")
+    >>> design = build_design(parse_lmer_formula("reaction ~ days + (days | subject)"), sleep)
+    >>> type(make_structure(design)).__name__
+    'LMMStructure'
+    """
+    if design.general:
+        return PLSStructure(design.y, design.X, design.pls_terms, fe_names=design.fe_names)
+    return _reml.LMMStructure(
+        y=design.y,
+        X=design.X,
+        groups=design.block_codes,
+        Z=design.Z,
+        vc=tuple(vc.matrix for vc in design.vcs),
+        fe_names=tuple(design.fe_names),
+        re_names=tuple(design.re_names),
+        vc_names=tuple(f"{vc.group}|{vc.effect}" for vc in design.vcs),
+    )
+
+
+def lmer(
+    formula: str,
+    data: pd.DataFrame,
+    reml: bool = True,
+    *,
+    na_action: str = "drop",
+    polish: bool = True,
+    optimizer: str = "auto",
+) -> LmerResult:
+    """Fit a linear mixed model written in lme4's formula notation.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.  Random terms: ``(1 | g)``,
+        ``(x | g)``, ``(0 + x | g)``, ``(x || g)`` (uncorrelated), ``(1 | a/b)`` and
+        ``(1 | a) + (1 | a:b)`` (nested), ``(1 | a) + (1 | b)`` (crossed).  The fixed part follows
+        the formula engine statsmodels uses (patsy): ``C(x)``, ``a * b``, ``np.log(x)`` ...
+    data : DataFrame
+    reml : bool, default True
+        Restricted maximum likelihood (lme4's default); False for maximum likelihood.
+    na_action : {"drop", "raise"}
+        Rows with missing values in a model variable are dropped and counted (``n_dropped``), or
+        an error is raised.
+    polish : bool, default True
+        Refine the optimum with Newton steps (recommended; needed to match lme4).
+    optimizer : {"auto", "statsmodels", "direct"}
+        Who finds the optimum before polishing: a direct bounded maximisation of the profiled
+        likelihood over lme4's parameters ("direct", the default "auto"), or statsmodels'
+        ``MixedLM.fit`` (a cross-check; one grouping factor with nested components only).
+        Crossed factors and several correlated terms are fitted by lme4's penalised
+        least-squares engine (:mod:`mixedtools.lmm.pls`).
+
+    Returns
+    -------
+    LmerResult
+
+    Warns
+    -----
+    SingularFitWarning
+        When a variance is estimated as zero or a correlation as +-1.
+    LmerConvergenceWarning
+        When the optimiser did not reach the maximum.
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> sleep = mt.datasets.load("sleepstudy")
+    >>> fit = mt.lmer("reaction ~ days + (days | subject)", sleep)
+    >>> fit.fixef.round(3)
+    Intercept    251.405
+    days          10.467
+    Name: estimate, dtype: float64
+    """
+    if not isinstance(reml, bool):
+        raise TypeError("reml must be True or False")
+    with single_blas_thread():
+        return _lmer(formula, data, reml, na_action, polish, optimizer)
+
+
+def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
+    # stage 1: parse the formula and build the design
+    parsed = parse_lmer_formula(formula)
+    if optimizer not in ("auto", "statsmodels", "direct"):
+        raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
+    design = build_design(parsed, data, na_action=na_action, blockwise=optimizer == "statsmodels")
+    # stage 2: the model whose deviance is a function of the variance parameters
+    structure = make_structure(design)
+    # stage 3: optimise
+    sm_result, sm_warnings = None, []
+    if optimizer == "statsmodels":
+        if isinstance(structure, PLSStructure):
+            raise ValueError(
+                "optimizer='statsmodels' fits one grouping factor with nested factors only; "
+                "this model has crossed factors or several correlated terms "
+                "(use optimizer='auto' or 'direct')"
+            )
+        sm_result, sm_warnings = _fit_statsmodels(design, reml)
+        tau = _as_psd(structure, _tau_from_statsmodels(structure, sm_result))
+        if polish:
+            tau = maximize(structure, tau, reml=reml)
+    else:
+        tau = fit_structure(structure, reml, polish=polish)
+    # stage 4: package the result (boundary and convergence checks included)
+    return make_result(formula, design, structure, tau, reml, sm_result, sm_warnings)

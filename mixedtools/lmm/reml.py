@@ -1,0 +1,966 @@
+"""Blockwise REML/ML engine for the linear mixed model.
+
+The model is ``y = X beta + Z b + e`` with a block-diagonal marginal covariance
+``V = blockdiag_j V_j``, one block per level of a single grouping factor:
+
+``V_j = Z_j G Z_j' + sum_c s_c Z_cj Z_cj' + sigma^2 I``.
+
+``V`` is linear in the variance parameters
+
+``tau = (free lower-triangle entries of G in row-major order, s_1, ..., s_C, sigma^2)``
+
+(all on the data scale), so every derivative ``V_k = dV/dtau_k`` is a constant matrix
+and second derivatives vanish. Nothing of size N x N is ever formed: each group
+contributes the cross-products of ``[W, X, y]`` (``W`` stacks the group's random-effect
+and variance-component columns), computed in one pass over the rows, and every
+likelihood quantity is a sum over groups of small matrices, batched with ``einsum``.
+
+The functions here supply what the denominator-df methods and fit polishing need:
+the (restricted) log-likelihood, its score, expected and observed information, and the
+derivatives of ``Phi = (X' V^-1 X)^-1`` with respect to ``tau``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+from mixedtools.lmm.engine import LMMQuantities
+from mixedtools.lmm.pls import PLSStructure
+
+__all__ = [
+    "LMMStructure",
+    "LMMQuantities",
+    "reml_quantities",
+    "log_likelihood",
+    "profiled_log_likelihood",
+    "newton_polish",
+    "from_statsmodels",
+    "is_valid_tau",
+    "boundary_mask",
+    "newton_decrement",
+    "optimality_gap",
+]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+def _is_pls(structure) -> bool:
+    """True for the general (sparse, any number of terms) layout of :mod:`mixedtools.lmm.pls`."""
+    return isinstance(structure, PLSStructure)
+
+
+@dataclass(frozen=True, eq=False)
+class LMMStructure:
+    """Data and covariance layout of a linear mixed model with one grouping factor.
+
+    Parameters
+    ----------
+    y : ndarray, shape (N,)
+        Response.
+    X : ndarray, shape (N, p)
+        Fixed-effects design.
+    groups : ndarray, shape (N,)
+        Integer codes ``0 .. K-1`` of the blocks of ``V`` (the grouping factor).
+    Z : ndarray, shape (N, k)
+        Random-effects design; the ``k`` effects of a group share an unstructured
+        covariance ``G`` (k x k). ``k`` may be 0.
+    vc : tuple of ndarray, each shape (N, m_c)
+        Variance-component designs: within a group, the ``m_c`` columns are independent
+        effects with common variance ``s_c`` (statsmodels' ``exog_vc``). May be empty.
+    free : ndarray of bool, shape (k, k), optional
+        Which entries of ``G`` are estimated. Off-diagonal entries marked False are fixed
+        at zero (uncorrelated terms such as lme4's ``(x || g)``). Default: all free.
+    fe_names, re_names, vc_names : tuple of str, optional
+        Labels for the columns of ``X``, ``Z`` and the variance components.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(4), 3)
+    >>> X = np.column_stack([np.ones(12), rng.normal(size=12)])
+    >>> s = LMMStructure(y=rng.normal(size=12), X=X, groups=g, Z=np.ones((12, 1)))
+    >>> s.n_groups, s.n_tau, s.tau_names
+    (4, 2, ('G[0,0]', 'sigma2'))
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    groups: np.ndarray
+    Z: np.ndarray
+    vc: tuple = ()
+    free: np.ndarray | None = None
+    fe_names: tuple | None = None
+    re_names: tuple | None = None
+    vc_names: tuple | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        y = np.asarray(self.y, dtype=float).ravel()
+        n = y.shape[0]
+        X = _as_2d(self.X, n, "X")
+        Z = _as_2d(self.Z, n, "Z")
+        vc = tuple(_as_2d(v, n, f"vc[{i}]") for i, v in enumerate(self.vc))
+        groups = np.asarray(self.groups)
+        if groups.shape != (n,):
+            raise ValueError(f"groups must have shape ({n},), got {groups.shape}")
+        if not np.issubdtype(groups.dtype, np.integer):
+            raise ValueError("groups must hold integer codes 0..K-1")
+        if n and (groups.min() < 0):
+            raise ValueError("groups must hold integer codes 0..K-1 (found a negative code)")
+        k = Z.shape[1]
+        free = np.ones((k, k), bool) if self.free is None else np.asarray(self.free, bool)
+        if free.shape != (k, k):
+            raise ValueError(f"free must have shape ({k}, {k}), got {free.shape}")
+        free = free | free.T
+        if not np.all(np.diag(free)):
+            raise ValueError("free must mark every variance (diagonal of G) as free")
+        if k + sum(v.shape[1] for v in vc) == 0:
+            raise ValueError("the model has no random effects (Z and vc are both empty)")
+        if not np.all(np.isfinite(y)) or not np.all(np.isfinite(X)):
+            raise ValueError("y and X must be finite (drop rows with missing values first)")
+        for name, value in [("y", y), ("X", X), ("groups", groups), ("Z", Z), ("vc", vc)]:
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "free", free)
+        if self.fe_names is None:
+            object.__setattr__(self, "fe_names", tuple(f"x{i}" for i in range(X.shape[1])))
+        if self.re_names is None:
+            object.__setattr__(self, "re_names", tuple(str(i) for i in range(k)))
+        if self.vc_names is None:
+            object.__setattr__(self, "vc_names", tuple(f"vc{i}" for i in range(len(vc))))
+
+    @property
+    def n_obs(self) -> int:
+        """Number of observations N."""
+        return self.y.shape[0]
+
+    @property
+    def n_fixed(self) -> int:
+        """Number of fixed effects p."""
+        return self.X.shape[1]
+
+    @property
+    def n_groups(self) -> int:
+        """Number of blocks K of V."""
+        return int(self.groups.max()) + 1 if self.n_obs else 0
+
+    @property
+    def k_re(self) -> int:
+        """Number of correlated random effects per group (size of G)."""
+        return self.Z.shape[1]
+
+    @cached_property
+    def g_entries(self) -> tuple:
+        """Free lower-triangle entries (a, b), a >= b, of G in row-major order."""
+        k = self.k_re
+        return tuple((a, b) for a in range(k) for b in range(a + 1) if self.free[a, b])
+
+    @property
+    def n_tau(self) -> int:
+        """Number of variance parameters."""
+        return len(self.g_entries) + len(self.vc) + 1
+
+    @cached_property
+    def tau_names(self) -> tuple:
+        """Readable names of the entries of tau."""
+        rn = self.re_names
+        names = [
+            f"G[{rn[a]},{rn[a]}]" if a == b else f"G[{rn[a]},{rn[b]}]" for a, b in self.g_entries
+        ]
+        return tuple(names + [f"vc[{v}]" for v in self.vc_names] + ["sigma2"])
+
+    @cached_property
+    def variance_index(self) -> np.ndarray:
+        """Positions in tau of the variances (diagonal of G, the s_c, sigma^2)."""
+        idx = [i for i, (a, b) in enumerate(self.g_entries) if a == b]
+        n_g = len(self.g_entries)
+        idx += [n_g + c for c in range(len(self.vc))] + [self.n_tau - 1]
+        return np.asarray(idx)
+
+    @cached_property
+    def _q(self) -> int:
+        return self.k_re + sum(v.shape[1] for v in self.vc)
+
+    @cached_property
+    def _derivative_patterns(self) -> np.ndarray:
+        """E_k (q x q): dD/dtau_k for the random-effect parameters (not sigma^2)."""
+        q, k = self._q, self.k_re
+        pats = []
+        for a, b in self.g_entries:
+            e = np.zeros((q, q))
+            e[a, b] = e[b, a] = 1.0
+            pats.append(e)
+        start = k
+        for v in self.vc:
+            e = np.zeros((q, q))
+            m = v.shape[1]
+            e[start : start + m, start : start + m] = np.eye(m)
+            pats.append(e)
+            start += m
+        return np.asarray(pats).reshape(len(pats), q, q)
+
+    def _group_crossprods(self, y_column):
+        """Per-group cross-products M_j' M_j of M = [W, X, y_column] and the group sizes."""
+        M = np.column_stack((self.Z, *self.vc, self.X, y_column))
+        K, d = self.n_groups, M.shape[1]
+        C = np.empty((K, d, d))
+        for a in range(d):
+            for b in range(a, d):
+                C[:, a, b] = np.bincount(self.groups, weights=M[:, a] * M[:, b], minlength=K)
+                C[:, b, a] = C[:, a, b]
+        sizes = np.bincount(self.groups, minlength=K).astype(float)
+        if np.any(sizes == 0):
+            raise ValueError("groups must use every code 0..K-1 (found an empty group)")
+        return C, sizes
+
+    @cached_property
+    def _crossprods(self) -> tuple:
+        """``(C, sizes)``: per-group cross-products of ``[W, X, y]`` and group sizes."""
+        return self._group_crossprods(self.y)
+
+    @cached_property
+    def _centred_crossprods(self) -> tuple:
+        """``(C, sizes, b0)``: as ``_crossprods`` but with y replaced by its OLS residual
+        ``y - X b0``. The likelihood is unchanged and the residual forms r' V^-1 r lose
+        no digits to cancellation when y has a large mean."""
+        b0 = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        C, sizes = self._group_crossprods(self.y - self.X @ b0)
+        return C, sizes, b0
+
+    def covariance_blocks(self, tau) -> tuple[np.ndarray, float]:
+        """Return ``(D, sigma2)``: the covariance of the stacked random effects and sigma^2."""
+        tau = np.asarray(tau, dtype=float)
+        if tau.shape != (self.n_tau,):
+            raise ValueError(f"tau must have length {self.n_tau}, got shape {tau.shape}")
+        D = np.einsum("k,kab->ab", tau[:-1], self._derivative_patterns)
+        return D, float(tau[-1])
+
+    def tau_from(self, G=None, vc_variances=(), sigma2=1.0) -> np.ndarray:
+        """Assemble tau from G (k x k), the variance components and sigma^2."""
+        G = np.zeros((0, 0)) if G is None else np.atleast_2d(np.asarray(G, float))
+        g = [G[a, b] for a, b in self.g_entries]
+        vcv = list(np.atleast_1d(np.asarray(vc_variances, float)))
+        if len(vcv) != len(self.vc):
+            raise ValueError(f"expected {len(self.vc)} variance components, got {len(vcv)}")
+        return np.asarray(g + vcv + [sigma2], dtype=float)
+
+
+def _as_2d(a, n, name):
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2 or a.shape[0] != n:
+        raise ValueError(f"{name} must have {n} rows, got shape {a.shape}")
+    return a
+
+
+def _symmetric(a):
+    return 0.5 * (a + a.T)
+
+
+def _sqrt_psd(D):
+    """Matrix square root factor L with L L' = D for a symmetric PSD D (eigenvalues clipped)."""
+    w, U = np.linalg.eigh(D)
+    return U * np.sqrt(np.clip(w, 0.0, None))
+
+
+def _group_forms(structure, tau, powers):
+    """Per-group bilinear forms a' V_j^-m b for a, b in the columns of [W, X, y].
+
+    Returns a dict with the forms for each requested power, plus H and logdet V_j.
+    Uses V_j^-1 = sigma^-2 (I - W H W') with H = L (sigma^2 I + L' S L)^-1 L', D = L L',
+    which stays valid when D is singular.
+    """
+    C, sizes, _ = structure._centred_crossprods
+    q = structure._q
+    D, s2 = structure.covariance_blocks(tau)
+    L = _sqrt_psd(D)
+    S = C[:, :q, :q]
+    inner = s2 * np.eye(q) + np.einsum("ai,jab,bk->jik", L, S, L)
+    chol = np.linalg.cholesky(inner)
+    logdet_inner = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    logdet_v = (sizes - q) * np.log(s2) + logdet_inner
+    Lt = np.broadcast_to(L.T, (C.shape[0], q, q))
+    half = np.linalg.solve(chol, Lt)  # chol^-1 L'
+    H = np.einsum("jai,jak->jik", half, half)  # L inner^-1 L'
+    out = {"H": H, "logdet_v": logdet_v, "sizes": sizes, "S": S}
+    R = H
+    Cw = C[:, :, :q]
+    for m in range(1, max(powers) + 1):
+        if m > 1:
+            R = R + H - R @ S @ H
+        if m in powers:
+            out[m] = (C - Cw @ R @ Cw.transpose(0, 2, 1)) / s2**m
+            out[f"tr{m}"] = (sizes - np.einsum("jab,jba->j", R, S)) / s2**m
+    return out
+
+
+def _gls_pieces(structure, tau):
+    """GLS at tau in one pass over the groups.
+
+    Returns ``(logdet V, logdet X'V^-1X, r'V^-1r, forms, chol, z)``: r is the GLS residual,
+    ``forms`` the per-group ``[W, X, y]' V_j^-1 [W, X, y]``, ``chol`` the Cholesky factor of
+    ``X'V^-1X`` and ``z = chol^-1 X'V^-1y``.
+    """
+    f = _group_forms(structure, tau, powers=(1,))
+    q = structure._q
+    F = f[1].sum(axis=0)
+    XVX, XVy, yVy = F[q:-1, q:-1], F[q:-1, -1], F[-1, -1]
+    chol = np.linalg.cholesky(XVX)
+    z = np.linalg.solve(chol, XVy)
+    logdet_xvx = 2.0 * np.log(np.diagonal(chol)).sum()
+    return f["logdet_v"].sum(), logdet_xvx, yVy - z @ z, f[1], chol, z
+
+
+def log_likelihood(structure, tau, reml=True) -> float:
+    """REML or ML log-likelihood at tau, on lme4's scale (equals ``logLik()``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure, log_likelihood
+    >>> g = np.repeat(np.arange(3), 2)
+    >>> s = LMMStructure(y=[1.0, 2, 2, 4, 0, 1], X=np.ones((6, 1)), groups=g, Z=np.ones((6, 1)))
+    >>> round(log_likelihood(s, [1.0, 0.5]), 4)
+    -9.6338
+    """
+    if _is_pls(structure):
+        return structure.log_likelihood(tau, reml)
+    if not is_valid_tau(structure, tau):
+        return -np.inf
+    logdet_v, logdet_xvx, rss, *_ = _gls_pieces(structure, tau)
+    ll = -0.5 * (structure.n_obs * _LOG_2PI + logdet_v + rss)
+    if reml:
+        ll += 0.5 * (structure.n_fixed * _LOG_2PI - logdet_xvx)
+    return float(ll)
+
+
+def profiled_log_likelihood(structure, relative_tau, reml=True, score=False):
+    """(RE)ML log-likelihood maximised over sigma^2 with the covariances relative to sigma^2 fixed.
+
+    With ``V = sigma^2 V_0`` the maximising ``sigma^2`` is ``r' V_0^-1 r / (N - p)`` (REML) or
+    ``/ N`` (ML), so the criterion lme4 optimises depends on the relative parameters only.
+
+    Parameters
+    ----------
+    structure : LMMStructure
+    relative_tau : array_like
+        Variance parameters divided by sigma^2; the last entry (sigma^2 itself) is ignored.
+    reml : bool
+    score : bool
+        Also return the gradient of the profiled log-likelihood.
+
+    Returns
+    -------
+    loglik : float
+        The profiled log-likelihood (``-inf`` if ``relative_tau`` is outside the parameter
+        space); ``-2 loglik`` is lme4's ``REMLcrit`` / deviance at the same relative parameters.
+    sigma2 : float
+        The maximising residual variance; ``sigma2 * relative_tau`` (last entry set to
+        ``sigma2``) is tau on the data scale.
+    gradient : ndarray, shape (n_tau - 1,)
+        Only with ``score=True``: derivatives of ``loglik`` with respect to
+        ``relative_tau[:-1]``. They equal ``sigma2`` times the score at the data-scale tau
+        (sigma^2 is at its optimum, so it contributes nothing), and all come from the same
+        per-group forms as ``loglik``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure, log_likelihood, profiled_log_likelihood
+    >>> g = np.repeat(np.arange(3), 2)
+    >>> s = LMMStructure(y=[1.0, 2, 2, 4, 0, 1], X=np.ones((6, 1)), groups=g, Z=np.ones((6, 1)))
+    >>> ll, sigma2 = profiled_log_likelihood(s, [2.0, 1.0])
+    >>> bool(np.isclose(ll, log_likelihood(s, [2.0 * sigma2, sigma2])))
+    True
+    """
+    relative_tau = np.array(relative_tau, dtype=float)
+    if relative_tau.shape != (structure.n_tau,):
+        raise ValueError(
+            f"relative_tau must have length {structure.n_tau}, got shape {relative_tau.shape}"
+        )
+    relative_tau[-1] = 1.0
+    if not is_valid_tau(structure, relative_tau):
+        invalid = (-np.inf, np.nan)
+        return (*invalid, np.full(structure.n_tau - 1, np.nan)) if score else invalid
+    n, p, q = structure.n_obs, structure.n_fixed, structure._q
+    logdet_v0, logdet_xvx0, rss0, forms, chol, z = _gls_pieces(structure, relative_tau)
+    dof = n - p if reml else n
+    sigma2 = max(float(rss0), np.finfo(float).tiny) / dof
+    # -2 loglik = N log 2 pi + logdet V_0 + dof (1 + log sigma2) [- p log 2 pi + logdet X'V_0^-1 X]
+    minus2 = n * _LOG_2PI + logdet_v0 + dof * (1.0 + np.log(sigma2))
+    if reml:
+        minus2 += logdet_xvx0 - p * _LOG_2PI
+    if not score:
+        return float(-0.5 * minus2), sigma2
+    # d loglik / d rho_k = -1/2 tr(E_k T) with T = sum_j [W_j'V_0^-1W_j - c_j c_j' / sigma2
+    # - (REML) B_j Phi_0 B_j'], B_j = W_j'V_0^-1 X_j, c_j = W_j'V_0^-1 r_j, Phi_0 = (X'V_0^-1X)^-1
+    xs = slice(q, q + p)
+    beta = np.linalg.solve(chol.T, z)
+    B = forms[:, :q, xs]
+    c = forms[:, :q, -1] - B @ beta
+    T = forms[:, :q, :q].sum(axis=0) - np.einsum("ja,jb->ab", c, c) / sigma2
+    if reml:
+        half = np.linalg.solve(chol, B.transpose(0, 2, 1))  # chol^-1 B_j'
+        T -= np.einsum("jia,jib->ab", half, half)
+    gradient = -0.5 * np.einsum("kab,ba->k", structure._derivative_patterns, T)
+    return float(-0.5 * minus2), sigma2, gradient
+
+
+def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
+    """Estimates, log-likelihood, score and information at a given tau.
+
+    Parameters
+    ----------
+    structure : LMMStructure
+    tau : array_like
+        Variance parameters on the data scale (see :class:`LMMStructure`).
+    reml : bool
+        Restricted (True) or full maximum likelihood.
+
+    Returns
+    -------
+    LMMQuantities
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure, reml_quantities
+    >>> g = np.repeat(np.arange(3), 2)
+    >>> s = LMMStructure(y=[1.0, 2, 2, 4, 0, 1], X=np.ones((6, 1)), groups=g, Z=np.ones((6, 1)))
+    >>> qty = reml_quantities(s, [1.0, 0.5])
+    >>> qty.beta.round(4), qty.score.shape, qty.info_observed.shape
+    (array([1.6667]), (2,), (2, 2))
+    """
+    if _is_pls(structure):
+        return structure.quantities(tau, reml)
+    tau = np.asarray(tau, dtype=float)
+    structure.covariance_blocks(tau)  # checks the length
+    if not is_valid_tau(structure, tau):
+        raise ValueError(
+            "tau is outside the parameter space (G must be positive semi-definite, "
+            "variance components non-negative and sigma^2 positive)"
+        )
+    q, p = structure._q, structure.n_fixed
+    xs, ys = slice(q, q + p), q + p
+    f = _group_forms(structure, tau, powers=(1, 2, 3))
+    F1, F2, F3 = f[1], f[2], f[3]
+
+    XVX = F1[:, xs, xs].sum(axis=0)
+    chol = np.linalg.cholesky(XVX)
+    Phi = np.linalg.inv(XVX)
+    Phi = 0.5 * (Phi + Phi.T)
+    beta = Phi @ F1[:, xs, ys].sum(axis=0)  # relative to the OLS start b0
+
+    # forms with the residual r = y - X beta: a' V^-m r for a in [W, X], and r' V^-m r
+    def with_resid(F):
+        ar = F[:, :ys, ys] - F[:, :ys, xs] @ beta
+        rr = (
+            F[:, ys, ys]
+            - 2.0 * F[:, ys, xs] @ beta
+            + np.einsum("a,jab,b->j", beta, F[:, xs, xs], beta)
+        )
+        return ar, rr
+
+    ar1, rr1 = with_resid(F1)
+    ar2, rr2 = with_resid(F2)
+    _, rr3 = with_resid(F3)
+
+    A1, B1, c1 = F1[:, :q, :q], F1[:, :q, xs], ar1[:, :q]
+    A2, B2, c2 = F2[:, :q, :q], F2[:, :q, xs], ar2[:, :q]
+    X2, X3 = F2[:, xs, xs].sum(axis=0), F3[:, xs, xs].sum(axis=0)
+    xr2 = ar2[:, q:].sum(axis=0)  # X' V^-2 r = X' V^-1 u
+
+    E = structure._derivative_patterns
+    n_r = E.shape[0]
+    n_tau = n_r + 1
+    s_idx = n_tau - 1
+
+    # per random parameter k: E_k B1, E_k c1 (per group)
+    EB1 = np.einsum("kab,jbi->kjai", E, B1)
+    Ec1 = np.einsum("kab,jb->kja", E, c1)
+
+    M = np.empty((n_tau, p, p))
+    M[:n_r] = np.einsum("jai,kjal->kil", B1, EB1)
+    M[s_idx] = X2
+    tr_vk = np.empty(n_tau)
+    tr_vk[:n_r] = np.einsum("kab,ba->k", E, A1.sum(axis=0))
+    tr_vk[s_idx] = f["tr1"].sum()
+    uvu = np.empty(n_tau)
+    uvu[:n_r] = np.einsum("ja,kja->k", c1, Ec1)
+    uvu[s_idx] = rr2.sum()
+    h = np.empty((n_tau, p))  # X' V^-1 V_k u
+    h[:n_r] = np.einsum("jai,kja->ki", B1, Ec1)
+    h[s_idx] = xr2
+
+    # second-order pieces: tr(V^-1 V_k V^-1 V_l), Q_kl, u' V_k V^-1 V_l u
+    tr_vkvl = np.empty((n_tau, n_tau))
+    Q = np.empty((n_tau, n_tau, p, p))
+    uvvu = np.empty((n_tau, n_tau))
+    EA1 = np.einsum("kab,jbc->kjac", E, A1)
+    tr_vkvl[:n_r, :n_r] = np.einsum("kjab,ljba->kl", EA1, EA1)
+    A1EB1 = np.einsum("jab,kjbi->kjai", A1, EB1)
+    Q[:n_r, :n_r] = np.einsum("kjai,ljam->klim", EB1, A1EB1)
+    uvvu[:n_r, :n_r] = np.einsum("kja,jab,ljb->kl", Ec1, A1, Ec1)
+
+    tr_vkvl[:n_r, s_idx] = tr_vkvl[s_idx, :n_r] = np.einsum("kab,ba->k", E, A2.sum(axis=0))
+    tr_vkvl[s_idx, s_idx] = f["tr2"].sum()
+    Q[:n_r, s_idx] = np.einsum("kjai,jam->kim", EB1, B2)
+    Q[s_idx, :n_r] = Q[:n_r, s_idx].transpose(0, 2, 1)
+    Q[s_idx, s_idx] = X3
+    uvvu[:n_r, s_idx] = uvvu[s_idx, :n_r] = np.einsum("kja,ja->k", Ec1, c2)
+    uvvu[s_idx, s_idx] = rr3.sum()
+
+    PhiM = np.einsum("ij,kjl->kil", Phi, M)
+    tr_phim = np.einsum("kii->k", PhiM)
+    uvpvu = uvvu - h @ Phi @ h.T
+    n = structure.n_obs
+    loglik = -0.5 * (n * _LOG_2PI + f["logdet_v"].sum() + rr1.sum())
+    if reml:
+        tr_pvk = tr_vk - tr_phim
+        score = -0.5 * tr_pvk + 0.5 * uvu
+        tr_phiq = np.einsum("ij,klji->kl", Phi, Q)
+        tr_pvpv = tr_vkvl - 2.0 * tr_phiq + np.einsum("kab,lba->kl", PhiM, PhiM)
+        info_e = 0.5 * tr_pvpv
+        info_o = -info_e + uvpvu
+        loglik += 0.5 * p * _LOG_2PI - np.log(np.diagonal(chol)).sum()
+    else:
+        score = -0.5 * tr_vk + 0.5 * uvu
+        info_e = 0.5 * tr_vkvl
+        info_o = -info_e + uvpvu
+    return LMMQuantities(
+        tau=tau,
+        reml=reml,
+        beta=structure._centred_crossprods[2] + beta,
+        Phi=Phi,
+        loglik=float(loglik),
+        score=score,
+        info_expected=_symmetric(info_e),
+        info_observed=_symmetric(info_o),
+        M=M,
+        Q=Q,
+    )
+
+
+def is_valid_tau(structure, tau) -> bool:
+    """True when tau gives a PSD G, non-negative variance components and sigma^2 > 0."""
+    if _is_pls(structure):
+        return structure.is_valid_tau(tau)
+    tau = np.asarray(tau, dtype=float)
+    if tau.shape != (structure.n_tau,) or not np.all(np.isfinite(tau)):
+        return False
+    D, s2 = structure.covariance_blocks(tau)
+    if s2 <= 0:
+        return False
+    scale = max(np.abs(D).max(initial=0.0), s2)
+    return bool(np.linalg.eigvalsh(D).min(initial=0.0) >= -1e-12 * scale)
+
+
+def boundary_mask(structure, tau, rel_tol=1e-8) -> np.ndarray:
+    """Mask of tau entries at the boundary: variances below ``rel_tol * sigma^2``.
+
+    A G variance at the boundary also marks the covariances in its row and column,
+    since they must be zero too.
+    """
+    if _is_pls(structure):
+        return structure.boundary_mask(tau, rel_tol)
+    tau = np.asarray(tau, dtype=float)
+    s2 = tau[-1]
+    mask = np.zeros(structure.n_tau, bool)
+    zero_re = set()
+    for i, (a, b) in enumerate(structure.g_entries):
+        if a == b and tau[i] < rel_tol * s2:
+            zero_re.add(a)
+    for i, (a, b) in enumerate(structure.g_entries):
+        if a in zero_re or b in zero_re:
+            mask[i] = True
+    n_g = len(structure.g_entries)
+    for c in range(len(structure.vc)):
+        if tau[n_g + c] < rel_tol * s2:
+            mask[n_g + c] = True
+    return mask
+
+
+def newton_decrement(structure, quantities) -> float:
+    """Newton decrement ``score' I^-1 score`` over the parameters not held at the boundary.
+
+    Half of it is the log-likelihood still to be gained by a Newton step: a fit is at its
+    optimum when it is negligible. ``I`` is the observed information; ``inf`` when it is
+    singular.
+
+    Parameters
+    ----------
+    structure : LMMStructure
+    quantities : LMMQuantities
+        :func:`reml_quantities` at the fitted tau.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure, newton_polish, reml_quantities
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
+    >>> bool(newton_decrement(s, reml_quantities(s, tau)) < 1e-12)
+    True
+    """
+    free = ~boundary_mask(structure, quantities.tau)
+    score = quantities.score[free]
+    info = quantities.info_observed[np.ix_(free, free)]
+    try:
+        return abs(float(score @ np.linalg.solve(info, score)))
+    except np.linalg.LinAlgError:
+        return np.inf
+
+
+def newton_polish(structure, tau0, reml=True, steps=3, rel_tol=1e-8) -> np.ndarray:
+    """Refine variance parameters by Newton steps on the (RE)ML score.
+
+    Each step solves ``info_observed @ delta = score``. If the observed information is
+    not positive definite, or the step leaves the parameter space or lowers the
+    log-likelihood even after halving, the expected information is used instead.
+    Variances at the boundary (below ``rel_tol * sigma^2``) are set to zero and held
+    there, together with their covariances.
+
+    Parameters
+    ----------
+    structure : LMMStructure
+    tau0 : array_like
+        Starting value, e.g. from a statsmodels fit.
+    reml : bool
+    steps : int
+        Maximum number of Newton steps (stops early once the step is negligible).
+    rel_tol : float
+        Relative size below which a variance counts as zero.
+
+    Returns
+    -------
+    ndarray
+        The polished tau.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure, newton_polish, reml_quantities
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
+    >>> bool(np.abs(reml_quantities(s, tau).score).max() < 1e-8)
+    True
+    """
+    tau = np.array(tau0, dtype=float)
+    at_bound = boundary_mask(structure, tau, rel_tol)
+    tau[at_bound] = 0.0
+    for _ in range(steps):
+        qty = reml_quantities(structure, tau, reml)
+        free = ~at_bound
+        step = None
+        for info in (qty.info_observed, qty.info_expected):
+            sub = info[np.ix_(free, free)]
+            try:
+                np.linalg.cholesky(sub)
+            except np.linalg.LinAlgError:
+                continue
+            delta = np.zeros_like(tau)
+            delta[free] = np.linalg.solve(sub, qty.score[free])
+            step = _accept_step(structure, tau, delta, qty.loglik, reml, rel_tol)
+            if step is not None:
+                break
+        if step is None:
+            break
+        new_tau, at_bound = step
+        moved = np.abs(new_tau - tau) / np.maximum(np.abs(tau), 1e-12 * tau[-1])
+        tau = new_tau
+        if moved.max() < 1e-12:
+            break
+    return tau
+
+
+def _accept_step(structure, tau, delta, loglik, reml, rel_tol):
+    """Next tau: if the Newton step makes variances negative, those variances are set to
+    zero (boundary); otherwise the longest halved step that stays valid and does not
+    lower the log-likelihood."""
+    floor = loglik - 1e-12 * abs(loglik)
+    full = tau + delta
+    crossing = np.zeros_like(tau, dtype=bool)
+    crossing[structure.variance_index[:-1]] = full[structure.variance_index[:-1]] < 0
+    if crossing.any():
+        # set them to zero and let the next Newton step work on the others
+        projected = np.where(crossing, 0.0, tau)
+        projected[boundary_mask(structure, projected, rel_tol)] = 0.0
+        if log_likelihood(structure, projected, reml) >= floor:
+            return projected, boundary_mask(structure, projected, rel_tol)
+    t = 1.0
+    while t > 1e-3:
+        cand = tau + t * delta
+        if log_likelihood(structure, cand, reml) >= floor:
+            return cand, boundary_mask(structure, cand, rel_tol)
+        t *= 0.5
+    return None
+
+
+def from_statsmodels(results) -> tuple[LMMStructure, np.ndarray]:
+    """Build an :class:`LMMStructure` and tau from a fitted statsmodels ``MixedLM``.
+
+    Parameters
+    ----------
+    results : statsmodels MixedLMResults
+
+    Returns
+    -------
+    structure : LMMStructure
+    tau : ndarray
+        ``cov_re`` entries, ``vcomp`` and ``scale`` (all on the data scale).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, statsmodels.formula.api as smf
+    >>> from mixedtools.lmm.reml import from_statsmodels
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.DataFrame({"g": np.repeat(np.arange(10), 6), "x": rng.normal(size=60)})
+    >>> d["y"] = d.x + rng.normal(size=60) + rng.normal(size=10)[d.g]
+    >>> res = smf.mixedlm("y ~ x", d, groups="g").fit(reml=True)
+    >>> structure, tau = from_statsmodels(res)
+    >>> structure.tau_names
+    ('G[g,g]', 'sigma2')
+    """
+    model = results.model
+    labels = list(model.group_labels)
+    n = model.endog.shape[0]
+    codes = np.empty(n, dtype=np.int64)
+    for code, label in enumerate(labels):
+        codes[model.row_indices[label]] = code
+    k_fe = model.k_fe
+    X = np.asarray(model.exog, float)[:, :k_fe]
+    Z = np.asarray(model.exog_re, float) if model.k_re > 0 else np.zeros((n, 0))
+    vc_designs, vc_names = [], []
+    if model.k_vc > 0:
+        spec = model.exog_vc
+        for c, name in enumerate(spec.names):
+            width = max(np.asarray(m).shape[1] for m in spec.mats[c])
+            design = np.zeros((n, width))
+            for gi, label in enumerate(labels):
+                mat = np.asarray(spec.mats[c][gi], float)
+                design[np.asarray(model.row_indices[label]), : mat.shape[1]] = mat
+            vc_designs.append(design)
+            vc_names.append(str(name))
+    free = None
+    freepat = getattr(results, "freepat", None)
+    if freepat is not None and model.k_re > 0:
+        free = np.asarray(freepat.cov_re) != 0
+        free = free | np.eye(model.k_re, dtype=bool)
+    exog_names = list(model.exog_names)
+    re_names = tuple(getattr(model.data, "exog_re_names", None) or [])
+    if len(re_names) != model.k_re:
+        re_names = tuple(f"re{i}" for i in range(model.k_re))
+    structure = LMMStructure(
+        y=np.asarray(model.endog, float),
+        X=X,
+        groups=codes,
+        Z=Z,
+        vc=tuple(vc_designs),
+        free=free,
+        fe_names=tuple(exog_names[:k_fe]),
+        re_names=re_names,
+        vc_names=tuple(vc_names),
+    )
+    cov_re = np.asarray(results.cov_re, float) if model.k_re > 0 else None
+    vcomp = np.asarray(results.vcomp, float) if model.k_vc > 0 else ()
+    tau = structure.tau_from(cov_re, vcomp, float(results.scale))
+    return structure, tau
+
+
+# --------------------------------------------------------------------------- convergence
+def _tau_blocks(structure):
+    """(k, positions in tau of the lower-triangle entries, row by row) per covariance block."""
+    if _is_pls(structure):
+        return [
+            (t.k, np.arange(structure._tau_offsets[i], structure._tau_offsets[i + 1]))
+            for i, t in enumerate(structure.terms)
+        ]
+    blocks = []
+    k = structure.k_re
+    if k:
+        if not np.all(structure.free):
+            return None
+        blocks.append((k, np.arange(len(structure.g_entries))))
+    n_g = len(structure.g_entries)
+    blocks += [(1, np.array([n_g + c])) for c in range(len(structure.vc))]
+    return blocks
+
+
+def _psd_cholesky(G):
+    """Lower Cholesky factor of a PSD matrix, with zero columns where a pivot vanishes."""
+    k = G.shape[0]
+    L = np.zeros_like(G)
+    scale = max(np.abs(G).max(initial=0.0), np.finfo(float).tiny)
+    for j in range(k):
+        d = G[j, j] - L[j, :j] @ L[j, :j]
+        if d <= 1e-10 * scale:
+            continue
+        L[j, j] = np.sqrt(d)
+        L[j + 1 :, j] = (G[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
+def _theta_of(blocks, tau):
+    """lme4's parameters: relative Cholesky factors (row by row), then sigma^2."""
+    out = []
+    for k, pos in blocks:
+        G = np.zeros((k, k))
+        G[np.tril_indices(k)] = tau[pos]
+        G = G + np.tril(G, -1).T
+        out.append(_psd_cholesky(G / tau[-1])[np.tril_indices(k)])
+    return np.concatenate(out + [[tau[-1]]])
+
+
+@lru_cache(maxsize=16)
+def _tril(k):
+    rows, cols = np.tril_indices(k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
+def _tau_of(blocks, theta, n_tau):
+    tau = np.empty(n_tau)
+    s2 = theta[-1]
+    start = 0
+    for k, pos in blocks:
+        m = k * (k + 1) // 2
+        lower = _tril(k)
+        L = np.zeros((k, k))
+        L[lower] = theta[start : start + m]
+        tau[pos] = s2 * (L @ L.T)[lower]
+        start += m
+    tau[-1] = s2
+    return tau
+
+
+def _theta_derivatives(structure, quantities, blocks):
+    """lme4's parameters theta (with sigma^2 last), the Jacobian ``d tau / d theta`` and the
+    second-order term ``sum_k score_k d^2 tau_k / d theta^2`` of the chain rule."""
+    tau = np.asarray(quantities.tau, float)
+    n_tau = len(tau)
+    theta = _theta_of(blocks, tau)
+    m = len(theta)
+    # tau is a polynomial of degree 3 in (theta, sigma^2): central differences are exact
+    # up to rounding
+    h = 1e-4 * np.maximum(np.abs(theta), 1e-2)
+    h[-1] = 1e-4 * theta[-1]
+    J = np.empty((n_tau, m))
+    H2 = np.zeros((m, m))
+    score = quantities.score
+    for i in range(m):
+        e = np.zeros(m)
+        e[i] = h[i]
+        J[:, i] = (_tau_of(blocks, theta + e, n_tau) - _tau_of(blocks, theta - e, n_tau)) / (
+            2 * h[i]
+        )
+    for i in range(m):
+        for j in range(i, m):
+            ei, ej = np.zeros(m), np.zeros(m)
+            ei[i], ej[j] = h[i], h[j]
+            d2 = (
+                _tau_of(blocks, theta + ei + ej, n_tau)
+                - _tau_of(blocks, theta + ei - ej, n_tau)
+                - _tau_of(blocks, theta - ei + ej, n_tau)
+                + _tau_of(blocks, theta - ei - ej, n_tau)
+            ) / (4 * h[i] * h[j])
+            H2[i, j] = H2[j, i] = score @ d2
+    return theta, J, H2
+
+
+def theta_space_covariance(structure, quantities, rel_tol=1e-8):
+    """Covariance of tau from the information in lme4's parameters, or None.
+
+    At a correlation of +-1 (a zero diagonal entry of a relative Cholesky factor, with no
+    variance at zero) the observed information of tau is not that of the likelihood's
+    maximum: the score does not vanish there.  As lmerTest does, the information is taken in
+    lme4's parameters (theta, sigma^2), where that point is an ordinary bound, and mapped back:
+    ``A = J H^-1 J'``.  Entries of effects whose variance is zero are left out (their rows of
+    theta are zero).  None when the fit has no such boundary.
+    """
+    blocks = _tau_blocks(structure)
+    if blocks is None:
+        return None
+    tau = np.asarray(quantities.tau, float)
+    theta = _theta_of(blocks, tau)
+    lower, zero_rows, start = [], [], 0
+    for k, pos in blocks:
+        rows, cols = np.tril_indices(k)
+        G = np.zeros((k, k))
+        G[rows, cols] = tau[pos]
+        zero = np.diag(G) < rel_tol * tau[-1]
+        lower += list(rows == cols)
+        zero_rows += list(zero[rows] | zero[cols])
+        start += len(rows)
+    lower = np.array(lower + [False])
+    zero_rows = np.array(zero_rows + [False])
+    at_bound = lower & (np.abs(theta) < 1e-6) & ~zero_rows
+    if not at_bound.any():
+        return None
+    _, J, H2 = _theta_derivatives(structure, quantities, blocks)
+    hess = J.T @ quantities.info_observed @ J - H2
+    keep = ~zero_rows
+    Jk = J[:, keep]
+    return Jk @ np.linalg.pinv(hess[np.ix_(keep, keep)]) @ Jk.T
+
+
+def optimality_gap(structure, quantities) -> float:
+    """Log-likelihood still to gain, by a Newton step in lme4's parameters (theta, sigma^2).
+
+    At a boundary (a variance 0, a correlation +-1) the score with respect to the variance
+    parameters need not vanish, so :func:`newton_decrement` would report a gap that no valid
+    step can close.  In lme4's parameters (relative Cholesky factors) the boundary is a bound
+    on a diagonal entry; entries at the bound whose derivative points out of the parameter
+    space are held, as the Karush-Kuhn-Tucker conditions allow.
+
+    Returns
+    -------
+    float
+        Half the Newton decrement over the free parameters (``inf`` if it cannot be computed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure, newton_polish, optimality_gap, reml_quantities
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
+    >>> bool(optimality_gap(s, reml_quantities(s, tau)) < 1e-10)
+    True
+    """
+    blocks = _tau_blocks(structure)
+    if blocks is None:
+        return newton_decrement(structure, quantities) / 2.0
+    theta, J, H2 = _theta_derivatives(structure, quantities, blocks)
+    score = quantities.score
+    grad = J.T @ score
+    hess = J.T @ quantities.info_observed @ J - H2  # minus the Hessian of the log-likelihood
+    # entries at their bound (diagonal of a factor at 0) whose derivative points outwards
+    lower = []
+    for k, _ in blocks:
+        rows, cols = np.tril_indices(k)
+        lower += list(rows == cols)
+    at_bound = np.array(lower + [False]) & (np.abs(theta) < 1e-6) & (grad <= 1e-8 * abs(theta[-1]))
+    free = ~at_bound
+    g, H = grad[free], hess[np.ix_(free, free)]
+    try:
+        step = np.linalg.lstsq(H, g, rcond=1e-10)[0]
+    except np.linalg.LinAlgError:
+        return np.inf
+    return abs(float(g @ step)) / 2.0

@@ -1,0 +1,199 @@
+"""Forest and funnel plots of a meta-analysis (``mt.plots.forest`` and ``mt.plots.funnel``).
+
+Both take a result of :func:`mixedtools.meta.rma` and draw on a new figure sized for a book page
+unless an ``ax`` is given; they return the matplotlib Axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from mixedtools.meta.univariate import RmaResult
+
+__all__ = ["forest", "funnel"]
+
+_BOOK_WIDTH = 7.0
+
+
+def _check(result):
+    if not isinstance(result, RmaResult):
+        raise TypeError(f"expected a result of mt.meta.rma; got {type(result).__name__}")
+
+
+def forest(
+    result,
+    labels=None,
+    transform=None,
+    xlabel="effect size",
+    ax=None,
+    show_pi=True,
+    log_scale=False,
+):
+    """Forest plot: each study's estimate and CI (marker area proportional to its weight), the
+    pooled estimate as a diamond, and the prediction interval as a bar through it.
+
+    Parameters
+    ----------
+    result : RmaResult without moderators
+    labels : sequence of str, optional
+        Study labels (default ``"Study 1"``, ...). The figure grows with k so labels never overlap.
+    transform : callable, optional
+        Applied to estimates and limits before plotting (e.g. ``numpy.exp`` for ratios).
+    xlabel : str
+    show_pi : bool, default True
+        Draw the prediction interval (random-effects models).
+    log_scale : bool, default False
+        Logarithmic x-axis with plain tick labels (for ratios with ``transform=numpy.exp``).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import mixedtools as mt
+    >>> res = mt.meta.rma([0.1, 0.3, 0.5, 0.2], [0.02, 0.03, 0.05, 0.01])
+    >>> ax = forest(res)
+    >>> ax.get_yticklabels()[0].get_text()
+    'Study 1'
+    """
+    _check(result)
+    if result.p != 1:
+        raise ValueError("forest plots a model without moderators")
+    import matplotlib.pyplot as plt
+
+    k = result.k
+    labels = [f"Study {i + 1}" for i in range(k)] if labels is None else [str(s) for s in labels]
+    if len(labels) != k:
+        raise ValueError(f"{len(labels)} labels for {k} studies")
+    f = (lambda x: np.asarray(x, dtype=float)) if transform is None else transform
+    crit = stats.norm.ppf(1 - (1 - result.level) / 2)
+    se = np.sqrt(result.vi)
+    lo, hi = f(result.yi - crit * se), f(result.yi + crit * se)
+    est = f(result.yi)
+    weights = result.weights.to_numpy()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(_BOOK_WIDTH, 1.2 + 0.24 * (k + 3)))
+    rows = np.arange(k, 0, -1) + 1.5
+    ax.hlines(rows, lo, hi, color="0.3", lw=1)
+    ax.scatter(
+        est, rows, s=20 + 300 * weights / weights.max(), marker="s", color="#4c72b0", zorder=3
+    )
+    pooled = f(np.array([result.ci_lower, result.estimate, result.ci_upper]))
+    ax.fill(
+        [pooled[0], pooled[1], pooled[2], pooled[1]],
+        [0.5, 0.8, 0.5, 0.2],
+        color="#d95f02",
+        zorder=3,
+        label=f"pooled ({result.method}) with {result.level:.0%} CI",
+    )
+    if show_pi and result.method != "FE" and np.isfinite(result.pi_lower):
+        pi = f(np.array([result.pi_lower, result.pi_upper]))
+        ax.hlines(0.5, pi[0], pi[1], color="#d95f02", lw=1.2, ls="--", label="prediction interval")
+    ax.axvline(f(np.array(0.0)), color="0.6", lw=0.8, ls=":")
+    ax.set_yticks(list(rows) + [0.5])
+    ax.set_yticklabels(labels + [f"Pooled ({result.method})"], fontsize=8 if k > 25 else 9)
+    ax.set_ylim(-0.3, k + 2.5)
+    ax.set_xlabel(xlabel)
+    if log_scale:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: ""))
+    text = [
+        f"{e:6.2f} [{a:6.2f}, {b:6.2f}] {w:5.1f}%"
+        for e, a, b, w in zip(est, lo, hi, weights, strict=True)
+    ]
+    text.append(f"{pooled[1]:6.2f} [{pooled[0]:6.2f}, {pooled[2]:6.2f}]")
+    ax2 = ax.twinx()
+    ax2.set_ylim(ax.get_ylim())
+    ax2.set_yticks(list(rows) + [0.5])
+    ax2.set_yticklabels(text, fontsize=8 if k > 25 else 9, family="monospace")
+    ax2.annotate(
+        f"estimate [{result.level:.0%} CI]  weight",
+        xy=(1, k + 2.1),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 0),
+        textcoords="offset points",
+        ha="left",
+        va="bottom",
+        fontsize=8 if k > 25 else 9,
+        family="monospace",
+    )
+    ax2.tick_params(length=0)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 - 0.6 / (k + 5)),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
+    return ax
+
+
+def funnel(result, ax=None, contours=(0.90, 0.95, 0.99), filled=None, xlabel="effect size"):
+    """Contour-enhanced funnel plot: effect sizes against their standard errors (inverted axis).
+
+    The shaded regions are where a study's own test against 0 is significant at the levels in
+    ``contours`` (white: p > 0.10); the dashed lines are the pseudo-confidence region
+    ``estimate +- 1.96 se`` around the pooled estimate. ``filled`` (a result of
+    :func:`mixedtools.meta.trimfill`) adds the imputed studies as open circles.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import mixedtools as mt
+    >>> res = mt.meta.rma([0.1, 0.3, 0.5, 0.2], [0.02, 0.03, 0.05, 0.01])
+    >>> funnel(res).get_ylabel()
+    'standard error'
+    """
+    _check(result)
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(_BOOK_WIDTH, 4.2))
+    se = np.sqrt(result.vi)
+    se_max = se.max() * 1.1
+    if filled is not None and len(filled.vi_filled):
+        se_max = max(se_max, np.sqrt(filled.vi_filled).max() * 1.1)
+    from matplotlib.patches import Patch
+
+    grid = np.linspace(0, se_max, 100)
+    levels = sorted(contours)
+    z = [stats.norm.ppf(1 - (1 - level) / 2) for level in levels]
+    greys = [str(round(g, 3)) for g in np.linspace(0.9, 0.7, len(levels))]
+    width = max(np.abs(result.yi).max() * 1.1, z[-1] * se_max)
+    ax.fill_betweenx(grid, -width, width, color=greys[-1], lw=0)
+    shades = greys[:-1][::-1] + ["white"]
+    for zz, grey in zip(z[::-1], shades, strict=True):
+        ax.fill_betweenx(grid, -zz * grid, zz * grid, color=grey, lw=0)
+    alphas = [1 - level for level in levels]
+    handles = [Patch(facecolor="white", edgecolor="0.5", label=f"p > {alphas[0]:.2f}")]
+    for i, grey in enumerate(greys):
+        upper = f"{alphas[i]:.2f} > " if i < len(levels) else ""
+        lower = f" > {alphas[i + 1]:.2f}" if i + 1 < len(levels) else ""
+        label = f"{upper}p{lower}" if lower else f"p < {alphas[i]:.2f}"
+        handles.append(Patch(facecolor=grey, label=label))
+    ax.plot(result.estimate - 1.96 * grid, grid, color="0.2", ls="--", lw=0.8)
+    ax.plot(result.estimate + 1.96 * grid, grid, color="0.2", ls="--", lw=0.8)
+    ax.axvline(result.estimate, color="0.2", lw=0.8, label=f"pooled estimate ({result.method})")
+    ax.scatter(result.yi, se, color="#4c72b0", edgecolor="black", zorder=3, label="studies")
+    if filled is not None and len(filled.yi_filled):
+        ax.scatter(
+            filled.yi_filled,
+            np.sqrt(filled.vi_filled),
+            facecolor="white",
+            edgecolor="black",
+            zorder=3,
+            label="filled (trim and fill)",
+        )
+    ax.set_ylim(se_max, 0)
+    ax.set_xlim(-width, width)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("standard error")
+    handles += ax.get_legend_handles_labels()[0]
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False
+    )
+    return ax

@@ -1,0 +1,44 @@
+"""Panel-data models as economists use them, with the numbers of R's plm.
+
+* :func:`random_effects` -- the one-way random-effects GLS estimator with the variance
+  components of Swamy-Arora (``"swar"``, plm's default and Stata's ``xtreg, re``),
+  Wallace-Hussain (``"walhus"``), Amemiya (``"amemiya"``) or maximum likelihood (``"ml"``,
+  the multilevel random-intercept model), valid on unbalanced panels.
+* :func:`hausman` -- the Hausman test of fixed against random effects: classical
+  (``plm::phtest``) or regression-based with a cluster-robust covariance.
+* :func:`mundlak` -- the correlated random-effects model: random effects plus the entity means
+  of the time-varying regressors, whose slopes equal the fixed-effects (within) slopes.
+* :func:`simulate` -- a panel whose individual effect may correlate with the regressor.
+
+Fixed effects, pooled OLS and first differences come from linearmodels (``PanelOLS``,
+``PooledOLS``, ``FirstDifferenceOLS``); this module adds what it lacks. Data are DataFrames
+indexed by (entity, time); formulas use linearmodels' syntax, where the constant is written
+explicitly: ``"y ~ 1 + x"``.
+
+Examples
+--------
+>>> import mixedtools as mt
+>>> grunfeld = mt.datasets.load("grunfeld").set_index(["firm", "year"])
+>>> re = mt.panel.random_effects("inv ~ 1 + value + capital", grunfeld)
+>>> re.params.round(4).tolist()
+[-57.8344, 0.1098, 0.3081]
+"""
+
+from mixedtools.panel.hausman_test import HausmanResult, hausman
+from mixedtools.panel.random_effects_gls import (
+    METHODS,
+    RandomEffectsResult,
+    mundlak,
+    random_effects,
+)
+from mixedtools.panel.simulation import simulate
+
+__all__ = [
+    "METHODS",
+    "RandomEffectsResult",
+    "HausmanResult",
+    "random_effects",
+    "hausman",
+    "mundlak",
+    "simulate",
+]

@@ -1,0 +1,297 @@
+"""The Hausman test of fixed against random effects: classical (``plm::phtest``) or
+regression-based with a cluster-robust covariance.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mixedtools.panel._design import (
+    INTERCEPT_NAMES,
+)
+from mixedtools.panel.random_effects_gls import RandomEffectsResult
+from mixedtools.report import format_p
+
+__all__ = ["HausmanResult", "hausman"]
+
+
+@dataclass(frozen=True, repr=False)
+class HausmanResult:
+    """Result of :func:`hausman`.
+
+    Attributes
+    ----------
+    statistic : float
+        Chi-squared statistic.
+    df : int
+        Number of coefficients compared.
+    p_value : float
+    method : str
+        Description of the test.
+    coefficients : pandas.DataFrame
+        The compared coefficients: ``fe``, ``re`` and ``difference`` (classical test), or the
+        coefficients of the within-demeaned regressors and their standard errors (``"aux"``).
+    """
+
+    statistic: float
+    df: int
+    p_value: float
+    method: str
+    coefficients: pd.DataFrame
+
+    def __repr__(self) -> str:
+        p_text = format_p(self.p_value)
+        p_text = p_text if p_text.startswith("<") else f"= {p_text}"
+        return (
+            f"{self.method}\nchisq = {self.statistic:.4f}, df = {self.df}, "
+            f"p-value {p_text}\n"
+            f"{self.coefficients.round(6).to_string()}"
+        )
+
+
+# Hausman test
+# ---------------------------------------------------------------------------------------------
+def _check_fe(fe) -> None:
+    included = getattr(fe, "included_effects", None)
+    if included is None:
+        raise TypeError(
+            "fe must be a linearmodels PanelOLS result with entity effects, e.g. "
+            "PanelOLS.from_formula('y ~ x + EntityEffects', data).fit(); "
+            f"got {type(fe).__name__}."
+        )
+    if list(included) != ["Entity"]:
+        raise ValueError(
+            f"fe must include entity effects only (one-way); its effects are {list(included)}."
+        )
+
+
+def _re_parts(re, with_exog: bool):
+    """(params, cov, y Series, exog DataFrame or None, theta per entity) of a RE result."""
+    if isinstance(re, RandomEffectsResult):
+        d = re.design
+        y = pd.Series(d.y, index=d.index)
+        exog = pd.DataFrame(d.X, index=d.index, columns=d.names) if with_exog else None
+        return re.params, re.cov, y, exog, re.theta
+    if type(re).__name__ == "RandomEffectsResults":
+        model = re.model
+        y = model.dependent.dataframe.iloc[:, 0]
+        exog = model.exog.dataframe if with_exog else None
+        if len(y) != re.nobs:  # rows dropped for missing values
+            keep = y.index.isin(re.resids.index)
+            y, exog = y[keep], (exog[keep] if with_exog else None)
+        return re.params, re.cov, y, exog, re.theta.iloc[:, 0]
+    raise TypeError(
+        "re must be a mixedtools.panel.random_effects result or a linearmodels "
+        f"RandomEffects result; got {type(re).__name__}."
+    )
+
+
+def _same_index(a: pd.Index, b: pd.Index) -> bool:
+    """Index equality, with a fast path for MultiIndexes sharing their levels."""
+    if isinstance(a, pd.MultiIndex) and isinstance(b, pd.MultiIndex) and a.nlevels == b.nlevels:
+        if all(x.equals(y) for x, y in zip(a.levels, b.levels, strict=True)):
+            return all(np.array_equal(x, y) for x, y in zip(a.codes, b.codes, strict=True))
+    return a.equals(b)
+
+
+def _check_same_data(fe, y_re: pd.Series) -> None:
+    y_fe = fe.model.dependent.dataframe.iloc[:, 0]
+    if len(y_fe) != fe.nobs:  # rows dropped for missing values
+        y_fe = y_fe[y_fe.index.isin(fe.resids.index)]
+    same = len(y_fe) == len(y_re)
+    if same and not _same_index(y_fe.index, y_re.index):  # same rows in another order?
+        y_fe, y_re = y_fe.sort_index(), y_re.sort_index()
+        same = y_fe.index.equals(y_re.index)
+    if same:
+        a, b = y_fe.to_numpy(float), y_re.to_numpy(float)
+        same = bool(np.array_equal(a, b) or np.allclose(a, b))
+    if not same:
+        raise ValueError(
+            f"the two models were not fitted to the same data (fe: {len(y_fe)} observations, "
+            f"re: {len(y_re)}; the dependent variable or the (entity, time) rows differ)."
+        )
+
+
+def _compared_names(fe_params: pd.Index, re_params: pd.Index, time_invariant) -> list:
+    fe_names = [nm for nm in fe_params if nm not in INTERCEPT_NAMES]
+    re_names = [nm for nm in re_params if nm not in INTERCEPT_NAMES]
+    only_fe = [nm for nm in fe_names if nm not in re_names]
+    only_re = [nm for nm in re_names if nm not in fe_names and nm not in time_invariant]
+    if only_fe or only_re:
+        raise ValueError(
+            "the models have different regressors: "
+            f"only in fe {only_fe}, only in re {only_re}. Fit both with the same formula."
+        )
+    if not fe_names:
+        raise ValueError("the models have no slope coefficients in common.")
+    return fe_names
+
+
+def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResult:
+    """Hausman test of fixed against random effects (H0: the individual effect is
+    uncorrelated with the regressors, so both estimators are consistent).
+
+    Parameters
+    ----------
+    fe : linearmodels PanelEffectsResults
+        ``PanelOLS(..., entity_effects=True)`` fit, unadjusted covariance for
+        ``method="chisq"``.
+    re : RandomEffectsResult or linearmodels RandomEffectsResults
+        The random-effects fit of the same formula on the same data.
+    method : {"chisq", "aux"}
+        ``"chisq"``: the classical test (b_FE - b_RE)' (V_FE - V_RE)^-1 (b_FE - b_RE) on the
+        common slopes, as ``plm::phtest(fe, re)``. ``"aux"``: the regression-based test
+        (Mundlak, Wooldridge): the quasi-demeaned y on the quasi-demeaned regressors and the
+        within-demeaned time-varying regressors; Wald test that the latter are 0, as
+        ``plm::phtest(formula, data, method = "aux")``. Like plm, the auxiliary regression keeps
+        an untransformed intercept column; on unbalanced panels (theta varying by entity) the
+        statistic therefore differs from the Wald test of the means in :func:`mundlak`, which
+        transforms the intercept to 1 - theta_i as GLS does. On balanced panels the two agree.
+    robust : bool, default False
+        With ``method="aux"``: use the cluster-robust (by entity) covariance without small-sample
+        correction (``vcovHC(method = "arellano", type = "HC0")`` in R), valid under
+        heteroscedasticity and serial correlation. The classical test has no robust form.
+
+    Returns
+    -------
+    HausmanResult
+        ``statistic``, ``df``, ``p_value``, ``method`` and the compared ``coefficients``.
+
+    Warns
+    -----
+    UserWarning
+        When V_FE - V_RE is not positive definite: the classical statistic is then not a
+        valid chi-squared statistic; its absolute value is reported (as plm does), and the
+        regression-based robust test is the one to use.
+
+    Raises
+    ------
+    ValueError
+        If the models were fitted to different data or different regressors, or fe has no
+        entity effects.
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> from linearmodels import PanelOLS
+    >>> grunfeld = mt.datasets.load("grunfeld").set_index(["firm", "year"])
+    >>> fe = PanelOLS.from_formula("inv ~ value + capital + EntityEffects", grunfeld).fit()
+    >>> re = mt.panel.random_effects("inv ~ 1 + value + capital", grunfeld)
+    >>> h = mt.panel.hausman(fe, re)
+    >>> round(h.statistic, 4), h.df, round(h.p_value, 4)
+    (2.3304, 2, 0.3119)
+    >>> round(mt.panel.hausman(fe, re, method="aux", robust=True).statistic, 4)
+    8.2998
+    """
+    if method not in ("chisq", "aux"):
+        raise ValueError(f"method must be 'chisq' or 'aux'; got {method!r}.")
+    if robust and method == "chisq":
+        raise ValueError(
+            "the classical Hausman test has no robust form; use method='aux', robust=True."
+        )
+    _check_fe(fe)
+    if method == "chisq":
+        for label, fit in (("fe", fe), ("re", re)):
+            cov_type = getattr(fit, "_cov_type", "Unadjusted")
+            if cov_type != "Unadjusted":
+                raise ValueError(
+                    f"the classical Hausman test needs the classical covariance of both fits; "
+                    f"{label} was fitted with cov_type {cov_type!r}. Refit with the default "
+                    "covariance, or use method='aux', robust=True for a robust test."
+                )
+    re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
+    _check_same_data(fe, y)
+    if isinstance(re, RandomEffectsResult):
+        time_invariant = re.time_invariant
+    elif set(re_params.index) - set(fe.params.index) - set(INTERCEPT_NAMES):
+        # regressors only in the linearmodels RE fit: allowed if they do not vary over time
+        re_exog = re.model.exog.dataframe
+        spread = re_exog.groupby(level=0).agg(lambda v: v.max() - v.min()).max()
+        time_invariant = tuple(spread.index[spread <= 1e-10 * re_exog.abs().max().clip(lower=1)])
+    else:
+        time_invariant = ()
+    names = _compared_names(fe.params.index, re_params.index, time_invariant)
+    if method == "chisq":
+        return _hausman_chisq(fe, re_params, re_cov, names)
+    return _hausman_aux(y, exog, theta, names, robust)
+
+
+def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
+    fe_params, fe_cov = fe.params, fe.cov  # linearmodels computes these on each access
+    i_fe, i_re = fe_params.index.get_indexer(names), re_params.index.get_indexer(names)
+    b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
+    diff = b_fe - b_re
+    dcov = fe_cov.to_numpy()[np.ix_(i_fe, i_fe)] - re_cov.to_numpy()[np.ix_(i_re, i_re)]
+    quad = float(diff @ np.linalg.solve(dcov, diff))
+    smallest = float(np.linalg.eigvalsh((dcov + dcov.T) / 2).min())
+    if smallest <= 0:
+        warnings.warn(
+            "V_FE - V_RE is not positive definite (smallest eigenvalue "
+            f"{smallest:.3g}); the classical Hausman statistic is not a valid chi-squared "
+            f"statistic here (quadratic form {quad:.4g}; its absolute value is reported, as "
+            "plm does). Use hausman(fe, re, method='aux', robust=True).",
+            UserWarning,
+            stacklevel=3,
+        )
+    statistic = abs(quad)
+    se = np.sqrt(np.where(np.diag(dcov) > 0, np.diag(dcov), np.nan))
+    table = pd.DataFrame({"fe": b_fe, "re": b_re, "difference": diff, "std_error": se}, index=names)
+    df = len(names)
+    return HausmanResult(
+        statistic=statistic,
+        df=df,
+        p_value=float(stats.chi2.sf(statistic, df)),
+        method="Hausman test (classical), H0: random effects consistent",
+        coefficients=table,
+    )
+
+
+def _hausman_aux(y, exog, theta, names, robust) -> HausmanResult:
+    codes, entities = pd.factorize(exog.index.get_level_values(0))
+    counts = np.bincount(codes).astype(float)
+    theta_rows = theta.reindex(entities).to_numpy()[codes]
+
+    def means(values):
+        sums = np.zeros((len(entities), values.shape[1]))
+        np.add.at(sums, codes, values)
+        return (sums / counts[:, None])[codes]
+
+    slopes = [c for c in exog.columns if c not in INTERCEPT_NAMES]
+    X = exog[slopes].to_numpy(float)
+    mean_x = means(X)
+    mean_y = means(y.to_numpy(float)[:, None])[:, 0]
+    tested_cols = [slopes.index(nm) for nm in names]
+    regressors = np.column_stack(
+        [np.ones(len(y)), X - theta_rows[:, None] * mean_x, (X - mean_x)[:, tested_cols]]
+    )
+    y_star = y.to_numpy(float) - theta_rows * mean_y
+    bread = np.linalg.inv(regressors.T @ regressors)
+    coef = bread @ (regressors.T @ y_star)
+    resid = y_star - regressors @ coef
+    if robust:
+        scores = np.zeros((len(entities), regressors.shape[1]))
+        np.add.at(scores, codes, regressors * resid[:, None])
+        cov = bread @ (scores.T @ scores) @ bread
+    else:
+        cov = bread * (resid @ resid / (len(y) - regressors.shape[1]))
+    tested = np.arange(1 + len(slopes), regressors.shape[1])
+    b = coef[tested]
+    statistic = float(b @ np.linalg.solve(cov[np.ix_(tested, tested)], b))
+    df = len(tested)
+    label = "cluster-robust (Arellano, HC0)" if robust else "classical covariance"
+    table = pd.DataFrame(
+        {"estimate": b, "std_error": np.sqrt(np.diag(cov)[tested])},
+        index=[f"{nm} (within)" for nm in names],
+    )
+    return HausmanResult(
+        statistic=statistic,
+        df=df,
+        p_value=float(stats.chi2.sf(statistic, df)),
+        method=f"Regression-based Hausman test, {label}",
+        coefficients=table,
+    )

@@ -1,0 +1,39 @@
+"""Teaching plots (``mt.plots``): every figure of the book that takes more than a few lines.
+
+- :mod:`~mixedtools.plots.mixed`: a mixed-model fit -- caterpillar, spaghetti, shrinkage,
+  trajectories, simple slopes;
+- :mod:`~mixedtools.plots.regression`: the four-panel residual plot and the Breusch-Pagan test
+  (``mt.diagnostics``);
+- :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods;
+- :func:`forest` and :func:`funnel` live with the meta-analysis (:mod:`mixedtools.meta.plots`).
+
+Every function draws on a new figure sized for a book page (about 7 inches wide) unless an ``ax`` is
+given, labels its axes and legend, and returns the matplotlib object it drew on.
+"""
+
+from mixedtools.meta.plots import forest, funnel
+from mixedtools.plots.mixed import (
+    caterpillar,
+    caterpillar_effect,
+    shrinkage,
+    simple_slopes,
+    spaghetti,
+    trajectories,
+)
+from mixedtools.plots.regression import diagnostics
+from mixedtools.plots.studies import power_curves, rejection_by_method, rejection_rates
+
+__all__ = [
+    "caterpillar",
+    "caterpillar_effect",
+    "diagnostics",
+    "forest",
+    "funnel",
+    "power_curves",
+    "rejection_by_method",
+    "rejection_rates",
+    "shrinkage",
+    "simple_slopes",
+    "spaghetti",
+    "trajectories",
+]

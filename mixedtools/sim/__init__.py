@@ -1,0 +1,39 @@
+"""Seeded simulators and simulation studies (``mt.simulate``).
+
+Each simulator returns a tidy :class:`pandas.DataFrame` (one row per observation) or a table of
+simulation results, and takes a ``seed`` so that every number in the book can be reproduced.
+
+- :mod:`~mixedtools.sim.examples`: the data of the book's examples (one-way random effects, the oven
+  and batch example, the IQ/GPA schools, four regression data sets);
+- :mod:`~mixedtools.sim.hierarchical`: two- and three-level data with a level-1 and a level-2
+  predictor, for the degrees-of-freedom chapter (``mt.dfdata``);
+- :mod:`~mixedtools.sim.level2`: the type I error of a level-2 test that ignores the groups;
+- :mod:`~mixedtools.sim.power_study`: power of level-2 and cross-level tests;
+- :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
+- :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``).
+"""
+
+from mixedtools.sim import hierarchical, rejection, stimuli
+from mixedtools.sim.examples import (
+    FOUR_DATASETS,
+    four_datasets,
+    one_way_random,
+    oven_batch,
+    schools,
+)
+from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
+from mixedtools.sim.power_study import power
+
+__all__ = [
+    "one_way_random",
+    "oven_batch",
+    "level2_type1_error",
+    "level2_t_statistics",
+    "schools",
+    "FOUR_DATASETS",
+    "four_datasets",
+    "power",
+    "hierarchical",
+    "rejection",
+    "stimuli",
+]
