@@ -57,19 +57,26 @@ def format_p(p, digits: int = 3):
     return pd.Series([_format_one(v, digits) for v in np.asarray(p, dtype=float)])
 
 
-def format_table(table: pd.DataFrame, digits: int = 3, p_columns=P_COLUMNS) -> pd.DataFrame:
+def format_table(
+    table: pd.DataFrame, digits: int = 3, p_columns=P_COLUMNS, decimals=None
+) -> pd.DataFrame:
     """Return a copy of ``table`` with its p-value columns formatted by :func:`format_p`.
 
-    Other columns are left as numbers, so pandas' display precision still applies to them.
+    Other columns stay numbers; ``decimals`` (an int, or a dict of column -> int as for
+    :meth:`pandas.DataFrame.round`) rounds them *after* the p-values are formatted. Round here, not
+    before the call: a p-value of 0.00096 rounded to three decimals first would print as "0.001"
+    instead of "< 0.001".
 
     Examples
     --------
-    >>> t = pd.DataFrame({"F": [12.3, 0.4], "p_value": [1e-6, 0.53]}, index=["a", "b"])
-    >>> format_table(t)["p_value"].tolist()
-    ['< 0.001', '0.530']
+    >>> t = pd.DataFrame({"F": [12.3456, 0.4], "p_value": [0.00096, 0.53]}, index=["a", "b"])
+    >>> format_table(t, decimals=2)
+           F  p_value
+    a  12.35  < 0.001
+    b   0.40    0.530
     """
     out = table.copy()
     for column in out.columns:
         if column in p_columns:
             out[column] = format_p(out[column], digits)
-    return out
+    return out if decimals is None else out.round(decimals)

@@ -72,3 +72,54 @@ def test_every_named_figure_is_captioned_and_referenced_with_numref():
                 if f"{{numref}}`{figure['name']}`" not in markdown:
                     unreferenced.append((nb.name, figure["name"]))
     assert not unreferenced, f"figures never referenced with {{numref}}: {unreferenced}"
+
+
+def _rounded_before_formatting(tree) -> list[str]:
+    """Calls of format_table / format_p whose input was rounded first (directly or via .pipe)."""
+    import ast
+
+    def name(func):
+        return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+    def rounds(node):
+        return any(isinstance(n, ast.Call) and name(n.func) == "round" for n in ast.walk(node))
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if name(node.func) in ("format_table", "format_p") and node.args and rounds(node.args[0]):
+            found.append(ast.unparse(node)[:80])
+        if (
+            name(node.func) == "pipe"
+            and node.args
+            and name(node.args[0]) in ("format_table", "format_p")
+            and rounds(node.func.value)
+        ):
+            found.append(ast.unparse(node)[:80])
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_p_values_are_formatted_before_anything_is_rounded(path):
+    # A p-value of 0.00096 rounded to 3 decimals first prints "0.001" instead of "< 0.001".
+    import ast
+
+    nb = json.loads(path.read_text())
+    found = []
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or "format_" not in source:
+            continue
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith("%")]
+        found += _rounded_before_formatting(ast.parse("\n".join(lines)))
+    assert found == []
+
+
+def test_the_rounding_check_sees_a_rounded_table():
+    import ast
+
+    bad = "mt.report.format_table(t.round(3))\nx.round(2).pipe(mt.report.format_table)"
+    good = "mt.report.format_table(t, decimals=3).round(2)"
+    assert len(_rounded_before_formatting(ast.parse(bad))) == 2
+    assert _rounded_before_formatting(ast.parse(good)) == []

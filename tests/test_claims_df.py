@@ -94,8 +94,12 @@ def test_d2_table1_with_several_predictors():
         "x2": n - 6,  # N minus the six fixed effects (p + q + 1 plus the interaction)
     }
     assert table["df"].to_dict() == expected
-    assert table.loc["x2", "rule"] == "N - p - q - 1"
+    # the label says what was computed: with a cross-level interaction, N - k, not N - p - q - 1
+    assert table.loc["x2", "rule"] == "N - k"
     assert table.loc["x", "rule"] == "K - q_c - 1"
+    without = ddf.hlm_table(lmer("y ~ x + w + x2 + w2 + (x | group)", d))
+    assert without.loc["x2", "rule"] == "N - p - q - 1"
+    assert without.loc["x2", "df"] == n - 2 - 2 - 1
 
 
 # --------------------------------------------------------------------------- D3

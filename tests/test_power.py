@@ -123,7 +123,7 @@ def test_tidy_result_and_seeding():
     ]
     assert len(res) == 2 * 1 * 2 * 2
     assert set(res["effect"]) == {"level-2", "cross-level"}
-    t_rows = res[res["method"] == "t (HLM df)"]
+    t_rows = res[res["method"] == "t (HLM rule)"]
     assert (t_rows["df"] == t_rows["K"] - 2).all()
     assert np.isinf(res.loc[res["method"] == "z", "df"]).all()
     pd.testing.assert_frame_equal(res, mt.simulate.power(seed=3, **kwargs))
@@ -143,16 +143,16 @@ def test_results_do_not_depend_on_the_number_of_workers():
 def test_t_intervals_are_wider_than_z_intervals():
     res = mt.simulate.power(n_groups=6, group_size=5, n_reps=60, seed=5, max_workers=1)
     wide = res.pivot_table(index="effect", columns="method", values=["power", "coverage"])
-    assert (wide["coverage"]["t (HLM df)"] >= wide["coverage"]["z"]).all()
-    assert (wide["power"]["t (HLM df)"] <= wide["power"]["z"]).all()
-    assert (wide["coverage"]["t (HLM df)"] > wide["coverage"]["z"]).any()
+    assert (wide["coverage"]["t (HLM rule)"] >= wide["coverage"]["z"]).all()
+    assert (wide["power"]["t (HLM rule)"] <= wide["power"]["z"]).all()
+    assert (wide["coverage"]["t (HLM rule)"] > wide["coverage"]["z"]).any()
 
 
 def test_power_grows_with_the_number_of_groups_and_mc_se_is_binomial():
     res = mt.simulate.power(
         n_groups=(6, 40), group_size=10, n_reps=40, level2_effect=0.6, seed=6, max_workers=1
     )
-    level2 = res[(res["effect"] == "level-2") & (res["method"] == "t (HLM df)")].set_index("K")
+    level2 = res[(res["effect"] == "level-2") & (res["method"] == "t (HLM rule)")].set_index("K")
     assert level2.loc[40, "power"] > level2.loc[6, "power"] + 0.3
     p = res["power"]
     np.testing.assert_allclose(res["mc_se"], np.sqrt(p * (1 - p) / (40 - res["n_failed"])))
@@ -168,7 +168,7 @@ def test_null_effects_reject_near_alpha():
         seed=7,
         max_workers=1,
     )
-    t_rows = res[res["method"] == "t (HLM df)"]
+    t_rows = res[res["method"] == "t (HLM rule)"]
     # 200 replicates: a rate of 0.05 has Monte Carlo SE 0.015; allow about 3.5 SE either way.
     assert t_rows["power"].between(0.0, 0.105).all()
     lower = stats.binom.ppf(0.0005, 200, 0.95) / 200

@@ -825,9 +825,10 @@ def hlm_table(fit):
     Returns
     -------
     pandas.DataFrame
-        Indexed by term; columns ``kind``, ``random_slope``, ``rule`` and ``df``. The
-        fixed-slope rule ``N - p - q - 1`` counts cross-level interactions among the
-        parameters too (``N`` minus the number of fixed effects).
+        Indexed by term; columns ``kind``, ``random_slope``, ``rule`` and ``df``. A fixed
+        level-1 slope gets ``N`` minus the number of fixed effects ``k``: the notes'
+        ``N - p - q - 1`` when the model has no cross-level interaction, and ``N - k`` (so
+        labelled) when it has, since each interaction is one more estimated coefficient.
 
     Examples
     --------
@@ -848,6 +849,8 @@ def hlm_table(fit):
     levels = hlm_levels(*args)
     pairs = zip(levels["kind"], levels["random_slope"], strict=True)
     rules = [_HLM_RULES[(k, bool(r))] for k, r in pairs]
+    if "cross-level" in set(levels["kind"]):
+        rules = ["N - k" if rule == "N - p - q - 1" else rule for rule in rules]
     return pd.DataFrame(
         {
             "kind": levels["kind"],

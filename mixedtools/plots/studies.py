@@ -124,7 +124,7 @@ def power_curves(study: pd.DataFrame, method: str | None = None, level: float = 
     ...         "K": [5, 10, 5, 10],
     ...         "n": [5, 5, 5, 5],
     ...         "effect": ["level-2", "level-2", "cross-level", "cross-level"],
-    ...         "method": ["t (HLM df)"] * 4,
+    ...         "method": ["t (HLM rule)"] * 4,
     ...         "power": [0.1, 0.3, 0.05, 0.2],
     ...         "coverage": [0.95, 0.94, 0.96, 0.95],
     ...     }

@@ -157,7 +157,7 @@ def power(
     ``y ~ w * x + (x | group)`` (random intercept and slope with their correlation) and the two
     effects are tested two-sided at level ``alpha`` in two ways:
 
-    * ``"t (HLM df)"``: t distribution with the HLM program's df, ``K - q - 1`` for the
+    * ``"t (HLM rule)"``: t distribution with the HLM rule's df, ``K - q - 1`` for the
       level-2 effect and ``K - q_c - 1`` for the cross-level interaction (here ``q = q_c = 1``,
       so ``K - 2`` for both);
     * ``"z"``: the standard normal (the asymptotic test, as if ``K`` were infinite).
@@ -214,7 +214,7 @@ def power(
     -------
     pandas.DataFrame
         One row per ``(K, n, effect, method)``: ``K``, ``n``, ``effect`` (``"level-2"`` or
-        ``"cross-level"``), ``method`` (``"t (HLM df)"`` or ``"z"``), ``df`` (``inf`` for z),
+        ``"cross-level"``), ``method`` (``"t (HLM rule)"`` or ``"z"``), ``df`` (``inf`` for z),
         ``power`` (rejection rate among converged fits), ``coverage``, ``mc_se`` (Monte Carlo
         standard error of ``power``) and ``n_failed`` (fits that failed or did not converge;
         they are left out of ``power`` and ``coverage``).
@@ -224,7 +224,7 @@ def power(
     >>> from mixedtools.sim import power
     >>> res = power(n_groups=8, group_size=5, n_reps=10, seed=1, max_workers=1)
     >>> res[["K", "n", "effect", "method"]].to_records(index=False).tolist()[:2]
-    [(8, 5, 'level-2', 't (HLM df)'), (8, 5, 'level-2', 'z')]
+    [(8, 5, 'level-2', 't (HLM rule)'), (8, 5, 'level-2', 'z')]
     >>> bool(res["power"].between(0, 1).all())
     True
     """
@@ -270,7 +270,7 @@ def power(
             estimate, se = reps[:, 2 * column], reps[:, 2 * column + 1]
             ok = np.isfinite(estimate)
             estimate, se = estimate[ok], se[ok]
-            for method, df in (("t (HLM df)", float(k - 2)), ("z", np.inf)):
+            for method, df in (("t (HLM rule)", float(k - 2)), ("z", np.inf)):
                 critical = (
                     stats.t.ppf(1 - alpha / 2, df)
                     if np.isfinite(df)
