@@ -1,7 +1,8 @@
 """Format numbers for the page: p-values and tables as a methods report prints them.
 
 Every chapter prints p-values the same way: three decimals, and "< 0.001" below that, never
-``0.000e+00``. Tables keep their numeric columns; only the p-value columns become text.
+``0.000e+00``. Tables keep their numeric columns; only the p-value columns become text. Simulated
+rates print with their Monte Carlo standard error, ``"0.052 (0.005)"``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_p", "format_table"]
+__all__ = ["format_p", "format_rate", "format_table"]
 
 P_COLUMNS = ("p_value", "p", "Pr(>F)", "Pr(>|t|)", "p_gg", "p_hf", "Q_p", "QM_p")
 
@@ -55,6 +56,40 @@ def format_p(p, digits: int = 3):
     if np.ndim(p) == 0:
         return _format_one(p, digits)
     return pd.Series([_format_one(v, digits) for v in np.asarray(p, dtype=float)])
+
+
+def format_rate(rate, mc_se, digits: int = 3):
+    """Format simulated rates with their Monte Carlo standard errors, as ``"0.052 (0.005)"``.
+
+    Parameters
+    ----------
+    rate, mc_se : float, array-like or pandas.Series
+        Rates (rejection rates, coverages, power) and their Monte Carlo standard errors
+        ``sqrt(rate (1 - rate) / replications)``; NaN gives an empty string.
+    digits : int, default 3
+
+    Returns
+    -------
+    str, or pandas.Series of str (with ``rate``'s index for a Series).
+
+    Examples
+    --------
+    >>> format_rate(0.0523, 0.00498)
+    '0.052 (0.005)'
+    >>> format_rate(pd.Series([0.05, float("nan")]), pd.Series([0.0049, 0.0])).tolist()
+    ['0.050 (0.005)', '']
+    """
+
+    def one(r, s):
+        if pd.isna(r) or pd.isna(s):
+            return ""
+        return f"{r:.{digits}f} ({s:.{digits}f})"
+
+    if np.ndim(rate) == 0:
+        return one(rate, mc_se)
+    index = rate.index if isinstance(rate, pd.Series) else None
+    pairs = zip(np.asarray(rate, dtype=float), np.asarray(mc_se, dtype=float), strict=True)
+    return pd.Series([one(r, s) for r, s in pairs], index=index, dtype=object)
 
 
 def format_table(

@@ -248,3 +248,17 @@ def test_rejection_by_method_dodges_series_in_the_given_order():
     with pytest.raises(ValueError, match="lacks"):
         mt.plots.rejection_by_method(rates.drop(columns="mc_se"))
     plt.close(ax.figure)
+
+
+def test_caterpillar_effect_draws_many_groups_as_a_band_with_the_exceptions_labelled():
+    hsb = mt.datasets.load("hsb")
+    hsb["cses"] = hsb["ses"] - hsb.groupby("school")["ses"].transform("mean")
+    fit = mt.lmer("mathach ~ cses + (cses | school)", hsb)
+    shown = mt.plots.caterpillar_effect(fit, "cses")
+    ax = shown.attrs["ax"]
+    assert len(shown) == 160 and "ranked" in ax.get_xlabel()
+    excluded = shown.index[~shown["covers_zero"]].astype(str).tolist()
+    assert excluded and {t.get_text() for t in ax.texts} == set(excluded)
+    few = mt.plots.caterpillar_effect(fit, "cses", max_bars=200)
+    assert "sorted" in few.attrs["ax"].get_ylabel()
+    plt.close("all")

@@ -28,3 +28,15 @@ def test_format_table_changes_only_p_columns():
     t = pd.DataFrame({"F": [3.0], "p_value": [0.01234]})
     out = format_table(t)
     assert out["F"].dtype == float and out.loc[0, "p_value"] == "0.012"
+
+
+def test_format_rate_pairs_rates_with_their_monte_carlo_se():
+    from mixedtools.report import format_rate
+
+    rates = pd.Series([0.0523, 0.9, np.nan], index=["a", "b", "c"])
+    se = np.sqrt(rates * (1 - rates) / 2000)
+    out = format_rate(rates, se)
+    assert out.to_dict() == {"a": "0.052 (0.005)", "b": "0.900 (0.007)", "c": ""}
+    assert format_rate(0.5, 0.0112, digits=2) == "0.50 (0.01)"
+    with pytest.raises(ValueError):
+        format_rate([0.1, 0.2], [0.01])

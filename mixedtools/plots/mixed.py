@@ -406,12 +406,19 @@ def _confidence_ellipse(ax, fit: LmerResult, level=0.95):
 
 
 def caterpillar_effect(
-    fit: LmerResult, effect: str, group: str | None = None, level: float = 0.95, ax=None
+    fit: LmerResult,
+    effect: str,
+    group: str | None = None,
+    level: float = 0.95,
+    ax=None,
+    max_bars: int = 40,
 ):
     """One panel of a caterpillar plot, sorted by the effect it shows.
 
     :func:`caterpillar` sorts every panel by the random intercept; to read the random slopes, sort
-    them by themselves. Intervals are mode +- z * sqrt(conditional variance).
+    them by themselves. Intervals are mode +- z * sqrt(conditional variance). Up to ``max_bars``
+    groups are drawn as bars; more are drawn as a band over the groups' ranks (a wall of bars is
+    unreadable), with the intervals that exclude 0 drawn in colour and labelled.
 
     Parameters
     ----------
@@ -423,6 +430,8 @@ def caterpillar_effect(
     level : float
         Coverage of the intervals.
     ax : matplotlib Axes, optional
+    max_bars : int
+        Largest number of groups drawn as separate bars.
 
     Returns
     -------
@@ -454,18 +463,58 @@ def caterpillar_effect(
         {"mode": modes[effect], "lower": modes[effect] - half, "upper": modes[effect] + half}
     ).sort_values("mode")
     shown["covers_zero"] = (shown["lower"] <= 0) & (shown["upper"] >= 0)
-    if ax is None:
-        _, ax = _plt().subplots(figsize=(_BOOK_WIDTH / 2, 4.0))
-    pos = np.arange(len(shown))
-    colors = np.where(shown["covers_zero"], "0.55", _COLORS["lines"])
-    ax.axvline(0.0, color="0.5", lw=1, ls="--", zorder=0)
-    ax.hlines(pos, shown["lower"], shown["upper"], colors=colors, lw=1)
-    ax.scatter(shown["mode"], pos, s=10, c=colors, zorder=3)
     what = "random intercept" if effect == "Intercept" else f"random slope of {effect}"
-    ax.set(xlabel=f"{what} ({level:.0%} intervals)", ylabel=f"{group} (sorted by this effect)")
-    ax.set_yticks([])
+    if len(shown) > max_bars:
+        ax = _caterpillar_band(shown, ax, group, f"{what} ({level:.0%} intervals)")
+    else:
+        if ax is None:
+            _, ax = _plt().subplots(figsize=(_BOOK_WIDTH / 2, 4.0))
+        pos = np.arange(len(shown))
+        colors = np.where(shown["covers_zero"], "0.55", _COLORS["lines"])
+        ax.axvline(0.0, color="0.5", lw=1, ls="--", zorder=0)
+        ax.hlines(pos, shown["lower"], shown["upper"], colors=colors, lw=1)
+        ax.scatter(shown["mode"], pos, s=10, c=colors, zorder=3)
+        ax.set(xlabel=f"{what} ({level:.0%} intervals)", ylabel=f"{group} (sorted by this effect)")
+        ax.set_yticks([])
     shown.attrs["ax"] = ax
     return shown
+
+
+def _caterpillar_band(shown: pd.DataFrame, ax, group: str, label: str):
+    """Many groups: the intervals as a band over the rank, those excluding 0 highlighted."""
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(_BOOK_WIDTH, 3.6))
+    rank = np.arange(1, len(shown) + 1)
+    ax.fill_between(rank, shown["lower"], shown["upper"], color="0.85", lw=0, label="interval")
+    ax.plot(rank, shown["mode"], color="0.3", lw=1.2, label="predicted effect")
+    ax.axhline(0.0, color="0.5", lw=1, ls="--", zorder=0)
+    away = np.flatnonzero(~shown["covers_zero"].to_numpy())
+    if away.size:
+        ax.vlines(
+            rank[away],
+            shown["lower"].iloc[away],
+            shown["upper"].iloc[away],
+            color=_COLORS["lines"],
+            lw=1.5,
+            label="interval excludes 0",
+        )
+        for i in away[:12]:
+            above = shown["mode"].iloc[i] < 0
+            y = shown["upper"].iloc[i] if above else shown["lower"].iloc[i]
+            ax.annotate(
+                str(shown.index[i]),
+                (rank[i], y),
+                xytext=(3, 4 if above else -4),
+                textcoords="offset points",
+                ha="left",
+                va="bottom" if above else "top",
+                fontsize=8,
+                color=_COLORS["lines"],
+            )
+    ax.set(xlabel=f"{group}, ranked by this effect (1 = lowest)", ylabel=label)
+    ax.set_xlim(0, len(shown) + 1)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    return ax
 
 
 def trajectories(
