@@ -12,10 +12,11 @@ A fit runs in four stages, each in its own module:
 Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests),
 :mod:`~mixedtools.lmm.bootstrap`
 (parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level) and
-:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs).
+:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs) and
+:mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region).
 """
 
-from mixedtools.lmm import bootstrap, covstruct, ddf, explained, pls, reml
+from mixedtools.lmm import bootstrap, covstruct, ddf, explained, pls, reml, slopes
 from mixedtools.lmm.fit import (
     LmerConvergenceWarning,
     LmerResult,
@@ -24,6 +25,7 @@ from mixedtools.lmm.fit import (
     lmer,
 )
 from mixedtools.lmm.likelihood_ratio import lrt
+from mixedtools.lmm.slopes import johnson_neyman, linear_combinations, simple_slopes
 
 __all__ = [
     "bootstrap",
@@ -32,6 +34,10 @@ __all__ = [
     "explained",
     "pls",
     "reml",
+    "slopes",
+    "simple_slopes",
+    "johnson_neyman",
+    "linear_combinations",
     "lmer",
     "lrt",
     "LmerResult",
