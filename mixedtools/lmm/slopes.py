@@ -28,7 +28,13 @@ from scipy import stats
 
 from mixedtools.lmm import ddf as _ddf
 
-__all__ = ["linear_combinations", "simple_slopes", "johnson_neyman", "design_rows"]
+__all__ = [
+    "linear_combinations",
+    "simple_slopes",
+    "johnson_neyman",
+    "design_rows",
+    "predictors",
+]
 
 _METHODS = ("satterthwaite", "kenward-roger", "nlme", "hlm", "residual", "asymptotic")
 
@@ -364,7 +370,7 @@ def johnson_neyman(
     if moderator in at or focal in at:
         raise ValueError("at must not fix the focal predictor or the moderator")
     others = {}
-    for name in _predictors(fit):
+    for name in predictors(fit):
         if name not in (focal, moderator):
             others[name] = at.pop(name, 0.0)
     if at:
@@ -473,8 +479,16 @@ def _probe(lo, hi):
     return 0.0
 
 
-def _predictors(fit) -> list[str]:
-    """The data columns the fixed part uses (factors from the design's evaluation)."""
+def predictors(fit) -> list[str]:
+    """The data columns the fixed part of the model reads, in the order they appear.
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+    >>> predictors(fit)
+    ['days']
+    """
     info = fit.design.fe_design_info
     names = []
     columns = [str(c) for c in fit.design.data.columns]

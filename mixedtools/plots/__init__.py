@@ -2,6 +2,7 @@
 
 - :mod:`~mixedtools.plots.mixed`: a mixed-model fit -- caterpillar, spaghetti, shrinkage,
   trajectories, simple slopes;
+- :mod:`~mixedtools.plots.slopes`: the Johnson-Neyman plot of a simple slope against its moderator;
 - :mod:`~mixedtools.plots.regression`: the four-panel residual plot and the Breusch-Pagan test
   (``mt.diagnostics``);
 - :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods;
@@ -21,6 +22,7 @@ from mixedtools.plots.mixed import (
     trajectories,
 )
 from mixedtools.plots.regression import diagnostics
+from mixedtools.plots.slopes import johnson_neyman_plot
 from mixedtools.plots.studies import power_curves, rejection_by_method, rejection_rates
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "caterpillar_effect",
     "diagnostics",
     "forest",
+    "johnson_neyman_plot",
     "funnel",
     "power_curves",
     "rejection_by_method",
