@@ -69,3 +69,21 @@ def test_johnson_neyman_plot_band_uses_satterthwaite_df():
     at = band[np.isclose(band[:, 0], 0.5), 1]
     assert sorted(at)[0] == pytest.approx(ref.ci_lower[1], rel=1e-8)
     assert sorted(at)[-1] == pytest.approx(ref.ci_upper[1], rel=1e-8)
+
+
+def test_ranef_qq_and_cooks_distance_plot():
+    fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+    fig = mt.plots.ranef_qq(fit)
+    assert len(fig.axes) == 2
+    x, y = fig.axes[1].get_lines()[0].get_data()
+    z = mt.lmm.standardized_ranef(fit)
+    assert np.allclose(y, z[z.effect == "days"].standardized)
+    fig2 = mt.plots.ranef_qq(fit, scale="tau")
+    assert "estimated SD" in fig2.axes[0].get_ylabel()
+    infl = mt.lmm.group_influence(
+        mt.lmer("reaction ~ days + (1 | subject)", mt.datasets.load("sleepstudy"))
+    )
+    ax = mt.plots.cooks_distance_plot(infl)
+    assert ax.get_lines()[0].get_ydata() == pytest.approx(infl.summary.cooks_distance.to_numpy())
+    with pytest.raises(TypeError, match="group_influence"):
+        mt.plots.cooks_distance_plot(infl.summary)

@@ -11,12 +11,13 @@ A fit runs in four stages, each in its own module:
 
 Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests),
 :mod:`~mixedtools.lmm.bootstrap`
-(parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level) and
-:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs) and
-:mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region).
+(parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level),
+:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs),
+:mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region) and
+:mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects).
 """
 
-from mixedtools.lmm import bootstrap, covstruct, ddf, explained, pls, reml, slopes
+from mixedtools.lmm import bootstrap, covstruct, ddf, explained, influence, pls, reml, slopes
 from mixedtools.lmm.fit import (
     LmerConvergenceWarning,
     LmerResult,
@@ -24,6 +25,7 @@ from mixedtools.lmm.fit import (
     SingularFitWarning,
     lmer,
 )
+from mixedtools.lmm.influence import GroupInfluence, group_influence, standardized_ranef
 from mixedtools.lmm.likelihood_ratio import lrt
 from mixedtools.lmm.slopes import johnson_neyman, linear_combinations, simple_slopes
 
@@ -35,6 +37,10 @@ __all__ = [
     "pls",
     "reml",
     "slopes",
+    "influence",
+    "group_influence",
+    "GroupInfluence",
+    "standardized_ranef",
     "simple_slopes",
     "johnson_neyman",
     "linear_combinations",

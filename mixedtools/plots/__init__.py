@@ -2,6 +2,8 @@
 
 - :mod:`~mixedtools.plots.mixed`: a mixed-model fit -- caterpillar, spaghetti, shrinkage,
   trajectories, simple slopes;
+- :mod:`~mixedtools.plots.influence`: level-2 diagnostics -- Q-Q plot of standardised random
+  effects, Cook's distance by deleted group;
 - :mod:`~mixedtools.plots.slopes`: the Johnson-Neyman plot of a simple slope against its moderator;
 - :mod:`~mixedtools.plots.regression`: the four-panel residual plot and the Breusch-Pagan test
   (``mt.diagnostics``);
@@ -21,6 +23,7 @@ from mixedtools.plots.mixed import (
     spaghetti,
     trajectories,
 )
+from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.regression import diagnostics
 from mixedtools.plots.slopes import johnson_neyman_plot
 from mixedtools.plots.studies import power_curves, rejection_by_method, rejection_rates
@@ -28,11 +31,13 @@ from mixedtools.plots.studies import power_curves, rejection_by_method, rejectio
 __all__ = [
     "caterpillar",
     "caterpillar_effect",
+    "cooks_distance_plot",
     "diagnostics",
     "forest",
     "johnson_neyman_plot",
     "funnel",
     "power_curves",
+    "ranef_qq",
     "rejection_by_method",
     "rejection_rates",
     "shrinkage",

@@ -21,7 +21,13 @@ emm_options(lmerTest.limit = 10000, pbkrtest.limit = 10000)
 
 hsb <- read.csv("mixedtools/data/hsb.csv", colClasses = c(school = "character"))
 hsb$cses <- hsb$ses - ave(hsb$ses, hsb$school)
-fit <- lmer(mathach ~ cses * (meanses + sector) + (cses | school), data = hsb, REML = TRUE)
+# a tight optimiser tolerance: the reference is the optimum itself, not lme4's default stopping
+# point (which moves the far J-N root by about 1e-5)
+tight <- lmerControl(optimizer = "nloptwrap",
+                     optCtrl = list(ftol_abs = 1e-14, xtol_abs = 1e-12, xtol_rel = 1e-12,
+                                    maxeval = 1e5))
+fit <- lmer(mathach ~ cses * (meanses + sector) + (cses | school), data = hsb, REML = TRUE,
+            control = tight)
 
 grid <- list(meanses = c(-0.5, 0, 0.5), sector = c(0, 1))
 slopes <- list()
