@@ -15,6 +15,7 @@ given, labels its axes and legend, and returns the matplotlib object it drew on.
 """
 
 from mixedtools.meta.plots import forest, funnel
+from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.mixed import (
     caterpillar,
     caterpillar_effect,
@@ -23,7 +24,6 @@ from mixedtools.plots.mixed import (
     spaghetti,
     trajectories,
 )
-from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.regression import diagnostics
 from mixedtools.plots.slopes import johnson_neyman_plot
 from mixedtools.plots.studies import power_curves, rejection_by_method, rejection_rates
