@@ -13,11 +13,22 @@ Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests)
 :mod:`~mixedtools.lmm.bootstrap`
 (parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level),
 :mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs),
-:mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region) and
-:mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects).
+:mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region),
+:mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects) and
+:mod:`~mixedtools.lmm.planning` (design effects, standard errors and optimal group size).
 """
 
-from mixedtools.lmm import bootstrap, covstruct, ddf, explained, influence, pls, reml, slopes
+from mixedtools.lmm import (
+    bootstrap,
+    covstruct,
+    ddf,
+    explained,
+    influence,
+    planning,
+    pls,
+    reml,
+    slopes,
+)
 from mixedtools.lmm.fit import (
     LmerConvergenceWarning,
     LmerResult,
@@ -27,6 +38,14 @@ from mixedtools.lmm.fit import (
 )
 from mixedtools.lmm.influence import GroupInfluence, group_influence, standardized_ranef
 from mixedtools.lmm.likelihood_ratio import lrt
+from mixedtools.lmm.planning import (
+    budget_table,
+    design_effect,
+    design_effect_slope,
+    effect_se,
+    optimal_group_size,
+    power_from_se,
+)
 from mixedtools.lmm.slopes import johnson_neyman, linear_combinations, simple_slopes
 
 __all__ = [
@@ -41,6 +60,13 @@ __all__ = [
     "group_influence",
     "GroupInfluence",
     "standardized_ranef",
+    "planning",
+    "design_effect",
+    "design_effect_slope",
+    "effect_se",
+    "power_from_se",
+    "optimal_group_size",
+    "budget_table",
     "simple_slopes",
     "johnson_neyman",
     "linear_combinations",

@@ -9,6 +9,8 @@ simulation results, and takes a ``seed`` so that every number in the book can be
   predictor, for the degrees-of-freedom chapter (``mt.dfdata``);
 - :mod:`~mixedtools.sim.level2`: the type I error of a level-2 test that ignores the groups;
 - :mod:`~mixedtools.sim.power_study`: power of level-2 and cross-level tests;
+- :mod:`~mixedtools.sim.planning`: simulation checks of the planning formulas (design effects,
+  standard errors and power of :mod:`mixedtools.lmm.planning`);
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
 - :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``).
 """
@@ -22,6 +24,7 @@ from mixedtools.sim.examples import (
     schools,
 )
 from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
+from mixedtools.sim.planning import design_effect_study, design_se_study
 from mixedtools.sim.power_study import power
 
 __all__ = [
@@ -33,6 +36,8 @@ __all__ = [
     "FOUR_DATASETS",
     "four_datasets",
     "power",
+    "design_se_study",
+    "design_effect_study",
     "hierarchical",
     "rejection",
     "stimuli",
