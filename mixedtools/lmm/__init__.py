@@ -14,12 +14,14 @@ Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests)
 (parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level),
 :mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs),
 :mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region),
-:mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects) and
-:mod:`~mixedtools.lmm.planning` (design effects, standard errors and optimal group size).
+:mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects),
+:mod:`~mixedtools.lmm.planning` (design effects, standard errors and optimal group size), and
+:mod:`~mixedtools.lmm.contextual` (reliability of group means, manifest contextual effects).
 """
 
 from mixedtools.lmm import (
     bootstrap,
+    contextual,
     covstruct,
     ddf,
     explained,
@@ -29,6 +31,7 @@ from mixedtools.lmm import (
     reml,
     slopes,
 )
+from mixedtools.lmm.contextual import group_mean_reliability, manifest_contextual_bias
 from mixedtools.lmm.fit import (
     LmerConvergenceWarning,
     LmerResult,
@@ -67,6 +70,9 @@ __all__ = [
     "power_from_se",
     "optimal_group_size",
     "budget_table",
+    "contextual",
+    "group_mean_reliability",
+    "manifest_contextual_bias",
     "simple_slopes",
     "johnson_neyman",
     "linear_combinations",

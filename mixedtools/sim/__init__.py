@@ -11,11 +11,13 @@ simulation results, and takes a ``seed`` so that every number in the book can be
 - :mod:`~mixedtools.sim.power_study`: power of level-2 and cross-level tests;
 - :mod:`~mixedtools.sim.planning`: simulation checks of the planning formulas (design effects,
   standard errors and power of :mod:`mixedtools.lmm.planning`);
+- :mod:`~mixedtools.sim.contextual`: the attenuation of the manifest contextual effect;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
 - :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``).
 """
 
 from mixedtools.sim import hierarchical, rejection, stimuli
+from mixedtools.sim.contextual import contextual_effect_study
 from mixedtools.sim.examples import (
     FOUR_DATASETS,
     four_datasets,
@@ -38,6 +40,7 @@ __all__ = [
     "power",
     "design_se_study",
     "design_effect_study",
+    "contextual_effect_study",
     "hierarchical",
     "rejection",
     "stimuli",
