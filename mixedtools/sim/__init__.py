@@ -12,6 +12,8 @@ simulation results, and takes a ``seed`` so that every number in the book can be
 - :mod:`~mixedtools.sim.planning`: simulation checks of the planning formulas (design effects,
   standard errors and power of :mod:`mixedtools.lmm.planning`);
 - :mod:`~mixedtools.sim.contextual`: the attenuation of the manifest contextual effect;
+- :mod:`~mixedtools.sim.misspecification`: ignored AR(1) residuals and non-normal random
+  effects -- what they do and do not harm;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
 - :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``).
 """
@@ -26,6 +28,7 @@ from mixedtools.sim.examples import (
     schools,
 )
 from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
+from mixedtools.sim.misspecification import ignored_ar1_study, nonnormal_ranef_study
 from mixedtools.sim.planning import design_effect_study, design_se_study
 from mixedtools.sim.power_study import power
 
@@ -41,6 +44,8 @@ __all__ = [
     "design_se_study",
     "design_effect_study",
     "contextual_effect_study",
+    "ignored_ar1_study",
+    "nonnormal_ranef_study",
     "hierarchical",
     "rejection",
     "stimuli",
