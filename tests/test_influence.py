@@ -94,18 +94,25 @@ def test_bad_input():
         mt.lmm.standardized_ranef(sleep_fit(), "x")
 
 
-def test_standardized_ranef_both_scales():
+def test_standardized_ranef_three_scales():
     fit = sleep_fit()
-    z = mt.lmm.standardized_ranef(fit)
+    z = mt.lmm.standardized_ranef(fit, scale="condvar")
     one = z[(z.effect == "days") & (z.level == "308")].iloc[0]
+    condvar = fit.ranef_condvar["subject"].loc["308", "days"]
     assert one["mode"] == pytest.approx(fit.ranef["subject"].loc["308", "days"])
-    assert one.sd == pytest.approx(np.sqrt(fit.ranef_condvar["subject"].loc["308", "days"]))
+    assert one.sd == pytest.approx(np.sqrt(condvar))
     assert one.standardized == pytest.approx(one["mode"] / one.sd)
     t = mt.lmm.standardized_ranef(fit, scale="tau")
     tau_days = fit.varcorr.vcov[1]
     assert np.allclose(t[t.effect == "days"].sd, np.sqrt(tau_days))
-    # shrinkage: the modes scaled by tau spread less than 1, by their conditional SD more
-    assert t[t.effect == "days"].standardized.std() < 1 < z[z.effect == "days"].standardized.std()
+    m = mt.lmm.standardized_ranef(fit)  # default: the sampling SD sqrt(tau - condvar)
+    mine = m[(m.effect == "days") & (m.level == "308")].iloc[0]
+    assert mine.sd == pytest.approx(np.sqrt(tau_days - condvar))
+    # shrinkage: scaled by tau the modes spread less than 1, by their conditional SD more,
+    # by their sampling SD about 1
+    sd_of = {k: d[d.effect == "days"].standardized.std() for k, d in [("t", t), ("z", z), ("m", m)]}
+    assert sd_of["t"] < 1 < sd_of["z"]
+    assert sd_of["m"] == pytest.approx(1, abs=0.1)
     q = z[z.effect == "Intercept"].normal_quantile.to_numpy()
     assert q == pytest.approx(stats.norm.ppf((np.arange(1, 19) - 0.375) / 18.25))
     assert z[z.effect == "Intercept"].standardized.is_monotonic_increasing

@@ -73,13 +73,15 @@ def test_johnson_neyman_plot_band_uses_satterthwaite_df():
 
 def test_ranef_qq_and_cooks_distance_plot():
     fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
-    fig = mt.plots.ranef_qq(fit)
+    fig = mt.plots.ranef_qq(fit, scale="condvar")
     assert len(fig.axes) == 2
     x, y = fig.axes[1].get_lines()[0].get_data()
-    z = mt.lmm.standardized_ranef(fit)
+    z = mt.lmm.standardized_ranef(fit, scale="condvar")
     assert np.allclose(y, z[z.effect == "days"].standardized)
     fig2 = mt.plots.ranef_qq(fit, scale="tau")
     assert "estimated SD" in fig2.axes[0].get_ylabel()
+    fig3 = mt.plots.ranef_qq(fit)
+    assert "sampling SD" in fig3.axes[0].get_ylabel()
     infl = mt.lmm.group_influence(
         mt.lmer("reaction ~ days + (1 | subject)", mt.datasets.load("sleepstudy"))
     )

@@ -147,3 +147,20 @@ def test_bad_input_is_named():
     plain = mt.lmer("reaction ~ days + (1 | subject)", sleep.assign(z=1.0))
     with pytest.raises(ValueError, match="interact"):
         mt.lmm.johnson_neyman(plain, "days", "z")
+
+
+def test_quadratic_region_shapes():
+    from mixedtools.lmm.slopes import _quadratic_region
+
+    # a < 0: significant only between the roots (-1, 1)
+    inside, roots = _quadratic_region(-1.0, 0.0, 1.0, -np.inf, np.inf)
+    assert inside == [(-1.0, 1.0)] and list(roots) == [-1.0, 1.0]
+    # a > 0 without real roots: significant everywhere
+    everywhere, roots = _quadratic_region(1.0, 0.0, 1.0, -5.0, 5.0)
+    assert everywhere == [(-5.0, 5.0)] and roots.size == 0
+    # a < 0 without real roots: nowhere
+    nowhere, _ = _quadratic_region(-1.0, 0.0, -1.0, -np.inf, np.inf)
+    assert nowhere == []
+    # linear (a = 0): one side of the root
+    half, _ = _quadratic_region(0.0, 2.0, -1.0, -np.inf, np.inf)
+    assert half == [(0.5, np.inf)]

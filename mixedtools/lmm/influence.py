@@ -193,24 +193,30 @@ def group_influence(fit, group: str | None = None, executor=None) -> GroupInflue
     return GroupInfluence(group, summary, dfbetas, fixef, se, vc, vc_change, cutoffs)
 
 
-def standardized_ranef(fit, group: str | None = None, scale: str = "condvar") -> pd.DataFrame:
+def standardized_ranef(fit, group: str | None = None, scale: str = "marginal") -> pd.DataFrame:
     """Conditional modes of the random effects divided by a standard deviation, in long form.
 
-    Two standardisations are common:
+    Three standardisations are in use:
 
-    - ``scale="condvar"``: mode / sqrt(conditional variance) -- the posterior z-score of each
-      level (lme4's ``condVar``); large values mark levels far from the fixed part given their
-      own uncertainty;
+    - ``scale="marginal"`` (default): mode / sqrt(tau - conditional variance).  Over repeated
+      samples the mode ``u_hat`` has variance ``Var(u_hat) = tau - Var(u_hat - u)`` (the
+      conditional variance is lme4's ``condVar``), so under the model these are close to
+      standard normal and the Q-Q plot's reference is the identity line;
+    - ``scale="condvar"``: mode / sqrt(conditional variance) -- how many posterior SDs each level
+      lies from the fixed part; its spread is above 1 (far above with large groups);
     - ``scale="tau"``: mode / sqrt(tau), with tau the estimated variance of the effect.  Because
-      the modes are shrunken, their spread is below 1 (most for small groups); under normality
-      the diagnostic is the *shape* of their Q-Q plot, not its slope.
+      the modes are shrunken, their spread is below 1 (most for small groups).
+
+    For the last two the diagnostic is the *shape* of the Q-Q plot, not its slope.  The modes
+    are shrunken towards normality, so a straight Q-Q plot does not prove normal random effects
+    (see :func:`mixedtools.simulate.nonnormal_ranef_study`).
 
     Parameters
     ----------
     fit : LmerResult
     group : str, optional
         Grouping factor; default the first.
-    scale : {"condvar", "tau"}
+    scale : {"marginal", "condvar", "tau"}
 
     Returns
     -------
@@ -224,30 +230,32 @@ def standardized_ranef(fit, group: str | None = None, scale: str = "condvar") ->
     >>> import mixedtools as mt
     >>> fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
     >>> z = mt.lmm.standardized_ranef(fit)
-    >>> z.groupby("effect").size()
+    >>> z.groupby("effect").standardized.std().round(2)
     effect
-    Intercept    18
-    days         18
-    dtype: int64
+    Intercept    1.0
+    days         1.0
+    Name: standardized, dtype: float64
     """
     if not (hasattr(fit, "ranef") and hasattr(fit, "ranef_condvar")):
         raise TypeError(f"expected a fit returned by mixedtools.lmer, got {type(fit).__name__}")
-    if scale not in ("condvar", "tau"):
-        raise ValueError(f"scale must be 'condvar' or 'tau', got {scale!r}")
+    if scale not in ("marginal", "condvar", "tau"):
+        raise ValueError(f"scale must be 'marginal', 'condvar' or 'tau', got {scale!r}")
     ranef = fit.ranef
     if group is None:
         group = next(iter(ranef))
     if group not in ranef:
         raise ValueError(f"{group!r} is not a grouping factor of the model (it has {list(ranef)})")
     modes = ranef[group]
+    condvar = fit.ranef_condvar[group][modes.columns]
+    vc = fit.varcorr
+    var = {r.var1: r.vcov for r in vc.itertuples() if r.group == group and not r.var2}
+    tau = pd.DataFrame({c: np.full(len(modes), var[c]) for c in modes.columns}, index=modes.index)
     if scale == "condvar":
-        sd = np.sqrt(fit.ranef_condvar[group][modes.columns])
+        sd = np.sqrt(condvar)
+    elif scale == "tau":
+        sd = np.sqrt(tau)
     else:
-        vc = fit.varcorr
-        var = {r.var1: r.vcov for r in vc.itertuples() if r.group == group and not r.var2}
-        sd = pd.DataFrame(
-            {c: np.full(len(modes), math.sqrt(var[c])) for c in modes.columns}, index=modes.index
-        )
+        sd = np.sqrt((tau - condvar).clip(lower=0.0))
     frames = []
     for effect in modes.columns:
         s = sd[effect].to_numpy(float)

@@ -14,21 +14,23 @@ from mixedtools.plots._common import _BOOK_WIDTH, _check_fit, _plt
 __all__ = ["ranef_qq", "cooks_distance_plot"]
 
 
-def ranef_qq(fit, group: str | None = None, scale: str = "condvar", max_labels: int = 3):
+def ranef_qq(fit, group: str | None = None, scale: str = "marginal", max_labels: int = 3):
     """Normal Q-Q plot of the standardised conditional modes, one panel per random effect.
 
     The points are :func:`mixedtools.lmm.standardized_ranef` against Blom's normal quantiles,
-    with the identity line (``scale="condvar"``) or a line through the quartiles
-    (``scale="tau"``, whose modes are shrunken so the slope is below one).  The most extreme
-    levels are labelled.
+    with the identity line (``scale="marginal"``, modes over their sampling SD, near standard
+    normal under the model) or a line through the quartiles (``scale="condvar"`` or ``"tau"``,
+    whose spread is above or below one).  The most extreme levels are labelled.  Shrinkage pulls
+    the modes towards a normal shape: a straight plot is weak evidence of normal random effects.
 
     Parameters
     ----------
     fit : LmerResult
     group : str, optional
         Grouping factor; default the first.
-    scale : {"condvar", "tau"}
-        Divide each mode by its conditional SD or by the estimated SD of the effect.
+    scale : {"marginal", "condvar", "tau"}
+        Divide each mode by its sampling SD ``sqrt(tau - condvar)``, its conditional SD, or the
+        estimated SD of the effect.
     max_labels : int
         Label this many levels at each end.
 
@@ -55,7 +57,7 @@ def ranef_qq(fit, group: str | None = None, scale: str = "condvar", max_labels: 
         part = table[table.effect == effect]
         q, z = part.normal_quantile.to_numpy(), part.standardized.to_numpy()
         ax.plot(q, z, "o", ms=4, color="C0")
-        if scale == "condvar":
+        if scale == "marginal":
             ax.axline((0, 0), slope=1, color="0.4", lw=0.8)
         else:
             q1, q3 = np.nanpercentile(z, [25, 75])
@@ -73,7 +75,11 @@ def ranef_qq(fit, group: str | None = None, scale: str = "condvar", max_labels: 
             )
         ax.set_title(f"{group}: {effect}", fontsize=10)
         ax.set_xlabel("normal quantile")
-    divisor = "conditional SD" if scale == "condvar" else "estimated SD of the effect"
+    divisor = {
+        "marginal": "its sampling SD",
+        "condvar": "conditional SD",
+        "tau": "estimated SD of the effect",
+    }[scale]
     axes[0][0].set_ylabel(f"mode / {divisor}")
     fig.tight_layout()
     return fig
