@@ -11,11 +11,27 @@ A fit runs in four stages, each in its own module:
 
 Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests),
 :mod:`~mixedtools.lmm.bootstrap`
-(parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level) and
-:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs).
+(parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level),
+:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs),
+:mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region),
+:mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects),
+:mod:`~mixedtools.lmm.planning` (design effects, standard errors and optimal group size), and
+:mod:`~mixedtools.lmm.contextual` (reliability of group means, manifest contextual effects).
 """
 
-from mixedtools.lmm import bootstrap, covstruct, ddf, explained, pls, reml
+from mixedtools.lmm import (
+    bootstrap,
+    contextual,
+    covstruct,
+    ddf,
+    explained,
+    influence,
+    planning,
+    pls,
+    reml,
+    slopes,
+)
+from mixedtools.lmm.contextual import group_mean_reliability, manifest_contextual_bias
 from mixedtools.lmm.fit import (
     LmerConvergenceWarning,
     LmerResult,
@@ -23,7 +39,17 @@ from mixedtools.lmm.fit import (
     SingularFitWarning,
     lmer,
 )
+from mixedtools.lmm.influence import GroupInfluence, group_influence, standardized_ranef
 from mixedtools.lmm.likelihood_ratio import lrt
+from mixedtools.lmm.planning import (
+    budget_table,
+    design_effect,
+    design_effect_slope,
+    effect_se,
+    optimal_group_size,
+    power_from_se,
+)
+from mixedtools.lmm.slopes import johnson_neyman, linear_combinations, simple_slopes
 
 __all__ = [
     "bootstrap",
@@ -32,6 +58,24 @@ __all__ = [
     "explained",
     "pls",
     "reml",
+    "slopes",
+    "influence",
+    "group_influence",
+    "GroupInfluence",
+    "standardized_ranef",
+    "planning",
+    "design_effect",
+    "design_effect_slope",
+    "effect_se",
+    "power_from_se",
+    "optimal_group_size",
+    "budget_table",
+    "contextual",
+    "group_mean_reliability",
+    "manifest_contextual_bias",
+    "simple_slopes",
+    "johnson_neyman",
+    "linear_combinations",
     "lmer",
     "lrt",
     "LmerResult",

@@ -2,6 +2,9 @@
 
 - :mod:`~mixedtools.plots.mixed`: a mixed-model fit -- caterpillar, spaghetti, shrinkage,
   trajectories, simple slopes;
+- :mod:`~mixedtools.plots.influence`: level-2 diagnostics -- Q-Q plot of standardised random
+  effects, Cook's distance by deleted group;
+- :mod:`~mixedtools.plots.slopes`: the Johnson-Neyman plot of a simple slope against its moderator;
 - :mod:`~mixedtools.plots.regression`: the four-panel residual plot and the Breusch-Pagan test
   (``mt.diagnostics``);
 - :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods;
@@ -12,6 +15,7 @@ given, labels its axes and legend, and returns the matplotlib object it drew on.
 """
 
 from mixedtools.meta.plots import forest, funnel
+from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.mixed import (
     caterpillar,
     caterpillar_effect,
@@ -21,15 +25,19 @@ from mixedtools.plots.mixed import (
     trajectories,
 )
 from mixedtools.plots.regression import diagnostics
+from mixedtools.plots.slopes import johnson_neyman_plot
 from mixedtools.plots.studies import power_curves, rejection_by_method, rejection_rates
 
 __all__ = [
     "caterpillar",
     "caterpillar_effect",
+    "cooks_distance_plot",
     "diagnostics",
     "forest",
+    "johnson_neyman_plot",
     "funnel",
     "power_curves",
+    "ranef_qq",
     "rejection_by_method",
     "rejection_rates",
     "shrinkage",

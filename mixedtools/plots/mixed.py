@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from mixedtools.lmm.fit import LmerResult
+from mixedtools.lmm.slopes import design_rows
 from mixedtools.meta.plots import forest, funnel  # noqa: E402, F401
 from mixedtools.plots._common import _BOOK_WIDTH, _COLORS, _check_fit, _default_x, _label, _plt
 
@@ -609,6 +610,8 @@ def simple_slopes(
     xlabel: str | None = None,
     ylabel: str | None = None,
     ax=None,
+    band: bool = True,
+    level: float = 0.95,
 ):
     """Simple slopes: population predictions against `x`, one line per setting of the moderators.
 
@@ -631,6 +634,12 @@ def simple_slopes(
     xlabel, ylabel : str, optional
         Axis labels; default `x` and "predicted <outcome>".
     ax : matplotlib Axes, optional
+    band : bool
+        Shade a pointwise confidence band around each line (default): the prediction
+        ``x' b`` +- ``z * sqrt(x' V x)`` with ``V`` the fixed-effect covariance (``fit.vcov``), a
+        normal-quantile band for the population mean line (no random effects, no residual).
+    level : float
+        Coverage of the bands.
 
     Returns
     -------
@@ -644,6 +653,8 @@ def simple_slopes(
     >>> ax = simple_slopes(fit, "ses", [-2, 2], pd.DataFrame({"sector": [0, 1]}))
     >>> [line.get_label() for line in ax.get_lines()]
     ['sector 0', 'sector 1']
+    >>> len(ax.collections)  # one confidence band per line
+    2
     """
     _check_fit(fit)
     values = np.asarray(values, dtype=float)
@@ -655,8 +666,11 @@ def simple_slopes(
         raise ValueError(f"{x!r} is the horizontal axis; it cannot also be a moderator column")
     if labels is not None and len(labels) != len(moderators):
         raise ValueError(f"{len(labels)} labels for {len(moderators)} rows of moderators")
+    if band and not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
     if ax is None:
         _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6 / 7, 3.6))
+    z = stats.norm.ppf(0.5 + level / 2) if band else 0.0
     columns = list(moderators.columns)
     palette = ["C0", "C3", "C2", "C4", "C1", "C5"]
     colour_of = {
@@ -673,13 +687,19 @@ def simple_slopes(
         label = (
             labels[k] if labels is not None else ", ".join(f"{c} {setting[c]:g}" for c in columns)
         )
+        colour = colour_of[setting[columns[0]]]
         ax.plot(
             values,
             fit.predict(new, re=False),
-            color=colour_of[setting[columns[0]]],
+            color=colour,
             ls=style_of.get(setting[columns[1]], "-") if style_of else "-",
             label=label,
         )
+        if band:
+            X = design_rows(fit, new).to_numpy()
+            mean = X @ fit.fixef.to_numpy()
+            half = z * np.sqrt(np.einsum("ij,jk,ik->i", X, fit.vcov.to_numpy(), X))
+            ax.fill_between(values, mean - half, mean + half, color=colour, alpha=0.15, lw=0)
     outcome = fit.formula.split("~")[0].strip()
     ax.set(xlabel=xlabel or x, ylabel=ylabel or f"predicted {outcome}")
     ax.legend(frameon=False, fontsize=8, loc="upper left")

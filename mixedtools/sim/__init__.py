@@ -9,11 +9,17 @@ simulation results, and takes a ``seed`` so that every number in the book can be
   predictor, for the degrees-of-freedom chapter (``mt.dfdata``);
 - :mod:`~mixedtools.sim.level2`: the type I error of a level-2 test that ignores the groups;
 - :mod:`~mixedtools.sim.power_study`: power of level-2 and cross-level tests;
+- :mod:`~mixedtools.sim.planning`: simulation checks of the planning formulas (design effects,
+  standard errors and power of :mod:`mixedtools.lmm.planning`);
+- :mod:`~mixedtools.sim.contextual`: the attenuation of the manifest contextual effect;
+- :mod:`~mixedtools.sim.misspecification`: ignored AR(1) residuals and non-normal random
+  effects -- what they do and do not harm;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
 - :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``).
 """
 
 from mixedtools.sim import hierarchical, rejection, stimuli
+from mixedtools.sim.contextual import contextual_effect_study
 from mixedtools.sim.examples import (
     FOUR_DATASETS,
     four_datasets,
@@ -22,6 +28,8 @@ from mixedtools.sim.examples import (
     schools,
 )
 from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
+from mixedtools.sim.misspecification import ignored_ar1_study, nonnormal_ranef_study
+from mixedtools.sim.planning import design_effect_study, design_se_study
 from mixedtools.sim.power_study import power
 
 __all__ = [
@@ -33,6 +41,11 @@ __all__ = [
     "FOUR_DATASETS",
     "four_datasets",
     "power",
+    "design_se_study",
+    "design_effect_study",
+    "contextual_effect_study",
+    "ignored_ar1_study",
+    "nonnormal_ranef_study",
     "hierarchical",
     "rejection",
     "stimuli",
