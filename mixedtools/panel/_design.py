@@ -103,17 +103,29 @@ def build_design(dependent: pd.DataFrame, exog: pd.DataFrame) -> PanelDesign:
     Raises a ValueError naming the problem for missing values, a panel with one period
     only, or a single entity.
     """
-    frame = pd.concat([dependent, exog], axis=1)
-    missing = frame.isna().sum()
-    missing = missing[missing > 0]
-    if len(missing):
-        detail = ", ".join(f"{name!r} ({count})" for name, count in missing.items())
+    return design_from_arrays(
+        dependent.iloc[:, 0].to_numpy(dtype=float),
+        exog.to_numpy(dtype=float),
+        [str(c) for c in dependent.columns[:1]],
+        [str(c) for c in exog.columns],
+        exog.index,
+    )
+
+
+def design_from_arrays(y, X, y_name, names, index: pd.MultiIndex) -> PanelDesign:
+    """:func:`build_design` from the response, the regressor matrix and the (entity, time) index."""
+    missing = np.concatenate([np.isnan(y)[:, None], np.isnan(X)], axis=1).sum(axis=0)
+    if missing.any():
+        detail = ", ".join(
+            f"{name!r} ({count})"
+            for name, count in zip(list(y_name) + list(names), missing, strict=True)
+            if count
+        )
         raise ValueError(
             f"missing values (NaN) in {detail}; drop or impute these rows before fitting "
             "(e.g. data.dropna(subset=[...]))."
         )
-    index = frame.index
-    entity_codes, entities = pd.factorize(index.get_level_values(0), sort=True)
+    entity_codes, entities = _entity_codes(index)
     n_entities = len(entities)
     if n_entities < 2:
         raise ValueError("the panel has a single entity; a panel model needs at least two.")
@@ -126,12 +138,26 @@ def build_design(dependent: pd.DataFrame, exog: pd.DataFrame) -> PanelDesign:
     n = len(index)
     indicator = sparse.csr_matrix((np.ones(n), (np.arange(n), entity_codes)), shape=(n, n_entities))
     return PanelDesign(
-        y=dependent.iloc[:, 0].to_numpy(dtype=float),
-        X=exog.to_numpy(dtype=float),
-        names=[str(c) for c in exog.columns],
+        y=y,
+        X=X,
+        names=list(names),
         index=index,
         codes=entity_codes,
         counts=counts,
         entities=pd.Index(entities),
         indicator=indicator,
     )
+
+
+def _entity_codes(index: pd.MultiIndex):
+    """Entity number of each row (entities sorted) and the entity labels.
+
+    The MultiIndex's own codes when its entity level is sorted and every label is used (as after
+    ``set_index``), else ``pd.factorize(..., sort=True)``.
+    """
+    levels, codes = index.levels[0], np.asarray(index.codes[0])
+    if levels.is_monotonic_increasing and levels.is_unique and len(codes):
+        used = np.bincount(codes, minlength=len(levels)) if codes.min() >= 0 else None
+        if used is not None and used.all():
+            return codes.astype(np.intp, copy=False), levels
+    return pd.factorize(index.get_level_values(0), sort=True)
