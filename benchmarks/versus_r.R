@@ -186,18 +186,19 @@ cases[["panel random_effects ml (Grunfeld)"]] <- function() {
 }
 within_fit <- function() plm(inv ~ value + capital, data = pgrunfeld, model = "within")
 swar_fit <- function() plm(inv ~ value + capital, data = pgrunfeld, model = "random")
-cases[["(linearmodels) PanelOLS within"]] <- function() {
+cases[["panel fixed_effects (within)"]] <- function() {
   function() {
     fe <- within_fit()
     list(params = num(coef(fe)), se = num(sqrt(diag(vcov(fe)))))
   }
 }
+cases[["(linearmodels) PanelOLS within"]] <- cases[["panel fixed_effects (within)"]]
 cases[["panel hausman chisq (fits given)"]] <- function() {
   fe <- within_fit()
   re <- swar_fit()
   function() list(chisq = num(phtest(fe, re)$statistic))
 }
-cases[["panel hausman aux robust (RE + test)"]] <- function() {
+cases[["panel hausman aux robust (FE + RE + test)"]] <- function() {
   vc <- function(x) vcovHC(x, method = "arellano", type = "HC0")
   function() {
     h <- phtest(inv ~ value + capital, data = pgrunfeld, method = "aux", vcov = vc)
@@ -211,6 +212,7 @@ cases[["panel FE + RE + hausman (Grunfeld)"]] <- function() {
     list(re = num(coef(re)), chisq = num(phtest(fe, re)$statistic))
   }
 }
+cases[["panel PanelOLS FE + RE + hausman"]] <- cases[["panel FE + RE + hausman (Grunfeld)"]]
 cases[["panel mundlak (Grunfeld)"]] <- function() {
   function() {
     fit <- plm(inv ~ value + capital + Between(value) + Between(capital), data = pgrunfeld,

@@ -321,20 +321,25 @@ def _re_ml(d: Data):
     return run
 
 
-def _fe(data):
+def _panelols(data):
     from linearmodels import PanelOLS
 
     return PanelOLS.from_formula("inv ~ value + capital + EntityEffects", data).fit()
 
 
-@case(
-    "(linearmodels) PanelOLS within",
-    "plm model = 'within'",
-    note="not ours: the FE fit the Hausman test takes",
-)
+@case("panel fixed_effects (within)", "plm model = 'within'")
+def _fixed(d: Data):
+    def run():
+        fe = mt.panel.fixed_effects(GRUNFELD, d.grunfeld)
+        return {"params": _floats(fe.params), "se": _floats(fe.std_errors)}
+
+    return run
+
+
+@case("(linearmodels) PanelOLS within", "plm model = 'within'", note="not ours: linearmodels")
 def _within(d: Data):
     def run():
-        fe = _fe(d.grunfeld)
+        fe = _panelols(d.grunfeld)
         return {"params": _floats(fe.params), "se": _floats(fe.std_errors)}
 
     return run
@@ -342,7 +347,8 @@ def _within(d: Data):
 
 @case("panel hausman chisq (fits given)", "plm::phtest(fe, re)")
 def _hausman(d: Data):
-    fe, re = _fe(d.grunfeld), mt.panel.random_effects(GRUNFELD, d.grunfeld)
+    fe = mt.panel.fixed_effects(GRUNFELD, d.grunfeld)
+    re = mt.panel.random_effects(GRUNFELD, d.grunfeld)
 
     def run():
         return {"chisq": _floats(mt.panel.hausman(fe, re).statistic)}
@@ -350,11 +356,10 @@ def _hausman(d: Data):
     return run
 
 
-@case("panel hausman aux robust (RE + test)", "phtest(method = 'aux', vcov = arellano)")
+@case("panel hausman aux robust (FE + RE + test)", "phtest(method = 'aux', vcov = arellano)")
 def _hausman_aux(d: Data):
-    fe = _fe(d.grunfeld)
-
     def run():
+        fe = mt.panel.fixed_effects(GRUNFELD, d.grunfeld)
         re = mt.panel.random_effects(GRUNFELD, d.grunfeld)
         h = mt.panel.hausman(fe, re, method="aux", robust=True)
         return {"chisq": _floats(h.statistic)}
@@ -365,7 +370,17 @@ def _hausman_aux(d: Data):
 @case("panel FE + RE + hausman (Grunfeld)", "plm within + random + phtest")
 def _panel_path(d: Data):
     def run():
-        fe = _fe(d.grunfeld)
+        fe = mt.panel.fixed_effects(GRUNFELD, d.grunfeld)
+        re = mt.panel.random_effects(GRUNFELD, d.grunfeld)
+        return {"re": _floats(re.params), "chisq": _floats(mt.panel.hausman(fe, re).statistic)}
+
+    return run
+
+
+@case("panel PanelOLS FE + RE + hausman", "plm within + random + phtest", note="FE by linearmodels")
+def _panel_path_linearmodels(d: Data):
+    def run():
+        fe = _panelols(d.grunfeld)
         re = mt.panel.random_effects(GRUNFELD, d.grunfeld)
         return {"re": _floats(re.params), "chisq": _floats(mt.panel.hausman(fe, re).statistic)}
 

@@ -1,12 +1,14 @@
 """Panel design helpers for :mod:`mixedtools.panel`: checks, entity sums and means.
 
-Everything works with one sparse entity-indicator matrix (observations x entities), so no
-dense entities x entities matrix is ever formed.
+Entity sums are weighted counts by entity number (``numpy.bincount``), equivalent to products with
+the sparse entity-indicator matrix (observations x entities), so no dense entities x entities
+matrix is ever formed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,6 @@ class PanelDesign:
     codes: np.ndarray
     counts: np.ndarray
     entities: pd.Index
-    indicator: sparse.csr_matrix
 
     @property
     def n_obs(self) -> int:
@@ -56,10 +57,28 @@ class PanelDesign:
     def balanced(self) -> bool:
         return bool(np.all(self.counts == self.counts[0]))
 
+    @cached_property
+    def indicator(self) -> sparse.csr_matrix:
+        """Sparse entity-indicator matrix, observations x entities."""
+        n = self.n_obs
+        return sparse.csr_matrix(
+            (np.ones(n), (np.arange(n), self.codes)), shape=(n, self.n_entities)
+        )
+
+    def entity_sums(self, values: np.ndarray) -> np.ndarray:
+        """Entity sums of `values` (n,) or (n, k): one row per entity."""
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 1:
+            return np.bincount(self.codes, weights=values, minlength=self.n_entities)
+        sums = np.empty((self.n_entities, values.shape[1]))
+        for j in range(values.shape[1]):
+            sums[:, j] = np.bincount(self.codes, weights=values[:, j], minlength=self.n_entities)
+        return sums
+
     def entity_means(self, values: np.ndarray) -> np.ndarray:
         """Entity means of `values` (n,) or (n, k): one row per entity."""
-        sums = self.indicator.T @ values
-        return sums / (self.counts if values.ndim == 1 else self.counts[:, None])
+        sums = self.entity_sums(values)
+        return sums / (self.counts if sums.ndim == 1 else self.counts[:, None])
 
     def expand(self, per_entity: np.ndarray) -> np.ndarray:
         """Repeat one value (or row) per entity onto the rows of the panel."""
@@ -135,8 +154,6 @@ def design_from_arrays(y, X, y_name, names, index: pd.MultiIndex) -> PanelDesign
             "every entity is observed in one period only; panel effects need repeated "
             "observations (T >= 2 for some entities)."
         )
-    n = len(index)
-    indicator = sparse.csr_matrix((np.ones(n), (np.arange(n), entity_codes)), shape=(n, n_entities))
     return PanelDesign(
         y=y,
         X=X,
@@ -145,7 +162,6 @@ def design_from_arrays(y, X, y_name, names, index: pd.MultiIndex) -> PanelDesign
         codes=entity_codes,
         counts=counts,
         entities=pd.Index(entities),
-        indicator=indicator,
     )
 
 

@@ -501,6 +501,5 @@ def mundlak(formula: str, data: pd.DataFrame, method: str = "swar") -> RandomEff
         codes=design.codes,
         counts=design.counts,
         entities=design.entities,
-        indicator=design.indicator,
     )
     return _fit(augmented, method)
