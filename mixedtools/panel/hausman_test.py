@@ -232,11 +232,14 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     return _hausman_aux(y, exog, theta, names, robust)
 
 
+_CHISQ_COLUMNS = pd.Index(["fe", "re", "difference", "std_error"])
+
+
 def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     fe_params, fe_cov = fe.params, fe.cov  # linearmodels computes these on each access
     # positions by name (a dict: pandas' get_indexer costs more than the test itself here)
-    where_fe = {nm: i for i, nm in enumerate(fe_params.index)}
-    where_re = {nm: i for i, nm in enumerate(re_params.index)}
+    where_fe = {nm: i for i, nm in enumerate(fe_params.index.tolist())}
+    where_re = {nm: i for i, nm in enumerate(re_params.index.tolist())}
     i_fe = np.array([where_fe[nm] for nm in names])
     i_re = np.array([where_re[nm] for nm in names])
     b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
@@ -254,11 +257,11 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
             stacklevel=3,
         )
     statistic = abs(quad)
-    se = np.sqrt(np.where(np.diag(dcov) > 0, np.diag(dcov), np.nan))
+    variances = np.diag(dcov).copy()
+    variances[variances <= 0] = np.nan
+    se = np.sqrt(variances)
     table = pd.DataFrame(
-        np.column_stack([b_fe, b_re, diff, se]),
-        index=pd.Index(names, dtype=object),
-        columns=["fe", "re", "difference", "std_error"],
+        np.column_stack([b_fe, b_re, diff, se]), index=fe_params.index[i_fe], columns=_CHISQ_COLUMNS
     )
     df = len(names)
     return HausmanResult(
