@@ -304,10 +304,13 @@ if (file.exists(cases_file)) {
 }
 load_avg <- tryCatch(paste(strsplit(readLines("/proc/loadavg")[1], " ")[[1]][1:3], collapse = " "),
                      error = function(e) "n/a")
-blas <- tryCatch(as.character(RhpcBLASctl::blas_get_num_procs()), error = function(e) "n/a")
+blas <- tryCatch(as.character(RhpcBLASctl::blas_get_num_procs()),
+                 error = function(e) "unknown (RhpcBLASctl not installed)")
+blas_lib <- tryCatch(basename(sessionInfo()$BLAS), error = function(e) "unknown")
 result <- list(
-  machine = sprintf("%s, %d CPUs, BLAS threads %s, load %s", R.version.string,
-                    parallel::detectCores(), blas, load_avg),
+  machine = sprintf("%s, %d CPUs, BLAS %s, threads %s, OPENBLAS_NUM_THREADS=%s, load %s",
+                    R.version.string, parallel::detectCores(), blas_lib, blas,
+                    Sys.getenv("OPENBLAS_NUM_THREADS", "unset"), load_avg),
   versions = lapply(c("lme4", "lmerTest", "pbkrtest", "car", "afex", "plm", "metafor"),
                     function(p) as.character(packageVersion(p))),
   cases = list()
