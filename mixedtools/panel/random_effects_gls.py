@@ -318,7 +318,7 @@ def _plain_terms(formula: str, data: pd.DataFrame):
     return response, names, intercept
 
 
-def _parse(formula: str, data, eval_env: int) -> PanelDesign:
+def _parse(formula: str, data, eval_env: int, constant_warning: bool = True) -> PanelDesign:
     check_panel_frame(data)
     if not isinstance(formula, str) or "~" not in formula:
         raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")
@@ -343,7 +343,7 @@ def _parse(formula: str, data, eval_env: int) -> PanelDesign:
                 "effect is the random part. Fit fixed effects with linearmodels.PanelOLS."
             )
         design = build_design(parser.dependent, parser.exog)
-    if not design.intercept_columns().any():
+    if constant_warning and not design.intercept_columns().any():
         warnings.warn(
             f"the formula {formula!r} has no constant: linearmodels formulas add none unless "
             "written, e.g. 'y ~ 1 + x' (plm, Stata and R's lm always include one).",

@@ -104,7 +104,8 @@ def fixed_effects(formula: str, data: pd.DataFrame) -> FixedEffectsResult:
     >>> round(mt.panel.hausman(fe, re).statistic, 4)
     2.3304
     """
-    design = _parse(formula, data, eval_env=3)
+    # the entity effects absorb the constant: no warning when the formula has none
+    design = _parse(formula, data, eval_env=3, constant_warning=False)
     invariant = design.time_invariant_columns()
     varying = ~invariant
     if not varying.any():
