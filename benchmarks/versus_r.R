@@ -300,7 +300,7 @@ cases[["meta influence (fit given)"]] <- function() {
 wanted <- names(cases)
 cases_file <- file.path(sim_dir, "cases.txt")
 if (file.exists(cases_file)) {
-  wanted <- c(intersect(readLines(cases_file, warn = FALSE), names(cases)), "glmer")
+  wanted <- intersect(readLines(cases_file, warn = FALSE), names(cases))
 }
 load_avg <- tryCatch(paste(strsplit(readLines("/proc/loadavg")[1], " ")[[1]][1:3], collapse = " "),
                      error = function(e) "n/a")
