@@ -154,6 +154,41 @@ def test_hausman_matches_phtest(name):
         assert result.p_value == pytest.approx(ref["p_value"], rel=rtol, abs=1e-12), key
 
 
+@pytest.mark.parametrize("name", list(CASES))
+def test_fixed_effects_matches_plm_within_and_serves_hausman(name):
+    data, re_formula, _ = _case(name)
+    fe = mt.panel.fixed_effects(re_formula, data)
+    ref = REFERENCE[name]["within"]
+    assert list(fe.params.index) == ref["term"]
+    _assert_close(fe.params, ref["estimate"], 1e-9)
+    _assert_close(fe.std_errors, ref["std_error"], 1e-9)
+    _assert_close(fe.cov, ref["vcov"], 1e-9)
+    assert fe.n_obs == REFERENCE[name]["n_obs"]
+    re = mt.panel.random_effects(re_formula, data)
+    for method, robust, key, rtol in [
+        ("chisq", False, "hausman_chisq", 1e-6),
+        ("aux", True, "hausman_aux_robust", 1e-4),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = mt.panel.hausman(fe, re, method=method, robust=robust)
+        assert result.statistic == pytest.approx(REFERENCE[name][key]["statistic"], rel=rtol), key
+
+
+def test_fixed_effects_drops_the_constant_and_time_invariant_regressors():
+    data, _, _ = _case("grunfeld")
+    data = data.assign(size=data.groupby(level=0)["capital"].transform("mean"))
+    fe = mt.panel.fixed_effects("inv ~ 1 + value + capital + size", data)
+    assert list(fe.params.index) == ["value", "capital"]
+    assert fe.time_invariant == ("size",)
+    assert list(fe.summary().columns) == ["estimate", "std_error", "t", "p_value"]
+    other = mt.panel.random_effects("inv ~ 1 + value", data)
+    with pytest.raises(ValueError, match="different regressors"):
+        mt.panel.hausman(fe, other)
+    with pytest.raises(ValueError, match="varies within"):
+        mt.panel.fixed_effects("inv ~ 1 + size", data)
+
+
 def test_hausman_grunfeld_values_in_the_notes():
     data, re_formula, fe_formula = _case("grunfeld")
     fe = PanelOLS.from_formula(fe_formula, data).fit()

@@ -13,8 +13,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
+from mixedtools.meta._iteration import _MAXITER
 from mixedtools.meta.univariate import ConvergenceWarning, _check_inputs, _design, _resolve, _Wls
 
 __all__ = ["rma_mv", "RmaMvResult"]
@@ -89,12 +90,79 @@ class RmaMvResult:
 
 
 def _cluster_codes(random: pd.DataFrame):
-    """Integer codes of the nested clusters: level l is the combination of columns[: l + 1]."""
+    """Integer codes of the nested clusters: level l is the combination of columns[: l + 1].
+
+    Codes are numbered in order of first appearance (as ``pd.factorize``)."""
     codes = []
+    combined = np.zeros(len(random), dtype=np.int64)
     for level in range(random.shape[1]):
-        keys = random.iloc[:, : level + 1].astype(str).agg("\x1f".join, axis=1)
-        codes.append(pd.factorize(keys)[0])
+        column = pd.factorize(random.iloc[:, level])[0]
+        combined = pd.factorize(combined * (int(column.max()) + 1) + column)[0]
+        codes.append(combined)
     return codes
+
+
+class _Blocks:
+    """The data cut into outermost clusters, stacked for batched linear algebra.
+
+    The marginal covariance is block-diagonal by outermost cluster: block ``j`` is
+    ``diag(v_j) + sum_l sigma2_l A_lj`` with ``A_lj[a, b] = 1`` when effects ``a`` and ``b`` share
+    their level-``l`` cluster. The clusters are stacked into ``(n_blocks, m, m)`` arrays -- all of
+    them padded to the largest size when that wastes little, else in groups of similar size --
+    so that one call of numpy's batched ``inv`` / ``slogdet`` handles a whole group (no k x k
+    matrix, no Python loop over studies). A padded row has ``x = 0``, ``y = 0``, ``v = 1`` and
+    belongs to no cluster: it adds nothing to any sum and 0 to ``log det V``.
+    """
+
+    def __init__(self, X, y, v, codes):
+        sizes = np.bincount(codes[0])
+        order = np.argsort(codes[0], kind="stable")
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        if len(sizes) * sizes.max() ** 2 <= max(4 * np.sum(sizes**2), 100_000):
+            bucket = np.zeros(len(sizes), dtype=int)
+        else:  # sizes 1, 2, 3-4, 5-8, ...: padding at most doubles a block's side
+            bucket = np.ceil(np.log2(sizes)).astype(int)
+        # one extra all-padding row at the end of the data, pointed to by padded slots
+        Xp = np.vstack([X, np.zeros((1, X.shape[1]))])
+        yp, vp = np.append(y, 0.0), np.append(v, 1.0)
+        codes_p = [np.append(c, -1) for c in codes]
+        self.groups = []
+        for b in np.unique(bucket):
+            clusters = np.flatnonzero(bucket == b)
+            m = sizes[clusters].max()
+            slot = np.arange(m)
+            idx = np.where(
+                slot < sizes[clusters][:, None],
+                order[np.minimum(starts[clusters][:, None] + slot, len(y) - 1)],
+                len(y),
+            )  # (n_blocks, m)
+            same = np.stack(
+                [
+                    (c[idx][:, :, None] == c[idx][:, None, :]) & (c[idx][:, :, None] >= 0)
+                    for c in codes_p
+                ]
+            )
+            self.groups.append((Xp[idx], yp[idx], vp[idx], same.astype(float)))
+
+    def pieces(self, sigma2, parts=False):
+        """log det V, X'V^-1X, X'V^-1y, y'V^-1y and, if asked, the per-group V^-1 terms."""
+        p = self.groups[0][0].shape[-1]
+        logdet, xvx, xvy, yvy = 0.0, np.zeros((p, p)), np.zeros(p), 0.0
+        kept = []
+        for Xg, yg, vg, same in self.groups:
+            V = np.tensordot(sigma2, same, axes=1)
+            m = V.shape[1]
+            V[:, np.arange(m), np.arange(m)] += vg
+            W = np.linalg.inv(V)
+            logdet += float(np.sum(np.linalg.slogdet(V)[1]))
+            WX = W @ Xg
+            Wy = (W @ yg[..., None])[..., 0]
+            xvx += np.einsum("bip,biq->pq", Xg, WX)
+            xvy += np.einsum("bip,bi->p", Xg, Wy)
+            yvy += float(np.sum(yg * Wy))
+            if parts:
+                kept.append((W, WX, Wy, same))
+        return logdet, xvx, xvy, yvy, kept
 
 
 def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
@@ -147,56 +215,81 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
         if n < 2:
             raise ValueError(f"level {name!r} has a single cluster; its variance is not identified")
 
-    blocks = []
-    for outer in range(n_clusters[0]):
-        idx = np.flatnonzero(codes[0] == outer)
-        same = [np.equal.outer(c[idx], c[idx]).astype(float) for c in codes]
-        blocks.append((X[idx], y[idx], v[idx], same))
+    blocks = _Blocks(X, y, v, codes)
     logdet_xtx = np.linalg.slogdet(X.T @ X)[1]
+    reml = method == "REML"
 
-    def pieces(sigma2):
-        logdet = 0.0
-        xvx = np.zeros((p, p))
-        xvy = np.zeros(p)
-        yvy = 0.0
-        for Xj, yj, vj, same in blocks:
-            V = np.diag(vj) + sum(s * A for s, A in zip(sigma2, same, strict=True))
-            L = np.linalg.cholesky(V)
-            logdet += 2 * np.sum(np.log(np.diag(L)))
-            Xs = np.linalg.solve(L, Xj)
-            ys = np.linalg.solve(L, yj)
-            xvx += Xs.T @ Xs
-            xvy += Xs.T @ ys
-            yvy += ys @ ys
-        return logdet, xvx, xvy, yvy
+    def loglik(sigma2, derivatives=False):
+        """Log-likelihood and, if asked, its gradient and Fisher information in sigma2.
 
-    def loglik(sigma2):
-        logdet, xvx, xvy, yvy = pieces(sigma2)
-        beta = np.linalg.solve(xvx, xvy)
+        With P = V^-1 - V^-1 X M X'V^-1, M = (X'V^-1X)^-1 (REML; ML: P = V^-1 in the traces):
+        d ll / d sigma2_l = -1/2 [tr(P A_l) - y'P A_l P y] and information 1/2 tr(P A_l P A_m),
+        all accumulated block by block (P y = V^-1 (y - X beta)).
+        """
+        logdet, xvx, xvy, yvy, parts = blocks.pieces(sigma2, derivatives)
+        M = np.linalg.inv(xvx)
+        beta = M @ xvy
         rss = yvy - beta @ xvy
-        if method == "ML":
-            return -0.5 * (k * np.log(2 * np.pi) + logdet + rss)
-        return -0.5 * (
-            (k - p) * np.log(2 * np.pi) - logdet_xtx + logdet + np.linalg.slogdet(xvx)[1] + rss
-        )
+        if reml:
+            ll = -0.5 * (
+                (k - p) * np.log(2 * np.pi) - logdet_xtx + logdet + np.linalg.slogdet(xvx)[1] + rss
+            )
+        else:
+            ll = -0.5 * (k * np.log(2 * np.pi) + logdet + rss)
+        if not derivatives:
+            return ll
+        n_levels = len(sigma2)
+        grad = np.zeros(n_levels)
+        info = np.zeros((n_levels, n_levels))
+        T = np.zeros((n_levels, p, p))
+        U = np.zeros((n_levels, n_levels, p, p))
+        for W, WX, Wy, same in parts:
+            Wr = Wy - WX @ beta
+            WA = W[None] @ same  # (l, b, m, m)
+            grad -= 0.5 * np.einsum("lbii->l", WA)
+            Ar = (same @ Wr[None, :, :, None])[..., 0]
+            grad += 0.5 * np.einsum("bi,lbi->l", Wr, Ar)
+            info += 0.5 * np.einsum("lbij,nbji->ln", WA, WA)
+            if reml:
+                AWX = same @ WX[None]  # (l, b, m, p)
+                T += np.einsum("bip,lbiq->lpq", WX, AWX)
+                U += np.einsum("lbip,bij,nbjq->lnpq", AWX, W, AWX)
+        if reml:
+            grad += 0.5 * np.einsum("pq,lqp->l", M, T)
+            MT = M[None] @ T
+            info += 0.5 * (-2 * np.einsum("pq,lnqp->ln", M, U) + np.einsum("lpq,nqp->ln", MT, MT))
+        return ll, grad, info
 
-    start = np.full(len(codes), np.sqrt(max(np.var(y) / len(codes), 1e-4)))
-    opt = optimize.minimize(
-        lambda s: -loglik(s**2), start, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000}
-    )
-    # BFGS may stop on "precision loss" near the optimum (finite-difference gradients); polish with
-    # Nelder-Mead, which needs no gradient, and judge convergence by its simplex
-    opt = optimize.minimize(
-        lambda s: -loglik(s**2),
-        opt.x,
-        method="Nelder-Mead",
-        options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 5000},
-    )
-    converged = bool(opt.success)
+    # Fisher scoring in sigma2 with step halving; a variance at 0 whose gradient points below 0
+    # stays there (active set)
+    scale = max(float(np.var(y)), 1e-8)
+    sigma2 = np.full(len(codes), scale / (len(codes) + 1))
+    ll, grad, info = loglik(sigma2, True)
+    converged = False
+    for _ in range(_MAXITER):
+        free = ~((sigma2 <= 0) & (grad <= 0))
+        step = np.zeros_like(sigma2)
+        if free.any():
+            try:
+                step[free] = np.linalg.solve(info[np.ix_(free, free)], grad[free])
+            except np.linalg.LinAlgError:
+                step[free] = grad[free] * scale**2
+        # the Newton decrement: twice the log-likelihood gain the step promises
+        if grad @ step < 1e-12:
+            converged = True
+            break
+        for _halving in range(50):
+            trial = np.maximum(sigma2 + step, 0.0)
+            ll_trial, grad_trial, info_trial = loglik(trial, True)
+            if ll_trial >= ll:
+                break
+            step = step / 2
+        else:
+            break  # no ascent along the scoring direction: not converged
+        sigma2, ll, grad, info = trial, ll_trial, grad_trial, info_trial
     if not converged:
-        warnings.warn(f"rma_mv did not converge: {opt.message}", ConvergenceWarning, stacklevel=2)
-    sigma2 = opt.x**2
-    logdet, xvx, xvy, yvy = pieces(sigma2)
+        warnings.warn("rma_mv did not converge (Fisher scoring)", ConvergenceWarning, stacklevel=2)
+    logdet, xvx, xvy, yvy, _ = blocks.pieces(sigma2)
     vb = np.linalg.inv(xvx)
     beta = vb @ xvy
     Q = _Wls(y, X, 1 / v).q
@@ -212,7 +305,7 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
         vb=vb,
         sigma2=pd.Series(sigma2, index=level_names, name="sigma2"),
         n_clusters=pd.Series(n_clusters, index=level_names, name="n_clusters"),
-        loglik=float(loglik(sigma2)),
+        loglik=float(ll),
         Q=Q,
         Q_p=float(stats.chi2.sf(Q, k - p)),
         QM=QM,

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from mixedtools.meta._iteration import _MAXITER, _TOL, ConvergenceWarning
 from mixedtools.meta.batch import rma_batch
@@ -285,6 +285,23 @@ class RmaResult:
     def __init__(self, **fields):
         self.__dict__.update(fields)
 
+    # the Q-profile interval costs a few dozen evaluations of Q(tau2): it is computed when first
+    # asked for (leave_one_out and influence refit k times and never ask)
+    def _tau2_interval(self):
+        if self._tau2_ci is None:
+            self._tau2_ci = tuple(
+                float(bound) for bound in _tau2_qprofile_ci(self.yi, self.vi, self.X, self.level)
+            )
+        return self._tau2_ci
+
+    @property
+    def tau2_ci_lower(self):
+        return self._tau2_interval()[0]
+
+    @property
+    def tau2_ci_upper(self):
+        return self._tau2_interval()[1]
+
     # the pooled effect = first coefficient
     @property
     def estimate(self):
@@ -428,7 +445,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
     # heterogeneity with the FE weights
     fe = _Wls(y, X, 1 / v)
     Q = fe.q
-    Q_p = float(stats.chi2.sf(Q, k - p))
+    Q_p = float(special.chdtrc(k - p, Q))
     if method == "FE":
         I2 = 100 * max(0.0, (Q - (k - p)) / Q) if Q > 0 else 0.0
         H2 = Q / (k - p)
@@ -437,7 +454,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
         s2 = (k - p) / fe.trace_p
         I2 = 100 * tau2 / (s2 + tau2)
         H2 = (tau2 + s2) / s2
-        tau2_ci = _tau2_qprofile_ci(y, v, X, level)
+        tau2_ci = None  # computed on first use (RmaResult.tau2_ci_lower / tau2_ci_upper)
 
     # moderators: omnibus test of all but the intercept (or of the intercept alone)
     has_intercept = np.allclose(X[:, 0], 1.0)
@@ -446,9 +463,9 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
     QM = float(b_sub @ np.linalg.solve(vb[np.ix_(btt, btt)], b_sub))
     if test == "knha":
         QM /= len(btt)
-        QM_p = float(stats.f.sf(QM, len(btt), k - p))
+        QM_p = float(special.fdtrc(len(btt), k - p, QM))
     else:
-        QM_p = float(stats.chi2.sf(QM, len(btt)))
+        QM_p = float(special.chdtrc(len(btt), QM))
 
     # log-likelihood (ML and REML as metafor reports them)
     vt = v + tau2
@@ -483,15 +500,16 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
 
     if p == 1:
         crit = (
-            stats.t.ppf(1 - (1 - level) / 2, k - p)
+            special.stdtrit(k - p, 1 - (1 - level) / 2)
             if test == "knha"
-            else stats.norm.ppf(1 - (1 - level) / 2)
+            else special.ndtri(1 - (1 - level) / 2)
         )
         half = crit * np.sqrt(vb[0, 0] + tau2)
         pi_lower, pi_upper = beta[0] - half, beta[0] + half
     else:
         pi_lower = pi_upper = np.nan
 
+    names = pd.Index(names)  # one index for the three labelled results
     return RmaResult(
         method=method,
         test=test,
@@ -506,8 +524,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
         se_all=pd.Series(np.sqrt(np.diag(vb)), index=names, name="std_error"),
         tau2=float(tau2),
         se_tau2=se_tau2,
-        tau2_ci_lower=float(tau2_ci[0]),
-        tau2_ci_upper=float(tau2_ci[1]),
+        _tau2_ci=tau2_ci,
         I2=float(I2),
         H2=float(H2),
         Q=Q,

@@ -4,16 +4,18 @@
   components of Swamy-Arora (``"swar"``, plm's default and Stata's ``xtreg, re``),
   Wallace-Hussain (``"walhus"``), Amemiya (``"amemiya"``) or maximum likelihood (``"ml"``,
   the multilevel random-intercept model), valid on unbalanced panels.
+* :func:`fixed_effects` -- the within estimator (plm's ``model = "within"``), the light twin of
+  linearmodels' ``PanelOLS`` with entity effects that :func:`hausman` takes.
 * :func:`hausman` -- the Hausman test of fixed against random effects: classical
   (``plm::phtest``) or regression-based with a cluster-robust covariance.
 * :func:`mundlak` -- the correlated random-effects model: random effects plus the entity means
   of the time-varying regressors, whose slopes equal the fixed-effects (within) slopes.
 * :func:`simulate` -- a panel whose individual effect may correlate with the regressor.
 
-Fixed effects, pooled OLS and first differences come from linearmodels (``PanelOLS``,
-``PooledOLS``, ``FirstDifferenceOLS``); this module adds what it lacks. Data are DataFrames
-indexed by (entity, time); formulas use linearmodels' syntax, where the constant is written
-explicitly: ``"y ~ 1 + x"``.
+Pooled OLS, first differences and fixed effects with all their statistics come from linearmodels
+(``PooledOLS``, ``FirstDifferenceOLS``, ``PanelOLS``); this module adds what it lacks. Data are
+DataFrames indexed by (entity, time); formulas use linearmodels' syntax, where the constant is
+written explicitly: ``"y ~ 1 + x"``.
 
 Examples
 --------
@@ -32,11 +34,14 @@ from mixedtools.panel.random_effects_gls import (
     random_effects,
 )
 from mixedtools.panel.simulation import simulate
+from mixedtools.panel.within_fit import FixedEffectsResult, fixed_effects
 
 __all__ = [
     "METHODS",
     "RandomEffectsResult",
     "HausmanResult",
+    "FixedEffectsResult",
+    "fixed_effects",
     "random_effects",
     "hausman",
     "mundlak",

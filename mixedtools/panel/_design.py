@@ -1,12 +1,14 @@
 """Panel design helpers for :mod:`mixedtools.panel`: checks, entity sums and means.
 
-Everything works with one sparse entity-indicator matrix (observations x entities), so no
-dense entities x entities matrix is ever formed.
+Entity sums are weighted counts by entity number (``numpy.bincount``), equivalent to products with
+the sparse entity-indicator matrix (observations x entities), so no dense entities x entities
+matrix is ever formed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,6 @@ class PanelDesign:
     codes: np.ndarray
     counts: np.ndarray
     entities: pd.Index
-    indicator: sparse.csr_matrix
 
     @property
     def n_obs(self) -> int:
@@ -56,10 +57,28 @@ class PanelDesign:
     def balanced(self) -> bool:
         return bool(np.all(self.counts == self.counts[0]))
 
+    @cached_property
+    def indicator(self) -> sparse.csr_matrix:
+        """Sparse entity-indicator matrix, observations x entities."""
+        n = self.n_obs
+        return sparse.csr_matrix(
+            (np.ones(n), (np.arange(n), self.codes)), shape=(n, self.n_entities)
+        )
+
+    def entity_sums(self, values: np.ndarray) -> np.ndarray:
+        """Entity sums of `values` (n,) or (n, k): one row per entity."""
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 1:
+            return np.bincount(self.codes, weights=values, minlength=self.n_entities)
+        sums = np.empty((self.n_entities, values.shape[1]))
+        for j in range(values.shape[1]):
+            sums[:, j] = np.bincount(self.codes, weights=values[:, j], minlength=self.n_entities)
+        return sums
+
     def entity_means(self, values: np.ndarray) -> np.ndarray:
         """Entity means of `values` (n,) or (n, k): one row per entity."""
-        sums = self.indicator.T @ values
-        return sums / (self.counts if values.ndim == 1 else self.counts[:, None])
+        sums = self.entity_sums(values)
+        return sums / (self.counts if sums.ndim == 1 else self.counts[:, None])
 
     def expand(self, per_entity: np.ndarray) -> np.ndarray:
         """Repeat one value (or row) per entity onto the rows of the panel."""
@@ -103,17 +122,29 @@ def build_design(dependent: pd.DataFrame, exog: pd.DataFrame) -> PanelDesign:
     Raises a ValueError naming the problem for missing values, a panel with one period
     only, or a single entity.
     """
-    frame = pd.concat([dependent, exog], axis=1)
-    missing = frame.isna().sum()
-    missing = missing[missing > 0]
-    if len(missing):
-        detail = ", ".join(f"{name!r} ({count})" for name, count in missing.items())
+    return design_from_arrays(
+        dependent.iloc[:, 0].to_numpy(dtype=float),
+        exog.to_numpy(dtype=float),
+        [str(c) for c in dependent.columns[:1]],
+        [str(c) for c in exog.columns],
+        exog.index,
+    )
+
+
+def design_from_arrays(y, X, y_name, names, index: pd.MultiIndex) -> PanelDesign:
+    """:func:`build_design` from the response, the regressor matrix and the (entity, time) index."""
+    missing = np.concatenate([np.isnan(y)[:, None], np.isnan(X)], axis=1).sum(axis=0)
+    if missing.any():
+        detail = ", ".join(
+            f"{name!r} ({count})"
+            for name, count in zip(list(y_name) + list(names), missing, strict=True)
+            if count
+        )
         raise ValueError(
             f"missing values (NaN) in {detail}; drop or impute these rows before fitting "
             "(e.g. data.dropna(subset=[...]))."
         )
-    index = frame.index
-    entity_codes, entities = pd.factorize(index.get_level_values(0), sort=True)
+    entity_codes, entities = _entity_codes(index)
     n_entities = len(entities)
     if n_entities < 2:
         raise ValueError("the panel has a single entity; a panel model needs at least two.")
@@ -123,15 +154,26 @@ def build_design(dependent: pd.DataFrame, exog: pd.DataFrame) -> PanelDesign:
             "every entity is observed in one period only; panel effects need repeated "
             "observations (T >= 2 for some entities)."
         )
-    n = len(index)
-    indicator = sparse.csr_matrix((np.ones(n), (np.arange(n), entity_codes)), shape=(n, n_entities))
     return PanelDesign(
-        y=dependent.iloc[:, 0].to_numpy(dtype=float),
-        X=exog.to_numpy(dtype=float),
-        names=[str(c) for c in exog.columns],
+        y=y,
+        X=X,
+        names=list(names),
         index=index,
         codes=entity_codes,
         counts=counts,
         entities=pd.Index(entities),
-        indicator=indicator,
     )
+
+
+def _entity_codes(index: pd.MultiIndex):
+    """Entity number of each row (entities sorted) and the entity labels.
+
+    The MultiIndex's own codes when its entity level is sorted and every label is used (as after
+    ``set_index``), else ``pd.factorize(..., sort=True)``.
+    """
+    levels, codes = index.levels[0], np.asarray(index.codes[0])
+    if levels.is_monotonic_increasing and levels.is_unique and len(codes):
+        used = np.bincount(codes, minlength=len(levels)) if codes.min() >= 0 else None
+        if used is not None and used.all():
+            return codes.astype(np.intp, copy=False), levels
+    return pd.factorize(index.get_level_values(0), sort=True)

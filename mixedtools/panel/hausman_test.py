@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from mixedtools.panel._design import (
     INTERCEPT_NAMES,
 )
 from mixedtools.panel.random_effects_gls import RandomEffectsResult
+from mixedtools.panel.within_fit import FixedEffectsResult
 from mixedtools.report import format_p
 
 __all__ = ["HausmanResult", "hausman"]
@@ -57,11 +58,13 @@ class HausmanResult:
 # Hausman test
 # ---------------------------------------------------------------------------------------------
 def _check_fe(fe) -> None:
+    if isinstance(fe, FixedEffectsResult):
+        return
     included = getattr(fe, "included_effects", None)
     if included is None:
         raise TypeError(
-            "fe must be a linearmodels PanelOLS result with entity effects, e.g. "
-            "PanelOLS.from_formula('y ~ x + EntityEffects', data).fit(); "
+            "fe must be a mt.panel.fixed_effects result or a linearmodels PanelOLS result "
+            "with entity effects, e.g. PanelOLS.from_formula('y ~ x + EntityEffects', data).fit(); "
             f"got {type(fe).__name__}."
         )
     if list(included) != ["Entity"]:
@@ -100,9 +103,17 @@ def _same_index(a: pd.Index, b: pd.Index) -> bool:
 
 
 def _check_same_data(fe, y_re: pd.Series) -> None:
-    y_fe = fe.model.dependent.dataframe.iloc[:, 0]
-    if len(y_fe) != fe.nobs:  # rows dropped for missing values
-        y_fe = y_fe[y_fe.index.isin(fe.resids.index)]
+    if isinstance(fe, FixedEffectsResult) and fe.design.index is y_re.index:
+        # both fitted to one DataFrame: compare the responses only
+        a, b = fe.design.y, y_re.to_numpy(float)
+        if a.shape == b.shape and np.array_equal(a, b):
+            return
+    if isinstance(fe, FixedEffectsResult):
+        y_fe = pd.Series(fe.design.y, index=fe.design.index)
+    else:
+        y_fe = fe.model.dependent.dataframe.iloc[:, 0]
+        if len(y_fe) != fe.nobs:  # rows dropped for missing values
+            y_fe = y_fe[y_fe.index.isin(fe.resids.index)]
     same = len(y_fe) == len(y_re)
     if same and not _same_index(y_fe.index, y_re.index):  # same rows in another order?
         y_fe, y_re = y_fe.sort_index(), y_re.sort_index()
@@ -138,9 +149,9 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
 
     Parameters
     ----------
-    fe : linearmodels PanelEffectsResults
-        ``PanelOLS(..., entity_effects=True)`` fit, unadjusted covariance for
-        ``method="chisq"``.
+    fe : FixedEffectsResult or linearmodels PanelEffectsResults
+        :func:`fixed_effects` fit, or ``PanelOLS(..., entity_effects=True)`` fit with the
+        unadjusted covariance for ``method="chisq"`` (both give the same test).
     re : RandomEffectsResult or linearmodels RandomEffectsResults
         The random-effects fit of the same formula on the same data.
     method : {"chisq", "aux"}
@@ -221,9 +232,16 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     return _hausman_aux(y, exog, theta, names, robust)
 
 
+_CHISQ_COLUMNS = pd.Index(["fe", "re", "difference", "std_error"])
+
+
 def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     fe_params, fe_cov = fe.params, fe.cov  # linearmodels computes these on each access
-    i_fe, i_re = fe_params.index.get_indexer(names), re_params.index.get_indexer(names)
+    # positions by name (a dict: pandas' get_indexer costs more than the test itself here)
+    where_fe = {nm: i for i, nm in enumerate(fe_params.index.tolist())}
+    where_re = {nm: i for i, nm in enumerate(re_params.index.tolist())}
+    i_fe = np.array([where_fe[nm] for nm in names])
+    i_re = np.array([where_re[nm] for nm in names])
     b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
     diff = b_fe - b_re
     dcov = fe_cov.to_numpy()[np.ix_(i_fe, i_fe)] - re_cov.to_numpy()[np.ix_(i_re, i_re)]
@@ -239,13 +257,17 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
             stacklevel=3,
         )
     statistic = abs(quad)
-    se = np.sqrt(np.where(np.diag(dcov) > 0, np.diag(dcov), np.nan))
-    table = pd.DataFrame({"fe": b_fe, "re": b_re, "difference": diff, "std_error": se}, index=names)
+    variances = np.diag(dcov).copy()
+    variances[variances <= 0] = np.nan
+    se = np.sqrt(variances)
+    table = pd.DataFrame(
+        np.column_stack([b_fe, b_re, diff, se]), index=fe_params.index[i_fe], columns=_CHISQ_COLUMNS
+    )
     df = len(names)
     return HausmanResult(
         statistic=statistic,
         df=df,
-        p_value=float(stats.chi2.sf(statistic, df)),
+        p_value=float(special.chdtrc(df, statistic)),
         method="Hausman test (classical), H0: random effects consistent",
         coefficients=table,
     )
@@ -291,7 +313,7 @@ def _hausman_aux(y, exog, theta, names, robust) -> HausmanResult:
     return HausmanResult(
         statistic=statistic,
         df=df,
-        p_value=float(stats.chi2.sf(statistic, df)),
+        p_value=float(special.chdtrc(df, statistic)),
         method=f"Regression-based Hausman test, {label}",
         coefficients=table,
     )

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from mixedtools.panel._design import (
     PanelDesign,
     build_design,
     check_panel_frame,
+    design_from_arrays,
 )
 from mixedtools.report import format_table
 
@@ -280,18 +282,68 @@ def _ml_components(design: PanelDesign) -> tuple[float, float, float]:
 
 # Public estimators
 # ---------------------------------------------------------------------------------------------
-def _parse(formula: str, data, eval_env: int) -> PanelDesign:
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EFFECTS = ("EntityEffects", "TimeEffects", "FixedEffects")
+
+
+def _plain_terms(formula: str, data: pd.DataFrame):
+    """``(response, regressors, intercept)`` of a formula made of plain numeric column names and
+    an optional ``1`` (e.g. ``"inv ~ 1 + value + capital"``), else None.
+
+    Such formulas are read without the formula engine (it costs several milliseconds per call);
+    the design is the same as linearmodels builds: the intercept first, named ``"Intercept"``,
+    then the columns in the order written.
+    """
+    lhs, _, rhs = formula.partition("~")
+    response = lhs.strip()
+    terms = [term.strip() for term in rhs.split("+")]
+    intercept = terms.count("1") == 1
+    names = [term for term in terms if term != "1"]
+    columns = [response, *names]
+    if (
+        len(names) + intercept != len(terms)
+        or not all(_NAME.fullmatch(c) for c in columns)
+        or len(set(columns)) != len(columns)
+        or any(c in _EFFECTS or c in INTERCEPT_NAMES for c in columns)
+        or not data.columns.is_unique
+        or not all(c in data.columns for c in columns)
+    ):
+        return None
+    dtypes = data.dtypes
+    if not all(
+        pd.api.types.is_numeric_dtype(dtypes[c]) and not pd.api.types.is_bool_dtype(dtypes[c])
+        for c in columns
+    ):
+        return None
+    return response, names, intercept
+
+
+def _parse(formula: str, data, eval_env: int, constant_warning: bool = True) -> PanelDesign:
     check_panel_frame(data)
     if not isinstance(formula, str) or "~" not in formula:
         raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")
-    parser = PanelFormulaParser(formula, data, eval_env=eval_env)
-    if parser.entity_effect or parser.time_effect:
-        raise ValueError(
-            "random_effects takes no EntityEffects / TimeEffects terms: the individual "
-            "effect is the random part. Fit fixed effects with linearmodels.PanelOLS."
+    plain = _plain_terms(formula, data)
+    if plain is not None:
+        response, names, intercept = plain
+        X = data[names].to_numpy(dtype=float) if names else np.empty((len(data), 0))
+        if intercept:
+            X = np.column_stack([np.ones(len(data)), X])
+        design = design_from_arrays(
+            data[response].to_numpy(dtype=float),
+            X,
+            [response],
+            ["Intercept"] * intercept + names,
+            data.index,
         )
-    design = build_design(parser.dependent, parser.exog)
-    if not design.intercept_columns().any():
+    else:
+        parser = PanelFormulaParser(formula, data, eval_env=eval_env)
+        if parser.entity_effect or parser.time_effect:
+            raise ValueError(
+                "random_effects takes no EntityEffects / TimeEffects terms: the individual "
+                "effect is the random part. Fit fixed effects with linearmodels.PanelOLS."
+            )
+        design = build_design(parser.dependent, parser.exog)
+    if constant_warning and not design.intercept_columns().any():
         warnings.warn(
             f"the formula {formula!r} has no constant: linearmodels formulas add none unless "
             "written, e.g. 'y ~ 1 + x' (plm, Stata and R's lm always include one).",
@@ -449,6 +501,5 @@ def mundlak(formula: str, data: pd.DataFrame, method: str = "swar") -> RandomEff
         codes=design.codes,
         counts=design.counts,
         entities=design.entities,
-        indicator=design.indicator,
     )
     return _fit(augmented, method)
