@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from mixedtools.meta._full_v import fit_full_v
 from mixedtools.meta.univariate import ConvergenceWarning, _check_inputs, _design, _resolve, _Wls
 
 __all__ = ["rma_mv", "RmaMvResult"]
@@ -103,7 +104,9 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
     Parameters
     ----------
     yi, vi : array-like (or column names of ``data``)
-        Effect sizes and their sampling variances.
+        Effect sizes and their sampling variances. ``vi`` may also be a full ``k x k`` sampling
+        covariance matrix ``V`` (metafor's ``rma.mv(yi, V, ...)``), e.g. from
+        :func:`mixedtools.meta.vcalc` for a correlated-and-hierarchical-effects (CHE) model.
     random : pandas.DataFrame
         Nested cluster ids, outermost first, one column per level (e.g. ``study``, ``es_id``).
     mods : None, formula string (with ``data``), DataFrame or array
@@ -127,6 +130,9 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
     method = str(method).upper()
     if method not in ("REML", "ML"):
         raise ValueError(f"rma_mv fits by 'REML' or 'ML'; got {method!r}")
+    # a full sampling covariance matrix V: fitted densely in _full_v.py
+    if not isinstance(vi, str) and np.ndim(vi) == 2:
+        return RmaMvResult(**fit_full_v(yi, vi, random, mods, method, data, level))
     yi, vi = _resolve(yi, vi, data)
     y, v = _check_inputs(yi, vi)
     k = len(y)
@@ -218,4 +224,10 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
         QM=QM,
         QM_p=float(stats.chi2.sf(QM, len(btt))),
         converged=converged,
+        # the data of the fit, for robust() and other post-fit tools (V: None = diag(vi))
+        X=X,
+        yi=y,
+        vi=v,
+        V=None,
+        random=random.reset_index(drop=True),
     )
