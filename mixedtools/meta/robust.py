@@ -149,7 +149,8 @@ class RobustResult:
         ``coef_test`` and ``conf_int``: t tests with Satterthwaite df)."""
         level = self.level if level is None else level
         est = self.beta.to_numpy()
-        se = np.sqrt(np.diag(self.vcov.to_numpy()))
+        with np.errstate(invalid="ignore"):  # a variance of 0 up to rounding (below 0): NaN SE
+            se = np.sqrt(np.diag(self.vcov.to_numpy()))
         df = self.df.to_numpy()
         stat = est / se
         crit = stats.t.ppf(1 - (1 - level) / 2, df)
