@@ -13,6 +13,7 @@
 - :mod:`mixedtools.meta.batch`: ``rma`` on many replications at once, for simulation studies.
 """
 
+from mixedtools.meta.bias import SelmodelResult, pet_peese, peters, regtest, selmodel
 from mixedtools.meta.dependence import vcalc
 from mixedtools.meta.diagnostics import egger, influence, leave_one_out, trimfill
 from mixedtools.meta.effects import d_to_log_or, d_to_r, escalc, log_or_to_d, r_to_d
@@ -42,4 +43,9 @@ __all__ = [
     "robust",
     "RobustResult",
     "vcalc",
+    "pet_peese",
+    "peters",
+    "regtest",
+    "selmodel",
+    "SelmodelResult",
 ]

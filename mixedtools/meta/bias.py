@@ -179,7 +179,7 @@ def peters(ai, bi, ci, di, weights="peters") -> pd.Series:
     >>> bcg = mt.datasets.load("bcg")
     >>> out = peters(bcg.tpos, bcg.tneg, bcg.cpos, bcg.cneg)
     >>> round(float(out.statistic), 4), int(out.df)
-    (-1.1474, 11)
+    (-1.3625, 11)
     """
     if weights not in ("peters", "inverse_variance"):
         raise ValueError(f"unknown weights {weights!r}; choose 'peters' or 'inverse_variance'")
@@ -243,9 +243,9 @@ def pet_peese(yi, vi, alpha=0.05, level=0.95) -> pd.DataFrame:
     >>> es = mt.meta.escalc("OR", ai=bcg.tpos, bi=bcg.tneg, ci=bcg.cpos, di=bcg.cneg)
     >>> pet_peese(es.yi, es.vi)[["estimate", "p_value", "model"]].round(4)
                estimate  p_value  model
-    PET         -0.2969   0.5413    PET
-    PEESE       -0.5626   0.0265  PEESE
-    PET-PEESE   -0.2969   0.5413    PET
+    PET         -0.1571   0.5214    PET
+    PEESE       -0.3786   0.0480  PEESE
+    PET-PEESE   -0.1571   0.5214    PET
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)

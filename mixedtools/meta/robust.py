@@ -99,7 +99,8 @@ def _cluster_ids(result, cluster, k):
         )
     if isinstance(cluster, str):
         raise ValueError(
-            f"cluster={cluster!r} is a name; pass the cluster ids themselves (e.g. data[{cluster!r}])"
+            f"cluster={cluster!r} is a name; pass the cluster ids themselves "
+            f"(e.g. data[{cluster!r}])"
         )
     name = cluster.name if isinstance(cluster, pd.Series) and cluster.name is not None else None
     ids = np.asarray(cluster)
@@ -306,7 +307,7 @@ def robust(result, cluster=None, vcov="CR2", level=None) -> RobustResult:
     >>> rob = mt.meta.robust(fit, vcov="CR2")
     >>> rob.coef_table()[["estimate", "std_error", "df", "p_value"]].round(4)
                estimate  std_error      df  p_value
-    Intercept    0.1847     0.0845  9.8552   0.0537
+    Intercept    0.1847     0.0845  9.8632    0.054
     """
     if vcov not in VCOV_TYPES:
         raise ValueError(f"unknown vcov {vcov!r}; choose one of {', '.join(VCOV_TYPES)}")
