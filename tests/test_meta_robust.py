@@ -3,6 +3,7 @@ clubSandwich 0.5.8 and metafor 3.8 (tests/reference/meta_robust.R): Konstantopou
 schools in districts and Assink et al. (2016) effect sizes in studies. Tolerance: 1e-6 relative
 for estimates, SEs and p-values, 1e-5 for degrees of freedom."""
 
+import functools
 import json
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ KON = mt.datasets.load("konstantopoulos2011").assign(year_c=lambda d: d.year - 1
 V_CHE = mt.meta.vcalc(ASSINK.vi, ASSINK.study, obs=ASSINK.esid, rho=0.6)
 
 
+@functools.cache
 def _fit(case):
     kon_random, ass_random = KON[["district", "school"]], ASSINK[["study", "esid"]]
     if case == ("konstantopoulos", "intercept"):

@@ -37,6 +37,9 @@ class RmaMvResult:
         ML or REML log-likelihood as metafor reports it.
     Q, Q_p, QM, QM_p : float
         Residual heterogeneity (sampling variances only) and the Wald test of the moderators.
+    X, yi, vi, V, random
+        The data of the fit (model matrix, effects, sampling variances, the full sampling
+        covariance matrix or None, the cluster ids), for :func:`mixedtools.meta.robust`.
     """
 
     def __init__(self, **fields):

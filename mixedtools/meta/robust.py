@@ -41,6 +41,8 @@ Bell, R. M. & McCaffrey, D. F. (2002). Bias reduction in standard errors for lin
 with multi-stage samples. Survey Methodology, 28(2), 169-181.
 Tipton, E. & Pustejovsky, J. E. (2015). Small-sample adjustments for tests of moderators and
 model fit using robust variance estimation in meta-regression. J. Educ. Behav. Stat., 40(6).
+Tipton, E. (2015). Small sample adjustments for robust variance estimation with
+meta-regression. Psychological Methods, 20(3), 375-393.
 Pustejovsky, J. E. & Tipton, E. (2018). Small-sample methods for cluster-robust variance
 estimation and hypothesis testing in fixed effects models. J. Bus. Econ. Stat., 36(4), 672-683.
 """
@@ -147,7 +149,13 @@ class RobustResult:
 
     def coef_table(self, level=None) -> pd.DataFrame:
         """``estimate, std_error, statistic, df, p_value, ci_lower, ci_upper`` (clubSandwich's
-        ``coef_test`` and ``conf_int``: t tests with Satterthwaite df)."""
+        ``coef_test`` and ``conf_int``: t tests with Satterthwaite df).
+
+        Degrees of freedom below about 4 flag a coefficient that few clusters inform (e.g. a
+        moderator category reported by one or two studies): its robust test is then unreliable
+        (Tipton, 2015), and the CR0 / CR1 variance of a coefficient informed by a single cluster
+        is 0 up to rounding (SE NaN, as clubSandwich).
+        """
         level = self.level if level is None else level
         est = self.beta.to_numpy()
         with np.errstate(invalid="ignore"):  # a variance of 0 up to rounding (below 0): NaN SE
