@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from mixedtools.meta._full_v import fit_full_v
 from mixedtools.meta.univariate import ConvergenceWarning, _check_inputs, _design, _resolve, _Wls
 
 __all__ = ["rma_mv", "RmaMvResult"]
@@ -135,6 +134,8 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
         raise ValueError(f"rma_mv fits by 'REML' or 'ML'; got {method!r}")
     # a full sampling covariance matrix V: fitted densely in _full_v.py
     if not isinstance(vi, str) and np.ndim(vi) == 2:
+        from mixedtools.meta._full_v import fit_full_v
+
         return RmaMvResult(**fit_full_v(yi, vi, random, mods, method, data, level))
     yi, vi = _resolve(yi, vi, data)
     y, v = _check_inputs(yi, vi)
