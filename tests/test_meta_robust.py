@@ -55,11 +55,17 @@ CASES = [
 ]
 
 
-def _close(got, want, rtol, name):
+def _close(got, want, rtol, name, atol=0.0):
     got = np.asarray(got, dtype=float).ravel()
     want = np.atleast_1d(np.asarray(want, dtype=float)).ravel()
     finite = np.isfinite(want)  # clubSandwich gives NaN for a variance that is 0 up to rounding
-    np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=0, err_msg=name)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=atol, err_msg=name)
+
+
+# The REML likelihood is flat to 1e-14 over relative changes of 1e-7 in the variance components
+# (metafor's optimisers disagree among themselves at that level), so p-values below 1e-6 are
+# compared to 1e-12 absolute and the covariance matrix to 1e-6 of its largest variance.
+P_ATOL = 1e-12
 
 
 @pytest.mark.parametrize("vcov", ["CR0", "CR1", "CR2"])
@@ -77,8 +83,11 @@ def test_coef_test_matches_clubsandwich(case, vcov):
         return
     _close(table.df, ref["df"], 1e-5, "df")
     _close(table.std_error, ref["se"], 1e-6, "se")
-    _close(table.p_value, ref["p"], 1e-6, "p")
-    np.testing.assert_allclose(rob.vcov.to_numpy(), ref["vcov"], rtol=1e-6, atol=1e-12)
+    _close(table.p_value, ref["p"], 1e-6, "p", atol=P_ATOL)
+    want = np.asarray(ref["vcov"], dtype=float)
+    np.testing.assert_allclose(
+        rob.vcov.to_numpy(), want, rtol=1e-6, atol=1e-6 * np.abs(np.diag(want)).max()
+    )
 
 
 @pytest.mark.parametrize("vcov", ["CR0", "CR1", "CR2"])
@@ -93,7 +102,7 @@ def test_wald_test_matches_clubsandwich(case, vcov):
         _close(got["F"], ref["Fstat"][i], 1e-6, f"{test} F")
         _close(got["delta"], ref["delta"][i], 1e-6, f"{test} delta")
         _close(got["df_den"], ref["df_denom"][i], 1e-5, f"{test} df")
-        _close(got["p_value"], ref["p"][i], 1e-6, f"{test} p")
+        _close(got["p_value"], ref["p"][i], 1e-6, f"{test} p", atol=P_ATOL)
         assert got["df_num"] == ref["df_num"][i]
 
 
