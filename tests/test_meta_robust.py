@@ -170,6 +170,8 @@ def test_bad_input():
         mt.meta.robust(uni, "study")
     with pytest.raises(TypeError, match="rma or mt.meta.rma_mv"):
         mt.meta.robust(object())
+    with pytest.raises(ValueError, match="not nested within the clusters"):
+        mt.meta.robust(fit, ASSINK.esid.astype(str) + "/" + ASSINK.study.astype(str))
     rob = mt.meta.robust(fit)
     with pytest.raises(ValueError, match="not a coefficient"):
         rob.wald_test(["nope"])

@@ -326,6 +326,12 @@ def robust(result, cluster=None, vcov="CR2", level=None) -> RobustResult:
     J = int(codes.max()) + 1
     if J < 2:
         raise ValueError("robust variance estimation needs at least 2 clusters")
+    if np.any((M != 0) & ~np.equal.outer(codes, codes)):
+        raise ValueError(
+            "the random effects (or the sampling covariances in V) are not nested within the "
+            "clusters: effects of different clusters are correlated in the model; cluster by "
+            "the outermost random level or a coarser grouping (clubSandwich refuses this too)"
+        )
     B = np.linalg.inv(X.T @ W @ X)
     e = y - X @ b
     WXB = W @ X @ B
