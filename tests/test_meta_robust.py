@@ -16,7 +16,7 @@ import mixedtools as mt
 
 HERE = Path(__file__).parent / "reference"
 REF = json.loads((HERE / "meta_robust.json").read_text())
-ASSINK = pd.read_csv(HERE / "assink2016.csv")
+ASSINK = mt.datasets.load("assink2016")
 KON = mt.datasets.load("konstantopoulos2011").assign(year_c=lambda d: d.year - 1990)
 V_CHE = mt.meta.vcalc(ASSINK.vi, ASSINK.study, obs=ASSINK.esid, rho=0.6)
 
