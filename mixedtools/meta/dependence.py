@@ -63,6 +63,16 @@ def vcalc(vi, cluster, obs=None, rho=None) -> np.ndarray:
            [0.0707, 0.2   , 0.1225, 0.    ],
            [0.0866, 0.1225, 0.3   , 0.    ],
            [0.    , 0.    , 0.    , 0.4   ]])
+
+    The CHE model on Assink et al. (2016): 100 effect sizes in 17 studies.
+
+    >>> import mixedtools as mt
+    >>> ass = mt.datasets.load("assink2016")
+    >>> V = vcalc(ass.vi, ass.study, obs=ass.esid, rho=0.6)
+    >>> che = mt.meta.rma_mv(ass.yi, V, random=ass[["study", "esid"]])
+    >>> mt.meta.robust(che, vcov="CR2").coef_table()[["estimate", "std_error", "df"]].round(4)
+               estimate  std_error       df
+    Intercept    0.3678      0.097  14.5333
     """
     v = np.asarray(vi, dtype=float)
     if v.ndim != 1:
