@@ -321,12 +321,14 @@ class SelmodelResult:
         )
 
     def __repr__(self):
+        from mixedtools.report import format_p, format_table
+
         delta = ", ".join(f"{d:.4g}" for d in self.delta)
         return (
             f"Step-function selection model (ML), k = {len(self.yi)}, steps = {self.steps}\n"
             f"tau2 = {self.tau2:.4g}; delta = {delta}\n"
-            f"LRT({self.LRT_df}) = {self.LRT:.4f}, p = {self.LRT_p:.4g}\n"
-            f"{self.coef_table().round(4).to_string()}"
+            f"LRT({self.LRT_df}) = {self.LRT:.4f}, p = {format_p(self.LRT_p)}\n"
+            f"{format_table(self.coef_table(), decimals=4).to_string()}"
         )
 
 

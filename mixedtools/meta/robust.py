@@ -276,7 +276,7 @@ class RobustResult:
             f"Cluster-robust inference ({self.vcov_type}, Satterthwaite df), "
             f"{self.n_clusters} clusters ({self.cluster_name})"
         )
-        return head + "\n" + format_table(self.coef_table().round(4)).to_string()
+        return head + "\n" + format_table(self.coef_table(), decimals=4).to_string()
 
 
 def robust(result, cluster=None, vcov="CR2", level=None) -> RobustResult:
