@@ -63,8 +63,8 @@ VCOV_TYPES = ("CR0", "CR1", "CR2")
 
 
 def _inv_sqrt_psd(A):
-    """Symmetric ``A^(-1/2)`` (eigenvalues below a relative tolerance treated as 0, as
-    clubSandwich's ``matrix_power``)."""
+    """Symmetric ``A^(-1/2)``; eigenvalues below 1e-12 times the largest count as 0 (a generalised
+    inverse root, as clubSandwich's ``matrix_power``, which uses an absolute 1e-12)."""
     values, vectors = np.linalg.eigh((A + A.T) / 2)
     keep = values > max(values.max(), 0) * 1e-12
     inv_root = np.zeros_like(values)
@@ -128,8 +128,8 @@ class RobustResult:
     cluster_name : str
     df : pandas.Series
         Satterthwaite degrees of freedom of each coefficient's t test.
-    estimate, se, df_first, p_value : float
-        The first coefficient's estimate, robust SE, df and p-value.
+    estimate, se, p_value : float
+        The first coefficient's estimate, robust SE and p-value.
     """
 
     def __init__(self, **fields):
