@@ -11,6 +11,7 @@ import mixedtools as mt
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "datasets.json").read_text())
 EXPECTED_NAMES = [
+    "assink2016",
     "bcg",
     "dyestuff",
     "dyestuff2",
@@ -77,6 +78,7 @@ def test_codebook_matches_columns(name):
         ("dyestuff2", "Box, G. E. P. and Tiao"),
         ("bcg", "Colditz"),
         ("konstantopoulos2011", "Konstantopoulos, S. (2011)"),
+        ("assink2016", "Assink, M., van der Put"),
         ("grunfeld", "Grunfeld, Y. (1958)"),
         ("machines", "Milliken"),
         ("shoes", "Statistics for Experimenters"),

@@ -312,6 +312,46 @@ datasets$konstantopoulos2011 <- list(
   )
 )
 
+# ---- metadat: Assink et al. (2016), several effect sizes per study --------------------------------
+datasets$assink2016 <- list(
+  data = data.frame(
+    study = as.integer(dat.assink2016$study),
+    esid = as.integer(dat.assink2016$esid),
+    id = as.integer(dat.assink2016$id),
+    yi = as.numeric(dat.assink2016$yi),
+    vi = as.numeric(dat.assink2016$vi),
+    pubstatus = as.integer(dat.assink2016$pubstatus),
+    year = as.numeric(dat.assink2016$year),
+    deltype = as_chr(dat.assink2016$deltype)
+  ),
+  title = "Recidivism and mental health in delinquent juveniles (effect sizes within studies)",
+  design = paste(
+    "100 standardised mean differences from 17 studies (1 to 22 per study: several delinquent",
+    "behaviours, several comparisons); the sampling errors within a study are correlated but",
+    "their correlations are not reported."
+  ),
+  package = "metadat", dataset = "dat.assink2016 (attached by metafor)",
+  reference = paste(
+    "Assink, M., van der Put, C. E., Hoeve, M., de Vries, S. L. A., Stams, G. J. J. M. and",
+    "Oort, F. J. (2015). Risk factors for persistent delinquent behavior among juveniles: a",
+    "meta-analytic review. Clinical Psychology Review, 42, 47-61. (Subset used by Assink, M. and",
+    "Wibbelink, C. J. M. (2016). Fitting three-level meta-analytic models in R: a step-by-step",
+    "tutorial. The Quantitative Methods for Psychology, 12(3), 154-174.)"
+  ),
+  columns = list(
+    col("study", "int", "Study id (17 studies); the outer cluster."),
+    col("esid", "int", "Effect-size id within its study."),
+    col("id", "int", "Row id, 1 to 100."),
+    col("yi", "float", paste("Standardised mean difference in recidivism, juveniles with a mental",
+                             "health disorder minus those without (positive: more recidivism).")),
+    col("vi", "float", "Sampling variance of yi."),
+    col("pubstatus", "int", "1 = published study, 0 = unpublished."),
+    col("year", "float", paste("Publication year, approximately mean-centred (not constant within",
+                               "study 3: two publications of the same data).")),
+    col("deltype", "str", "Type of delinquent behaviour: general, overt or covert.")
+  )
+)
+
 # ---- plm: Grunfeld -------------------------------------------------------------------------------
 data("Grunfeld", package = "plm")
 datasets$grunfeld <- list(

@@ -33,7 +33,12 @@ def egger(result) -> pd.Series:
     """Egger-type regression test for funnel-plot asymmetry (metafor's ``regtest`` defaults).
 
     Adds the standard error ``sqrt(vi)`` as a moderator to the fitted model (same estimator and
-    test) and tests its coefficient.
+    test) and tests its coefficient: metafor's default ``regtest(res)`` (``model = "rma"``,
+    ``predictor = "sei"``), a mixed-effects meta-regression with a z test (t under Knapp-Hartung).
+    This is *not* the classical test of Egger et al. (1997), which is a weighted least-squares
+    regression with a multiplicative error variance and a t test on ``k - 2`` df (metafor's
+    ``regtest(res, model = "lm")``); for that one, and for the other predictors (``vi``, ``1/n``),
+    use :func:`mixedtools.meta.regtest`.
 
     Returns
     -------

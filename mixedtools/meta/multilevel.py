@@ -37,6 +37,9 @@ class RmaMvResult:
         ML or REML log-likelihood as metafor reports it.
     Q, Q_p, QM, QM_p : float
         Residual heterogeneity (sampling variances only) and the Wald test of the moderators.
+    X, yi, vi, V, random
+        The data of the fit (model matrix, effects, sampling variances, the full sampling
+        covariance matrix or None, the cluster ids), for :func:`mixedtools.meta.robust`.
     """
 
     def __init__(self, **fields):
@@ -171,7 +174,9 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
     Parameters
     ----------
     yi, vi : array-like (or column names of ``data``)
-        Effect sizes and their sampling variances.
+        Effect sizes and their sampling variances. ``vi`` may also be a full ``k x k`` sampling
+        covariance matrix ``V`` (metafor's ``rma.mv(yi, V, ...)``), e.g. from
+        :func:`mixedtools.meta.vcalc` for a correlated-and-hierarchical-effects (CHE) model.
     random : pandas.DataFrame
         Nested cluster ids, outermost first, one column per level (e.g. ``study``, ``es_id``).
     mods : None, formula string (with ``data``), DataFrame or array
@@ -195,6 +200,11 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
     method = str(method).upper()
     if method not in ("REML", "ML"):
         raise ValueError(f"rma_mv fits by 'REML' or 'ML'; got {method!r}")
+    # a full sampling covariance matrix V: fitted densely in _full_v.py
+    if not isinstance(vi, str) and np.ndim(vi) == 2:
+        from mixedtools.meta._full_v import fit_full_v
+
+        return RmaMvResult(**fit_full_v(yi, vi, random, mods, method, data, level))
     yi, vi = _resolve(yi, vi, data)
     y, v = _check_inputs(yi, vi)
     k = len(y)
@@ -311,4 +321,10 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
         QM=QM,
         QM_p=float(stats.chi2.sf(QM, len(btt))),
         converged=converged,
+        # the data of the fit, for robust() and other post-fit tools (V: None = diag(vi))
+        X=X,
+        yi=y,
+        vi=v,
+        V=None,
+        random=random.reset_index(drop=True),
     )

@@ -277,7 +277,8 @@ class RmaResult:
         ``tau2_0`` from the model without moderators (0 if ``tau2_0 = 0``); for ``"FE"``, as
         metafor, the adjusted R^2 of the weighted regression.
     pi_lower, pi_upper : float
-        Prediction interval for the effect of a new study (models without moderators).
+        Prediction interval for the effect of a new study (models without moderators), by
+        ``pi_method`` (``"default"``: metafor's ``predict``; ``"t"``: t(k - 2)).
     converged : bool
         False if an iterative tau2 estimate did not converge (a warning was issued).
     """
@@ -413,7 +414,7 @@ class RmaResult:
         return "\n".join(lines)
 
 
-def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
+def _fit_one(y, v, X, names, method, test, level, data_for_r2=True, pi_method="default"):
     k, p = X.shape
     if k <= p:
         raise ValueError(f"k = {k} studies cannot estimate {p} coefficients; need k > p")
@@ -504,6 +505,8 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
             if test == "knha"
             else special.ndtri(1 - (1 - level) / 2)
         )
+        if pi_method == "t":  # Higgins, Thompson & Spiegelhalter (2009): t with k - 2 df
+            crit = stats.t.ppf(1 - (1 - level) / 2, k - 2) if k > 2 else np.nan
         half = crit * np.sqrt(vb[0, 0] + tau2)
         pi_lower, pi_upper = beta[0] - half, beta[0] + half
     else:
@@ -535,13 +538,14 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True):
         s2w=float(s2w),
         pi_lower=float(pi_lower),
         pi_upper=float(pi_upper),
+        pi_method=pi_method,
         loglik=float(loglik),
         converged=converged,
         iterations=iterations,
     )
 
 
-def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95):
+def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_method="default"):
     """Fit a fixed- or random-effects meta-analysis or meta-regression (metafor's ``rma``).
 
     Parameters
@@ -557,6 +561,12 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95):
         Study-level moderators; an intercept is added.
     data : pandas.DataFrame, optional
     level : float, default 0.95
+    pi_method : {"default", "t"}
+        Prediction interval ``estimate +- crit sqrt(se^2 + tau2)`` (models without moderators).
+        ``"default"`` is metafor's ``predict(res)``: ``crit`` from the normal distribution, or from
+        t(k - p) with the Knapp-Hartung SE under ``test="knha"``. ``"t"``: t(k - 2) as Higgins,
+        Thompson & Spiegelhalter (2009) recommend (one df for the mean, one for tau2), with the
+        model's SE (unscaled for ``test="z"``: their formula).
 
     Returns
     -------
@@ -590,13 +600,17 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95):
         raise ValueError(f"unknown test {test!r}; choose 'z' or 'knha'")
     if not 0 < level < 1:
         raise ValueError("level must lie in (0, 1)")
+    if pi_method not in ("default", "t"):
+        raise ValueError(f"unknown pi_method {pi_method!r}; choose 'default' or 't'")
     yi, vi = _resolve(yi, vi, data)
     y, v = _check_inputs(yi, vi, allow_batch=mods is None)
     if y.ndim == 2:
+        if pi_method != "default":
+            raise ValueError("pi_method='t' is not available for a batch (2-D yi / vi)")
         return rma_batch(y, v, method=method, test=test, level=level)
     X, names = _design(mods, data, len(y))
     if X.shape[0] != len(y):
         raise ValueError(f"mods has {X.shape[0]} rows but there are {len(y)} studies")
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the moderators are collinear (the model matrix is not of full rank)")
-    return _fit_one(y, v, X, names, method, test, level)
+    return _fit_one(y, v, X, names, method, test, level, pi_method=pi_method)
