@@ -12,7 +12,8 @@ A fit runs in four stages, each in its own module:
 Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests),
 :mod:`~mixedtools.lmm.bootstrap`
 (parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level) and
-:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs).
+:mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs) and
+:mod:`~mixedtools.lmm.marginal` (estimated marginal means and pairwise contrasts, ``emmeans``).
 """
 
 from mixedtools.lmm import bootstrap, covstruct, ddf, explained, pls, reml
@@ -24,6 +25,7 @@ from mixedtools.lmm.fit import (
     lmer,
 )
 from mixedtools.lmm.likelihood_ratio import lrt
+from mixedtools.lmm.marginal import EMMeans, emmeans, pairs
 
 __all__ = [
     "bootstrap",
@@ -38,4 +40,7 @@ __all__ = [
     "LmerWarning",
     "SingularFitWarning",
     "LmerConvergenceWarning",
+    "emmeans",
+    "pairs",
+    "EMMeans",
 ]
