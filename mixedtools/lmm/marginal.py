@@ -60,15 +60,18 @@ def _model_of(fit) -> _Model:
             fit=fit,
         )
     model = getattr(fit, "model", None)
-    info = getattr(getattr(model, "data", None), "design_info", None)
+    mdata = getattr(model, "data", None)
+    info = getattr(mdata, "design_info", None) or getattr(mdata, "model_spec", None)
     if info is not None and hasattr(fit, "cov_params") and hasattr(fit, "df_resid"):
-        frame = getattr(model.data, "frame", None)
-        if frame is None:
-            raise TypeError("the statsmodels result keeps no data frame; fit it with the formula API")
-        rows = getattr(model.data, "row_labels", None)
-        data = frame.loc[rows] if rows is not None else frame
         if hasattr(fit, "cov_re"):
             raise TypeError("statsmodels MixedLM results are not supported; fit with mt.lmer")
+        frame = getattr(model.data, "frame", None)
+        if frame is None:
+            raise TypeError(
+                "the statsmodels result keeps no data frame; fit it with the formula API"
+            )
+        rows = getattr(model.data, "row_labels", None)
+        data = frame.loc[rows] if rows is not None else frame
         return _Model(
             design_info=info,
             data=data,
@@ -170,7 +173,9 @@ def _linear_inference(model: _Model, L: np.ndarray, ddf: str):
                     se_i = abs(est[i]) / np.sqrt(res["F"])
                 else:
                     fit = model.fit
-                    se_i = float(kenward_roger(fit.structure, fit.tau, row[None, :])["std_error"][0])
+                    se_i = float(
+                        kenward_roger(fit.structure, fit.tau, row[None, :])["std_error"][0]
+                    )
             else:
                 se_i = se[i]
             model.cache[key] = (float(res["den_df"]), float(se_i))
@@ -315,14 +320,14 @@ def emmeans(
     >>> emm = mt.emmeans(fit, "machine")
     >>> emm.table[["machine", "emmean", "std_error", "df"]].round(3)
       machine  emmean  std_error     df
-    0       A  52.356      2.486  8.635
-    1       B  60.322      2.486  8.635
-    2       C  66.272      2.486  8.635
+    0       A  52.356      2.486  8.522
+    1       B  60.322      2.486  8.522
+    2       C  66.272      2.486  8.522
     >>> emm.pairs(adjust="tukey")[["contrast", "estimate", "df", "p_value"]].round(4)
       contrast  estimate    df  p_value
-    0    A - B   -7.9667  10.0   0.0306
-    1    A - C  -13.9167  10.0   0.0003
-    2    B - C   -5.9500  10.0   0.0994
+    0    A - B   -7.9667  10.0   0.0111
+    1    A - C  -13.9167  10.0   0.0002
+    2    B - C   -5.9500  10.0   0.0507
     """
     model = _model_of(fit)
     ddf = _check_ddf(ddf, model)
@@ -416,7 +421,7 @@ def pairs(emm: EMMeans, adjust: str = "tukey", level: float | None = None) -> pd
     >>> import mixedtools as mt
     >>> fit = mt.lmer("score ~ machine + (1 | worker/machine)", mt.datasets.load("machines"))
     >>> mt.lmm.pairs(mt.emmeans(fit, "machine"), adjust="holm")["p_value"].round(4).tolist()
-    [0.0248, 0.0003, 0.0411]
+    [0.0088, 0.0002, 0.0211]
     """
     if not isinstance(emm, EMMeans):
         raise TypeError("pairs needs the result of emmeans()")
@@ -435,9 +440,7 @@ def pairs(emm: EMMeans, adjust: str = "tukey", level: float | None = None) -> pd
         if k < 2:
             continue
         pairs_ij = list(itertools.combinations(range(k), 2))
-        names = [
-            " ".join(str(v) for v in table.iloc[i][emm.specs]) for i in idx
-        ]
+        names = [" ".join(str(v) for v in table.iloc[i][emm.specs]) for i in idx]
         D = np.array([L[idx[i]] - L[idx[j]] for i, j in pairs_ij])
         est, se, df = _linear_inference(emm._model, D, emm.ddf)
         t = est / se

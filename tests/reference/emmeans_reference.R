@@ -66,7 +66,10 @@ cases <- list(
 
 for (name in names(cases)) {
   cs <- cases[[name]]
-  fit <- lmer(cs$formula, data = cs$data, REML = TRUE)
+  # tight optimiser tolerances: the reference is the REML optimum itself
+  fit <- lmer(cs$formula, data = cs$data, REML = TRUE,
+              control = lmerControl(optimizer = "bobyqa",
+                                    optCtrl = list(rhoend = 1e-12, maxfun = 1e5)))
   res <- list(formula = paste(deparse(cs$formula, width.cutoff = 500), collapse = ""),
               fixef = unname(fixef(fit)), runs = list())
   for (sp in cs$specs) {
