@@ -196,7 +196,7 @@ def _t_summary(est, se, df, level, crit=None):
 def _tukey_p(t, df, k):
     q = np.sqrt(2.0) * np.abs(t)
     df = np.where(np.isinf(df), 1e6, df)  # scipy's studentized range needs a finite df
-    return np.array([stats.studentized_range.sf(qi, k, di) for qi, di in zip(q, df)])
+    return np.array([stats.studentized_range.sf(qi, k, di) for qi, di in zip(q, df, strict=True)])
 
 
 def _tukey_crit(level, df, k):
@@ -370,7 +370,7 @@ def emmeans(
         spec_combos = itertools.product(*[variables[n] for n in reversed(specs)])
         for spec_values in (tuple(reversed(c)) for c in spec_combos):
             mask = np.ones(len(grid), bool)
-            for name, value in zip(keys, by_values + spec_values):
+            for name, value in zip(keys, by_values + spec_values, strict=True):
                 mask &= (grid[name] == value).to_numpy()
             rows.append(X[mask].mean(axis=0))
             labels.append(by_values + spec_values)
@@ -461,7 +461,7 @@ def pairs(emm: EMMeans, adjust: str = "tukey", level: float | None = None) -> pd
             p = np.minimum(1.0, m * p)
         part = pd.DataFrame({"contrast": [f"{names[i]} - {names[j]}" for i, j in pairs_ij]})
         by_values = by_values if isinstance(by_values, tuple) else (by_values,)
-        for name, value in zip(emm.by, by_values):
+        for name, value in zip(emm.by, by_values, strict=True):
             part[name] = value
         part = part.assign(estimate=est, std_error=se, df=df, ci_lower=lo, ci_upper=hi, t=t)
         part["p_value"] = p
