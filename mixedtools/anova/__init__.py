@@ -6,11 +6,14 @@
 - :mod:`~mixedtools.anova.between`: ``factorial`` -- type I, II and III tables (``anova(lm)``,
   ``car::Anova``);
 - :mod:`~mixedtools.anova.within`: ``rm`` and ``mauchly`` -- repeated-measures and split-plot
-  ANOVA with Greenhouse-Geisser and Huynh-Feldt corrections (``afex::aov_car``).
+  ANOVA with Greenhouse-Geisser and Huynh-Feldt corrections (``afex::aov_car``);
+- :mod:`~mixedtools.anova.effect_size`: ``effect_sizes`` -- eta squared, partial and generalised
+  eta squared (afex's ``ges``) and omega squared, also columns of the two tables above.
 """
 
 from mixedtools.anova.between import factorial
 from mixedtools.anova.coding import contrasts
+from mixedtools.anova.effect_size import effect_sizes
 from mixedtools.anova.one_factor import VarianceComponents, oneway, variance_components
 from mixedtools.anova.within import mauchly, rm
 
@@ -22,4 +25,5 @@ __all__ = [
     "factorial",
     "rm",
     "mauchly",
+    "effect_sizes",
 ]
