@@ -68,7 +68,8 @@ def factorial(
         Indexed by term plus ``"Residual"``; columns ``sum_sq, df, mean_sq, F, p_value,
         eta2_partial, eta2, ges, omega2, omega2_partial`` (partial eta squared = SS / (SS +
         SS_residual); eta squared, generalised eta squared as afex's ``ges`` and omega squared
-        as :mod:`mixedtools.anova.effect_size` defines them); NaN on the residual row. Rows dropped for missing values: ``table.attrs["n_dropped"]``.
+        as :mod:`mixedtools.anova.effect_size` defines them); NaN on the residual row. Rows
+        dropped for missing values: ``table.attrs["n_dropped"]``.
 
     Raises
     ------
