@@ -16,8 +16,8 @@
 from mixedtools.anova.between import factorial
 from mixedtools.anova.coding import contrasts
 from mixedtools.anova.effect_size import effect_sizes
-from mixedtools.anova.posthoc import planned, posthoc
 from mixedtools.anova.one_factor import VarianceComponents, oneway, variance_components
+from mixedtools.anova.posthoc import planned, posthoc
 from mixedtools.anova.within import mauchly, rm
 
 __all__ = [
