@@ -10,7 +10,9 @@ simulation results, and takes a ``seed`` so that every number in the book can be
 - :mod:`~mixedtools.sim.level2`: the type I error of a level-2 test that ignores the groups;
 - :mod:`~mixedtools.sim.power_study`: power of level-2 and cross-level tests;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
-- :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``).
+- :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``);
+- :mod:`~mixedtools.sim.stimulus_power`: analytic power of subjects x items designs (Westfall,
+  Kenny & Judd 2014), ``stimulus_power``.
 """
 
 from mixedtools.sim import hierarchical, rejection, stimuli
@@ -23,6 +25,7 @@ from mixedtools.sim.examples import (
 )
 from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
 from mixedtools.sim.power_study import power
+from mixedtools.sim.stimulus_power import quasi_f_rejection_rate, stimulus_power
 
 __all__ = [
     "one_way_random",
@@ -36,4 +39,6 @@ __all__ = [
     "hierarchical",
     "rejection",
     "stimuli",
+    "stimulus_power",
+    "quasi_f_rejection_rate",
 ]
