@@ -110,6 +110,14 @@ def test_covariate_at_and_contrasts_argument():
     assert "Pairwise contrasts" in repr(emm)
 
 
+def test_at_restricts_factor_levels():
+    fit = _fit("machines")
+    full = mt.emmeans(fit, "machine").pairs(adjust="none").set_index("contrast")
+    sub = mt.emmeans(fit, "machine", at={"machine": ["C", "A"]}).pairs(adjust="none")
+    assert list(sub["contrast"]) == ["A - C"]
+    assert np.isclose(sub["estimate"].iloc[0], full.loc["A - C", "estimate"])
+
+
 def test_bad_input_is_named():
     fit = _fit("machines")
     with pytest.raises(ValueError, match="'worker' is not a factor"):

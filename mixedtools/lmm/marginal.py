@@ -105,6 +105,7 @@ def _variables(code: str, columns) -> list:
 def _grid_variables(model: _Model, at: dict):
     """Factors (with levels) and covariates (with grid values) of the fixed part."""
     factors: dict = {}
+    categories: dict = {}
     covariates: dict = {}
     columns = list(model.data.columns)
     for factor, info in model.design_info.factor_infos.items():
@@ -118,6 +119,7 @@ def _grid_variables(model: _Model, at: dict):
                     "make one column of it before fitting"
                 )
             factors.setdefault(names[0], list(info.categories))
+            categories.setdefault(names[0], list(info.categories))
         else:
             for name in names:
                 if name in factors:
@@ -132,7 +134,7 @@ def _grid_variables(model: _Model, at: dict):
                 raise ValueError(
                     f"at: {unknown!r} are not levels of {name!r} (levels: {factors[name]!r})"
                 )
-            factors[name] = values
+            factors[name] = [v for v in factors[name] if v in values]  # in level order
         elif name in covariates:
             covariates[name] = [float(v) for v in values]
         else:
@@ -140,7 +142,7 @@ def _grid_variables(model: _Model, at: dict):
                 f"at: {name!r} is not a variable of the fixed part "
                 f"(factors: {list(factors)}, covariates: {list(covariates)})"
             )
-    return factors, covariates
+    return factors, covariates, categories
 
 
 def _as_list(x, what):
@@ -341,7 +343,7 @@ def emmeans(
         raise ValueError(f"{sorted(set(specs) & set(by))} cannot be both in specs and in by")
     if at is not None and not isinstance(at, dict):
         raise TypeError("at must be a dict: variable name -> value(s)")
-    factors, covariates = _grid_variables(model, dict(at or {}))
+    factors, covariates, categories = _grid_variables(model, dict(at or {}))
     variables = {**factors, **covariates}
     for name in specs + by:
         if name not in variables:
@@ -353,8 +355,8 @@ def emmeans(
     names = list(variables)
     combos = list(itertools.product(*[variables[n] for n in reversed(names)]))
     grid = pd.DataFrame([tuple(reversed(c)) for c in combos], columns=names)
-    for name, levels in factors.items():
-        grid[name] = pd.Categorical(grid[name], categories=list(dict.fromkeys(levels)))
+    for name in factors:
+        grid[name] = pd.Categorical(grid[name], categories=categories[name])
     try:
         (X,) = patsy.build_design_matrices([model.design_info], grid, return_type="matrix")
     except patsy.PatsyError as err:
