@@ -3,7 +3,8 @@
 Four topics and two services, each a subpackage:
 
 - :mod:`mixedtools.lmm` -- linear mixed models in lme4's syntax (``mt.lmer``, ``mt.lrt``), their
-  df methods (``mt.ddf``), bootstrap and variance explained;
+  df methods (``mt.ddf``), estimated marginal means (``mt.emmeans``), bootstrap and variance
+  explained;
 - :mod:`mixedtools.anova` -- one-way, factorial and repeated-measures ANOVA (``mt.anova``);
 - :mod:`mixedtools.panel` -- random effects, Hausman and Mundlak for panel data (``mt.panel``);
 - :mod:`mixedtools.meta` -- meta-analysis (``mt.meta``);
@@ -24,6 +25,7 @@ from mixedtools.lmm import (
     bootstrap,
     covstruct,
     ddf,
+    emmeans,
     explained,
     lmer,
     lrt,
@@ -44,6 +46,7 @@ __all__ = [
     "ddf",
     "dfdata",
     "diagnostics",
+    "emmeans",
     "explained",
     "LmerResult",
     "lmer",

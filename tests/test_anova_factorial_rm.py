@@ -72,7 +72,10 @@ def test_factorial_matches_anova_lm_and_car_on_unbalanced_data(case, ss_type):
     table = mt.anova.factorial(data, ref["dv"], list(ref["between"]), ss_type=ss_type)
     expected = ref[f"type{ss_type}"]
     assert list(table.index) == expected["terms"]
-    assert list(table.columns) == ["sum_sq", "df", "mean_sq", "F", "p_value", "eta2_partial"]
+    assert list(table.columns) == [
+        *["sum_sq", "df", "mean_sq", "F", "p_value", "eta2_partial"],
+        *["eta2", "ges", "omega2", "omega2_partial"],
+    ]
     np.testing.assert_allclose(table["sum_sq"], expected["sum_sq"], rtol=RTOL)
     assert table["df"].tolist() == expected["df"]
     np.testing.assert_allclose(table["F"].iloc[:-1], expected["F"][:-1], rtol=RTOL)
@@ -116,7 +119,8 @@ def test_rm_matches_afex_and_car(name):
     assert table.attrs["ss_type"] == ref["ss_type"]
     assert list(table.index) == list(vec(ref["terms"]))
     assert list(table.columns) == [
-        "sum_sq", "num_df", "den_df", "F", "p_value", "eps_gg", "p_gg", "eps_hf", "p_hf"
+        "sum_sq", "num_df", "den_df", "F", "p_value", "eps_gg", "p_gg", "eps_hf", "p_hf",
+        "eta2", "eta2_partial", "ges", "omega2", "omega2_partial",
     ]  # fmt: skip
     for column in ("sum_sq", "num_df", "den_df", "F", "p_value"):
         np.testing.assert_allclose(table[column], vec(ref[column]).astype(float), rtol=RTOL)

@@ -10,6 +10,7 @@ from scipy import stats
 
 from mixedtools.anova import _linear as _lin
 from mixedtools.anova import _rm_data as _rmdata
+from mixedtools.anova import effect_size as _es
 
 __all__ = ["factorial"]
 
@@ -29,7 +30,9 @@ def _check_cells(frame: pd.DataFrame, factors: list[str]) -> None:
         )
 
 
-def factorial(data: pd.DataFrame, dv: str, between, ss_type: int = 3) -> pd.DataFrame:
+def factorial(
+    data: pd.DataFrame, dv: str, between, ss_type: int = 3, observed=None
+) -> pd.DataFrame:
     """Between-subjects factorial ANOVA with type I, II or III sums of squares.
 
     The model is the full factorial (all interactions), coded with sum-to-zero contrasts.
@@ -56,13 +59,17 @@ def factorial(data: pd.DataFrame, dv: str, between, ss_type: int = 3) -> pd.Data
     between : str or list of str
         Factor columns; terms are named by joining factor names with ``":"`` in this order.
     ss_type : {1, 2, 3}, default 3
+    observed : str or list of str, optional
+        Measured (not manipulated) factors, for generalised eta squared (afex's ``observed``).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by term plus ``"Residual"``; columns ``sum_sq, df, mean_sq, F, p_value,
-        eta2_partial`` (partial eta squared = SS / (SS + SS_residual)); NaN on the residual
-        row. Rows dropped for missing values: ``table.attrs["n_dropped"]``.
+        eta2_partial, eta2, ges, omega2, omega2_partial`` (partial eta squared = SS / (SS +
+        SS_residual); eta squared, generalised eta squared as afex's ``ges`` and omega squared
+        as :mod:`mixedtools.anova.effect_size` defines them); NaN on the residual row. Rows
+        dropped for missing values: ``table.attrs["n_dropped"]``.
 
     Raises
     ------
@@ -132,6 +139,9 @@ def factorial(data: pd.DataFrame, dv: str, between, ss_type: int = 3) -> pd.Data
         },
         index=pd.Index([*names, "Residual"]),
     )
+    sizes = _es.between_effect_sizes(ss, df, ss_error, df_error, len(frame), names, observed)
+    for column in ("eta2", "ges", "omega2", "omega2_partial"):
+        table[column] = np.append(sizes[column].to_numpy(), np.nan)
     table.attrs["n_dropped"] = n_dropped
     table.attrs["ss_type"] = ss_type
     return table

@@ -12,6 +12,7 @@ from scipy import stats
 
 from mixedtools.anova import _linear as _lin
 from mixedtools.anova import _rm_data as _rmdata
+from mixedtools.anova import effect_size as _es
 from mixedtools.anova.between import _check_cells
 
 __all__ = ["rm", "mauchly"]
@@ -57,7 +58,13 @@ def _rm_parts(data, dv, subject, within, between, ss_type=3):
 
 
 def rm(
-    data: pd.DataFrame, dv: str, subject: str, within, between=None, ss_type: int = 3
+    data: pd.DataFrame,
+    dv: str,
+    subject: str,
+    within,
+    between=None,
+    ss_type: int = 3,
+    observed=None,
 ) -> pd.DataFrame:
     """Repeated-measures and mixed (split-plot) ANOVA with sphericity corrections.
 
@@ -99,14 +106,19 @@ def rm(
         Type III (afex's and SPSS's default) or type II (``afex::aov_car(type = 2)``,
         ``car::Anova(type = 2)``; pingouin's ``mixed_anova`` gives these numbers). They differ
         only when the between-subjects groups are unbalanced.
+    observed : str or list of str, optional
+        Measured (not manipulated) factors, for generalised eta squared (afex's ``observed``).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by term (between terms first, then each within term followed by its
         interactions with the between terms, as afex orders them); columns ``sum_sq, num_df,
-        den_df, F, p_value, eps_gg, p_gg, eps_hf, p_hf``. ``table.attrs`` holds ``error_ss``
-        (Series by term), ``n_subjects`` and ``n_averaged``.
+        den_df, F, p_value, eps_gg, p_gg, eps_hf, p_hf``, then the effect sizes ``eta2,
+        eta2_partial, ges, omega2, omega2_partial`` (``ges`` is afex's generalised eta squared;
+        see :mod:`mixedtools.anova.effect_size`). ``table.attrs`` holds ``error_ss`` (Series
+        by term), ``stratum`` (each term's error stratum), ``subject_ss``, ``subject_df``,
+        ``n_subjects`` and ``n_averaged``.
 
     Raises
     ------
@@ -132,8 +144,10 @@ def rm(
     days       9     153  18.7027   0.369  0.4694
     """
     parts, wide = _rm_parts(data, dv, subject, within, between, ss_type)
-    rows, error_ss = {}, {}
+    rows, error_ss, stratum = {}, {}, {}
     for term, names, sscps, dfs, error, df_error in parts:
+        if not term:
+            subject_ss, subject_df = float(np.trace(error)), df_error * error.shape[0]
         p = error.shape[0]
         gg = _gg_epsilon(error)
         hf = _hf_epsilon(gg, df_error, p)
@@ -160,9 +174,16 @@ def rm(
                 "p_hf": stats.f.sf(f_value, min(hf, 1) * num_df, min(hf, 1) * den_df),
             }
             error_ss[label] = sse
+            stratum[label] = within_name if term else "(between)"
     table = pd.DataFrame.from_dict(rows, orient="index")
     table[["num_df", "den_df"]] = table[["num_df", "den_df"]].astype(int)
     table.attrs["error_ss"] = pd.Series(error_ss)
+    table.attrs["stratum"] = pd.Series(stratum)
+    table.attrs["subject_ss"] = subject_ss
+    table.attrs["subject_df"] = subject_df
+    sizes = _es.effect_sizes(table, observed)
+    for column in sizes.columns:
+        table[column] = sizes[column].to_numpy()
     table.attrs["n_subjects"] = int(wide.y.shape[0])
     table.attrs["n_averaged"] = wide.n_averaged
     table.attrs["ss_type"] = ss_type

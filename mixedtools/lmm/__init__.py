@@ -14,6 +14,7 @@ Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests)
 (parametric bootstrap), :mod:`~mixedtools.lmm.explained` (variance explained per level),
 :mod:`~mixedtools.lmm.covstruct` (the marginal covariance matrices of common designs),
 :mod:`~mixedtools.lmm.slopes` (simple slopes and the Johnson-Neyman region),
+:mod:`~mixedtools.lmm.marginal` (estimated marginal means and pairwise contrasts, ``emmeans``),
 :mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects),
 :mod:`~mixedtools.lmm.planning` (design effects, standard errors and optimal group size), and
 :mod:`~mixedtools.lmm.contextual` (reliability of group means, manifest contextual effects).
@@ -41,6 +42,7 @@ from mixedtools.lmm.fit import (
 )
 from mixedtools.lmm.influence import GroupInfluence, group_influence, standardized_ranef
 from mixedtools.lmm.likelihood_ratio import lrt
+from mixedtools.lmm.marginal import EMMeans, emmeans, pairs
 from mixedtools.lmm.planning import (
     budget_table,
     design_effect,
@@ -82,4 +84,7 @@ __all__ = [
     "LmerWarning",
     "SingularFitWarning",
     "LmerConvergenceWarning",
+    "emmeans",
+    "pairs",
+    "EMMeans",
 ]

@@ -15,7 +15,9 @@ simulation results, and takes a ``seed`` so that every number in the book can be
 - :mod:`~mixedtools.sim.misspecification`: ignored AR(1) residuals and non-normal random
   effects -- what they do and do not harm;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
-- :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``).
+- :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``);
+- :mod:`~mixedtools.sim.stimulus_power`: analytic power of subjects x items designs (Westfall,
+  Kenny & Judd 2014), ``stimulus_power``.
 """
 
 from mixedtools.sim import hierarchical, rejection, stimuli
@@ -31,6 +33,7 @@ from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
 from mixedtools.sim.misspecification import ignored_ar1_study, nonnormal_ranef_study
 from mixedtools.sim.planning import design_effect_study, design_se_study
 from mixedtools.sim.power_study import power
+from mixedtools.sim.stimulus_power import quasi_f_rejection_rate, stimulus_power
 
 __all__ = [
     "one_way_random",
@@ -49,4 +52,6 @@ __all__ = [
     "hierarchical",
     "rejection",
     "stimuli",
+    "stimulus_power",
+    "quasi_f_rejection_rate",
 ]
