@@ -277,7 +277,7 @@ def level2_rejection_rates(
         tau00=tau00,
         seed=seed,
         start="neutral",
-        max_workers=max_workers,
+        max_workers=None if executor is not None else max_workers,
         executor=executor,
         progress=progress,
     )
