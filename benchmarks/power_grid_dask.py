@@ -66,7 +66,13 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
+    import dask
     from distributed import Client, LocalCluster
+
+    # a shared, busy machine can starve the event loops; do not give up on slow connections
+    dask.config.set(
+        {"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "600s"}
+    )
 
     n_fits = 4 * args.reps_per_cell
     workers = args.workers
@@ -102,6 +108,7 @@ def main():
                 start = time.perf_counter()
                 tables[mode] = mt.simulate.power(**study, **where)
                 times[mode].append(time.perf_counter() - start)
+                print(f"  run: {mode}: {times[mode][-1]:.1f} s", flush=True)
     first, *others = tables.values()
     for other in others:
         pd.testing.assert_frame_equal(first, other, check_exact=True)

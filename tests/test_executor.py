@@ -25,13 +25,23 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def dask_executor():
     """A two-worker local Dask cluster (separate processes, one thread each)."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",  # any free port: other clusters may run on this machine
-        silence_logs=logging.ERROR,
-    ) as cluster:
+    import dask
+
+    # generous timeouts: a busy CI machine can starve the scheduler's event loop for a while
+    timeouts = {
+        "distributed.comm.timeouts.connect": "120s",
+        "distributed.comm.timeouts.tcp": "600s",
+    }
+    with (
+        dask.config.set(timeouts),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: other clusters may run on this machine
+            silence_logs=logging.ERROR,
+        ) as cluster,
+    ):
         with distributed.Client(cluster) as client:
             yield client.get_executor()
 
