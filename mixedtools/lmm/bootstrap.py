@@ -9,15 +9,17 @@
 
 Responses are simulated from the fitted model, ``y* = X beta + Z b* + e*`` with
 ``b* ~ N(0, G)`` and ``e* ~ N(0, sigma^2)``, and refitted with the REML engine behind
-:func:`mixedtools.lmer`. Replicates run in parallel worker processes (as
-:func:`mixedtools.sim.power`), each with its own child of
-``numpy.random.SeedSequence(seed)``: results do not depend on the number of workers.
+:func:`mixedtools.lmer`. Replicates run in tasks of 25 on local worker processes or on any
+:class:`concurrent.futures.Executor` (as :func:`mixedtools.sim.power`), each with its own child
+of ``numpy.random.SeedSequence(seed)``, gathered in task order: results do not depend on where
+or on how many workers they run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
@@ -101,6 +103,20 @@ def _tasks(payload, n_boot, seed):
     return [(payload, children[s : s + _CHUNK]) for s in range(0, int(n_boot), _CHUNK)]
 
 
+def _run(chunk_worker, payload, n_boot, seed, max_workers, executor, progress):
+    tasks = _tasks(payload, n_boot, seed)
+    counts = [len(seeds) for _, seeds in tasks]
+    return run_parallel(
+        chunk_worker,
+        tasks,
+        max_workers,
+        executor=executor,
+        progress=progress,
+        counts=counts,
+        desc="bootstrap",
+    )
+
+
 # ------------------------------------------------------------------------------------------
 # Likelihood-ratio test
 # ------------------------------------------------------------------------------------------
@@ -126,6 +142,9 @@ def bootstrap_lrt(
     n_boot: int = 1000,
     seed: int | None = None,
     max_workers: int | None = None,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.Series:
     """Likelihood-ratio test with a parametric-bootstrap null distribution.
 
@@ -146,6 +165,11 @@ def bootstrap_lrt(
         Seed of the root :class:`numpy.random.SeedSequence`.
     max_workers : int, optional
         Worker processes; default :func:`os.cpu_count`. With 1, everything runs in this process.
+    executor : concurrent.futures.Executor, optional
+        Run the replicates there (e.g. a Dask cluster's ``Client(...).get_executor()``)
+        instead of on ``max_workers`` local processes; the result is the same.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -190,7 +214,7 @@ def bootstrap_lrt(
         full.tau,
         reml,
     )
-    null = np.concatenate(run_parallel(_lrt_chunk, _tasks(payload, n_boot, seed), max_workers))
+    null = np.concatenate(_run(_lrt_chunk, payload, n_boot, seed, max_workers, executor, progress))
     ok = null[np.isfinite(null)]
     # a tolerance keeps replicates that tie with the observed value (e.g. both 0) as ties
     exceed = int(np.sum(ok >= statistic - 1e-8 * max(1.0, statistic)))
@@ -250,6 +274,9 @@ def bootstrap_varcorr(
     level: float = 0.95,
     seed: int | None = None,
     max_workers: int | None = None,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Parametric-bootstrap percentile intervals for the SDs and correlations of the random effects.
 
@@ -264,6 +291,11 @@ def bootstrap_varcorr(
         Seed of the root :class:`numpy.random.SeedSequence`.
     max_workers : int, optional
         Worker processes; default :func:`os.cpu_count`.
+    executor : concurrent.futures.Executor, optional
+        Run the replicates there (e.g. a Dask cluster's ``Client(...).get_executor()``)
+        instead of on ``max_workers`` local processes; the result is the same.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -287,7 +319,9 @@ def bootstrap_varcorr(
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level}.")
     payload = (fit.structure, fit.fixef.to_numpy(), fit.tau, bool(fit.reml))
-    draws = np.concatenate(run_parallel(_varcorr_chunk, _tasks(payload, n_boot, seed), max_workers))
+    draws = np.concatenate(
+        _run(_varcorr_chunk, payload, n_boot, seed, max_workers, executor, progress)
+    )
     table = fit.varcorr[["group", "var1", "var2"]].copy()
     table["estimate"] = _sdcor(fit.structure, fit.tau)
     alpha = 1.0 - level

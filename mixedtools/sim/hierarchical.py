@@ -8,18 +8,18 @@ of the source notes' Table 2 can be fitted to the same data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
 
+from mixedtools.lmm.reml import LMMStructure
+from mixedtools.sim._fits import _check_reps, _fit, _run, _tests
+from mixedtools.sim.examples import _check_variance
+
+_CHUNK = 50  # replicates per task sent to a worker
+
 __all__ = ["two_level", "three_level", "level2_rejection_rates"]
-
-
-def _check_variance(name, value):
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite, non-negative variance; got {value}")
-    return value
 
 
 def _labels(prefix, n):
@@ -214,12 +214,16 @@ def level2_rejection_rates(
     alpha: float = 0.05,
     tau00: float = 0.5,
     seed: int = 0,
+    max_workers: int | None = 1,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """How often the t-test of a level-2 predictor with no effect rejects, by df method.
 
     Each replicate simulates :func:`two_level` data with ``gamma01 = 0`` (w has no effect),
-    fits ``y ~ x + w + (1 | group)`` and tests w with every df method; a test that keeps
-    its level rejects in about ``alpha`` of the replicates.
+    fits ``y ~ x + w + (1 | group)`` by (RE)ML from lme4's neutral start and tests w with every
+    df method; a test that keeps its level rejects in about ``alpha`` of the replicates.
+    :func:`mixedtools.sim.rejection.level2_null` runs the same simulator, started at the truth.
 
     Parameters
     ----------
@@ -241,6 +245,14 @@ def level2_rejection_rates(
         Variance of the random intercepts (the residual variance is 1).
     seed : int
         Replicate ``r`` uses seed ``seed + r``.
+    max_workers : int, default 1
+        Local worker processes (one BLAS thread each); ``None`` uses all CPUs.
+    executor : concurrent.futures.Executor, optional
+        Run the replicates (in tasks of 50) there instead, e.g. on a Dask cluster's
+        ``Client(...).get_executor()``. The result depends on the seeds only, not on where or
+        on how many workers it runs.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -255,40 +267,82 @@ def level2_rejection_rates(
     >>> out.columns.tolist()
     ['estimation', 'ddf', 'rejection_rate', 'mc_se']
     """
-    from mixedtools.lmm.ddf import coef_table
-    from mixedtools.lmm.optimize import bounded_refit, maximize, neutral_start
-    from mixedtools.lmm.reml import LMMStructure
+    return _level2_rates(
+        group_sizes,
+        n_reps,
+        w=w,
+        methods=methods,
+        reml=reml,
+        alpha=alpha,
+        tau00=tau00,
+        seed=seed,
+        start="neutral",
+        max_workers=None if executor is not None else max_workers,
+        executor=executor,
+        progress=progress,
+    )
 
-    if not (isinstance(n_reps, int | np.integer) and n_reps >= 1):
-        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
-    counts: dict[tuple[str, str], int] = {}
-    for r in range(n_reps):
-        data = two_level(group_sizes, w, gamma01=0.0, tau00=tau00, seed=seed + r)
+
+def _level2_chunk(task):
+    """Worker: p-values of w (replicates x estimation methods x df methods) for some seeds."""
+    sizes, seeds, w, methods, reml, tau00, start = task
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    out = np.full((len(seeds), len(reml), len(methods)), np.nan)
+    hlm_cache = {}
+    for row, seed in enumerate(seeds):
+        data = two_level(sizes, w, gamma01=0.0, tau00=tau00, seed=seed)
         ones = np.ones(len(data))
-        # y ~ x + w + (1 | group), fitted as mixedtools.lmer's direct optimiser does, without
-        # building formulas thousands of times
+        # y ~ x + w + (1 | group), fitted as mixedtools.lmer's direct optimiser does
         structure = LMMStructure(
             y=data["y"].to_numpy(),
             X=np.column_stack([ones, data["x"], data["w"]]),
-            groups=np.repeat(np.arange(len(group_sizes)), group_sizes),
+            groups=groups,
             Z=ones[:, None],
             fe_names=("Intercept", "x", "w"),
         )
-        for use_reml in reml:
-            use_reml = bool(use_reml)
-            start = bounded_refit(structure, neutral_start(structure), use_reml, False)
-            tau = maximize(structure, start, reml=use_reml)
-            label = "REML" if use_reml else "ML"
-            for method in methods:
-                if method == "kenward-roger" and not use_reml:
-                    continue
-                table = coef_table((structure, tau, use_reml), ddf=method, polish=False)
-                p = table.loc["w", "p_value"]
-                counts[(label, method)] = counts.get((label, method), 0) + int(p < alpha)
-    rows = [
-        (label, method, k / n_reps, np.sqrt(max(k, 0.5) * (n_reps - k) / n_reps**3))
-        for (label, method), k in counts.items()
+        for e, use_reml in enumerate(reml):
+            tau = _fit(structure, use_reml, start=[tau00, 1.0] if start == "truth" else None)
+            tests = _tests(structure, tau, use_reml, methods, ("w",), hlm_cache)
+            for m, method in enumerate(methods):
+                if method in tests:
+                    out[row, e, m] = tests[method][0][0]
+    return out
+
+
+def _level2_rates(
+    group_sizes,
+    n_reps,
+    *,
+    w,
+    methods,
+    reml,
+    alpha,
+    tau00,
+    seed,
+    start,
+    max_workers,
+    executor,
+    progress,
+):
+    """The study of :func:`level2_rejection_rates`, with the optimiser's start ("neutral", as
+    lme4, or "truth") and where the replicates run; replicate ``r`` uses seed ``seed + r``."""
+    _check_reps(n_reps, alpha)
+    sizes = np.asarray(group_sizes)
+    methods, reml = tuple(methods), tuple(bool(r) for r in reml)
+    w = None if w is None else np.asarray(w, float)
+    n = int(n_reps)
+    seeds = [seed + r for r in range(n)]
+    tasks = [
+        (sizes, seeds[s : s + _CHUNK], w, methods, reml, tau00, start) for s in range(0, n, _CHUNK)
     ]
+    p = np.concatenate(_run(_level2_chunk, tasks, max_workers, executor, progress, 1))
+    rows = []
+    for e, use_reml in enumerate(reml):
+        for m, method in enumerate(methods):
+            if method == "kenward-roger" and not use_reml:
+                continue
+            k = int(np.sum(p[:, e, m] < alpha))
+            rows.append(
+                ("REML" if use_reml else "ML", method, k / n, np.sqrt(max(k, 0.5) * (n - k) / n**3))
+            )
     return pd.DataFrame(rows, columns=["estimation", "ddf", "rejection_rate", "mc_se"])

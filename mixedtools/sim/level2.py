@@ -5,12 +5,47 @@ simulated without fitting a model per replication.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools._progress import progress_bar
+from mixedtools._threads import run_parallel
+
 __all__ = ["level2_type1_error", "level2_t_statistics"]
+
+
+def _rejection_rows(task, bar=None) -> list[dict]:
+    """The table's rows, drawn from one random stream (so the study is one task)."""
+    k, n, iccs, n_reps, alpha, seed = task
+    rng = np.random.default_rng(seed)
+    rows = []
+    for rho in iccs:
+        w = rng.normal(size=(n_reps, k))
+        u = rng.normal(0.0, np.sqrt(rho), size=(n_reps, k))
+        e = rng.normal(0.0, np.sqrt(1.0 - rho), size=(n_reps, k, n))
+        y = u[:, :, None] + e
+        t_ols, t_mixed = level2_t_statistics(y, w)
+        for method, t, df in (
+            ("OLS (ignores nesting)", t_ols, k * n - 2),
+            ("mixed model", t_mixed, k - 2),
+        ):
+            p = 2 * stats.t.sf(np.abs(t), df)
+            rate = float(np.mean(p < alpha))
+            rows.append(
+                {
+                    "icc": float(rho),
+                    "method": method,
+                    "rejection_rate": rate,
+                    "mc_se": float(np.sqrt(rate * (1 - rate) / n_reps)),
+                    "design_effect": 1 + (n - 1) * float(rho),
+                }
+            )
+        if bar is not None:
+            bar.update(n_reps)
+    return rows
 
 
 def level2_type1_error(
@@ -20,6 +55,9 @@ def level2_type1_error(
     n_reps: int = 2000,
     alpha: float = 0.05,
     seed: int | None = None,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """False-positive rate of a test for a level-2 predictor that has no effect.
 
@@ -46,6 +84,11 @@ def level2_type1_error(
         Nominal significance level.
     seed : int, optional
         Seed for :func:`numpy.random.default_rng`.
+    executor : concurrent.futures.Executor, optional
+        Run the study there instead of in this process. It is vectorised and drawn from one
+        random stream, so it is a single task: the result is the same wherever it runs.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -66,29 +109,22 @@ def level2_type1_error(
     iccs = np.atleast_1d(np.asarray(list(icc) if not np.isscalar(icc) else [icc], dtype=float))
     if np.any((iccs < 0) | (iccs >= 1)):
         raise ValueError("icc values must lie in [0, 1).")
-    rng = np.random.default_rng(seed)
-    rows = []
-    for rho in iccs:
-        w = rng.normal(size=(n_reps, k))
-        u = rng.normal(0.0, np.sqrt(rho), size=(n_reps, k))
-        e = rng.normal(0.0, np.sqrt(1.0 - rho), size=(n_reps, k, n))
-        y = u[:, :, None] + e
-        t_ols, t_mixed = level2_t_statistics(y, w)
-        for method, t, df in (
-            ("OLS (ignores nesting)", t_ols, k * n - 2),
-            ("mixed model", t_mixed, k - 2),
-        ):
-            p = 2 * stats.t.sf(np.abs(t), df)
-            rate = float(np.mean(p < alpha))
-            rows.append(
-                {
-                    "icc": float(rho),
-                    "method": method,
-                    "rejection_rate": rate,
-                    "mc_se": float(np.sqrt(rate * (1 - rate) / n_reps)),
-                    "design_effect": 1 + (n - 1) * float(rho),
-                }
-            )
+    task = (k, n, tuple(float(v) for v in iccs), int(n_reps), alpha, seed)
+    if executor is None:
+        bar = progress_bar(len(iccs) * int(n_reps), "level-2 type I error", progress)
+        try:
+            rows = _rejection_rows(task, bar)
+        finally:
+            bar.close()
+    else:
+        (rows,) = run_parallel(
+            _rejection_rows,
+            [task],
+            executor=executor,
+            progress=progress,
+            counts=[len(iccs) * int(n_reps)],
+            desc="level-2 type I error",
+        )
     return pd.DataFrame(rows)
 
 

@@ -10,87 +10,30 @@ Two simulation studies behind chapters 1 and 4:
 * :func:`cross_level_null` counts the rejections of the level-2 and cross-level tests of
   ``y ~ x * w + (x | group)`` under each df method, for any set of group sizes.
 
-Both fit the mixed models with the blockwise REML engine behind :func:`mixedtools.lmer` (without
-building formulas thousands of times), run replicates in parallel worker processes as
-:func:`mixedtools.sim.power` does, and give every replicate its own child of
-``numpy.random.SeedSequence(seed)``, so that results do not depend on the number of workers.
+All fit the mixed models with the blockwise REML engine behind :func:`mixedtools.lmer` (without
+building formulas thousands of times) and run replicates in tasks of 50 on local worker processes
+or on any :class:`concurrent.futures.Executor` (``executor=``), as :func:`mixedtools.sim.power`
+does. Every replicate has its own seed (a child of ``numpy.random.SeedSequence(seed)``, or
+``seed + r`` in :func:`level2_null`) and results are gathered in task order, so they do not
+depend on where or on how many workers they run.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixedtools._threads import run_parallel
 from mixedtools.lmm import reml as _reml
 from mixedtools.lmm.ddf import DDF_METHODS, coef_table
-from mixedtools.lmm.optimize import bounded_refit, maximize, neutral_start
-from mixedtools.sim.hierarchical import two_level
+from mixedtools.sim._fits import _check_reps, _fit, _rate_row, _run, _tests
+from mixedtools.sim.hierarchical import _level2_rates, two_level
 
 __all__ = ["fixed_vs_random", "cross_level_null", "level2_null"]
 
 _CHUNK = 50  # replicates per task sent to a worker
-
-
-def _check_reps(n_reps, alpha):
-    if not (isinstance(n_reps, int | np.integer) and n_reps >= 1):
-        raise ValueError(f"n_reps must be a positive integer; got {n_reps!r}.")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1); got {alpha}.")
-
-
-def _fit(structure, reml=True, start=None):
-    """(RE)ML variance parameters of `structure`, as mixedtools.lmer's direct optimiser finds them.
-
-    A simulation knows the true parameters; starting there (``start``) saves iterations.
-    """
-    start = neutral_start(structure) if start is None else np.asarray(start, float)
-    tau = bounded_refit(structure, start, reml, try_neutral_start=False)
-    return maximize(structure, tau, reml=reml)
-
-
-def _tests(structure, tau, reml, methods, terms, hlm_cache):
-    """p-values and df of `terms` for each df method, with as few passes as possible.
-
-    The residual and asymptotic tests use the same t statistic as Satterthwaite's (only the
-    reference distribution differs), and the HLM rule's df depend on the design alone, so they
-    are computed once per design (``hlm_cache``).
-    """
-    out = {}
-    base = coef_table((structure, tau, reml), "satterthwaite", polish=False)
-    t = base.loc[list(terms), "t"].to_numpy()
-    for method in methods:
-        if method == "kenward-roger":
-            if not reml:
-                continue
-            kr = coef_table((structure, tau, reml), method, polish=False).loc[list(terms)]
-            out[method] = (kr["p_value"].to_numpy(), kr["df"].to_numpy())
-            continue
-        if method == "satterthwaite":
-            df = base.loc[list(terms), "df"].to_numpy()
-        elif method == "hlm":
-            if "hlm" not in hlm_cache:
-                table = coef_table((structure, tau, reml), "hlm", polish=False)
-                hlm_cache["hlm"] = table.loc[list(terms), "df"].to_numpy()
-            df = hlm_cache["hlm"]
-        elif method == "residual":
-            df = np.full(len(terms), float(structure.n_obs - structure.n_fixed))
-        elif method == "asymptotic":
-            df = np.full(len(terms), np.inf)
-        else:
-            table = coef_table((structure, tau, reml), method, polish=False).loc[list(terms)]
-            out[method] = (table["p_value"].to_numpy(), table["df"].to_numpy())
-            continue
-        p = np.where(np.isinf(df), 2 * stats.norm.sf(np.abs(t)), 2 * stats.t.sf(np.abs(t), df))
-        out[method] = (p, df)
-    return out
-
-
-def _rate_row(rejections, n_ok):
-    rate = rejections / n_ok if n_ok else np.nan
-    mc_se = np.sqrt(rate * (1 - rate) / n_ok) if n_ok else np.nan
-    return rate, mc_se
 
 
 # ------------------------------------------------------------------------------------------
@@ -150,6 +93,9 @@ def fixed_vs_random(
     alpha: float = 0.05,
     seed: int | None = None,
     max_workers: int | None = None,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """False-positive rates of three analyses of nested data, for a level-1 and a level-2 predictor.
 
@@ -179,6 +125,11 @@ def fixed_vs_random(
         Seed of the root :class:`numpy.random.SeedSequence`.
     max_workers : int, optional
         Worker processes; default :func:`os.cpu_count`. With 1, everything runs in this process.
+    executor : concurrent.futures.Executor, optional
+        Run the tasks there (e.g. a Dask cluster's ``Client(...).get_executor()``) instead of on
+        ``max_workers`` local processes; the result is the same, bit for bit.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -209,7 +160,7 @@ def fixed_vs_random(
     for rho, root in zip(iccs, roots, strict=True):
         children = root.spawn(int(n_reps))
         tasks += [(k, n, rho, children[s : s + _CHUNK]) for s in range(0, int(n_reps), _CHUNK)]
-    chunks = run_parallel(_fixed_vs_random_chunk, tasks, max_workers)
+    chunks = _run(_fixed_vs_random_chunk, tasks, max_workers, executor, progress)
     results = np.concatenate(chunks).reshape(len(iccs), int(n_reps), 5)
     layout = [
         ("pooled OLS", "x (level 1)", 0),
@@ -283,6 +234,8 @@ def cross_level_null(
     alpha: float = 0.05,
     seed: int | None = None,
     max_workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Type I error of the level-2 and cross-level tests of ``y ~ x * w + (x | group)``.
 
@@ -311,6 +264,11 @@ def cross_level_null(
         Seed of the root :class:`numpy.random.SeedSequence`.
     max_workers : int, optional
         Worker processes; default :func:`os.cpu_count`.
+    executor : concurrent.futures.Executor, optional
+        Run the tasks there (e.g. a Dask cluster's ``Client(...).get_executor()``) instead of on
+        ``max_workers`` local processes; the result is the same, bit for bit.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -342,7 +300,7 @@ def cross_level_null(
     tasks = [
         (sizes, w, params, methods, children[s : s + _CHUNK]) for s in range(0, int(n_reps), _CHUNK)
     ]
-    results = np.concatenate(run_parallel(_cross_level_chunk, tasks, max_workers))
+    results = np.concatenate(_run(_cross_level_chunk, tasks, max_workers, executor, progress))
     rows = []
     for t, term in enumerate(_TERMS):
         for m, method in enumerate(methods):
@@ -362,31 +320,6 @@ def cross_level_null(
 # ------------------------------------------------------------------------------------------
 
 
-def _level2_chunk(task):
-    sizes, seeds, w, methods, reml, tau00 = task
-    groups = np.repeat(np.arange(len(sizes)), sizes)
-    out = np.full((len(seeds), len(reml), len(methods)), np.nan)
-    hlm_cache = {}
-    for row, seed in enumerate(seeds):
-        # the data of mixedtools.sim.hierarchical.level2_rejection_rates; fits started at the truth
-        data = two_level(sizes, w, gamma01=0.0, tau00=tau00, seed=seed)
-        ones = np.ones(len(data))
-        structure = _reml.LMMStructure(
-            y=data["y"].to_numpy(),
-            X=np.column_stack([ones, data["x"], data["w"]]),
-            groups=groups,
-            Z=ones[:, None],
-            fe_names=("Intercept", "x", "w"),
-        )
-        for e, use_reml in enumerate(reml):
-            tau = _fit(structure, use_reml, start=[tau00, 1.0])
-            tests = _tests(structure, tau, use_reml, methods, ("w",), hlm_cache)
-            for m, method in enumerate(methods):
-                if method in tests:
-                    out[row, e, m] = tests[method][0][0]
-    return out
-
-
 def level2_null(
     group_sizes,
     n_reps: int = 2000,
@@ -398,16 +331,28 @@ def level2_null(
     tau00: float = 0.5,
     seed: int = 0,
     max_workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
-    """``mt.dfdata.level2_rejection_rates``, faster: in parallel and with fewer passes.
+    """``mt.dfdata.level2_rejection_rates``, faster: in parallel and started at the truth.
 
-    Replicate ``r`` uses seed ``seed + r`` as in ``level2_rejection_rates``, and the same model is
-    fitted to the same data (the optimiser starts at the true parameters instead of lme4's neutral
-    start, which reaches the same optimum in fewer iterations), so the rejection rates agree with
-    that function's up to the rare replicate whose p-value sits at alpha. The replicates
-    run in chunks of 50 in worker processes with one BLAS thread each (like
-    :func:`mixedtools.sim.power`); the residual and asymptotic tests reuse Satterthwaite's t
-    statistic, and the HLM rule's df (which depend on the design only) are computed once.
+    Both run the same simulator (:func:`mixedtools.sim.hierarchical.level2_rejection_rates`):
+    replicate ``r`` uses seed ``seed + r`` and the same model is fitted to the same data. Here the
+    optimiser starts at the true parameters instead of lme4's neutral start, which reaches the
+    same optimum in fewer iterations, so the rejection rates agree with that function's up to the
+    rare replicate whose p-value sits at alpha; and the replicates run on all CPUs by default.
+
+    Parameters
+    ----------
+    group_sizes, n_reps, w, methods, reml, alpha, tau00, seed
+        As for ``mt.dfdata.level2_rejection_rates``.
+    max_workers : int, optional
+        Worker processes; default :func:`os.cpu_count`.
+    executor : concurrent.futures.Executor, optional
+        Run the tasks there (e.g. a Dask cluster's ``Client(...).get_executor()``) instead of on
+        ``max_workers`` local processes; the result is the same, bit for bit.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -422,26 +367,21 @@ def level2_null(
     ['estimation', 'ddf', 'rejection_rate', 'mc_se']
     """
     _check_reps(n_reps, alpha)
-    sizes = np.asarray(group_sizes)
-    methods, reml = tuple(methods), tuple(bool(r) for r in reml)
+    methods = tuple(methods)
     unknown = [m for m in methods if m not in DDF_METHODS]
     if unknown or not methods:
         raise ValueError(f"unknown df method(s) {unknown}; choose from {DDF_METHODS}.")
-    w = None if w is None else np.asarray(w, float)
-    seeds = [seed + r for r in range(int(n_reps))]
-    tasks = [
-        (sizes, seeds[s : s + _CHUNK], w, methods, reml, tau00)
-        for s in range(0, int(n_reps), _CHUNK)
-    ]
-    p = np.concatenate(run_parallel(_level2_chunk, tasks, max_workers))
-    n = int(n_reps)
-    rows = []
-    for e, use_reml in enumerate(reml):
-        for m, method in enumerate(methods):
-            if method == "kenward-roger" and not use_reml:
-                continue
-            k = int(np.sum(p[:, e, m] < alpha))
-            rows.append(
-                ("REML" if use_reml else "ML", method, k / n, np.sqrt(max(k, 0.5) * (n - k) / n**3))
-            )
-    return pd.DataFrame(rows, columns=["estimation", "ddf", "rejection_rate", "mc_se"])
+    return _level2_rates(
+        group_sizes,
+        n_reps,
+        w=w,
+        methods=methods,
+        reml=reml,
+        alpha=alpha,
+        tau00=tau00,
+        seed=seed,
+        start="truth",
+        max_workers=max_workers,
+        executor=executor,
+        progress=progress,
+    )

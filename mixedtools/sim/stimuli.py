@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools._progress import progress_bar
 from mixedtools._threads import run_parallel
 
 __all__ = ["latin_square", "analyses", "rejection_rates", "lmer_rejection_rate"]
@@ -220,6 +222,29 @@ def analyses(data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def _count_rejections(task, bar=None) -> dict[str, int]:
+    """Rejections of each analysis over one stream of simulated experiments.
+
+    The experiments are drawn from one generator in blocks of about 2 million responses, so the
+    study is one task: it can run on an executor, but not split over several workers.
+    """
+    n_reps, n_subjects, n_items, effect, sds, alpha, seed = task
+    rng = np.random.default_rng(seed)
+    c = _condition(n_subjects, n_items)
+    rows = {name: 0 for name in METHODS}
+    chunk = max(1, 2_000_000 // (n_subjects * n_items))
+    done = 0
+    while done < n_reps:
+        size = min(chunk, n_reps - done)
+        y = _simulate(rng, size, n_subjects, n_items, effect, sds)
+        for name, (f, a, b) in _tests(y, c).items():
+            rows[name] += int((stats.f.sf(f, a, b) < alpha).sum())
+        done += size
+        if bar is not None:
+            bar.update(size)
+    return rows
+
+
 def rejection_rates(
     n_reps: int,
     n_subjects: int = 24,
@@ -232,12 +257,16 @@ def rejection_rates(
     sd_residual: float = 1.0,
     alpha: float = 0.05,
     seed: int = 0,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Share of simulated experiments in which each analysis rejects H0 at level alpha.
 
     With ``effect = 0`` this is the type I error rate, otherwise the power. Replications are
     simulated and analysed in one vectorised pass (see the module docstring for the closed form
-    of the mixed model).
+    of the mixed model), from one random stream: the study is a single task, which
+    ``executor`` can run elsewhere but cannot split.
 
     Parameters
     ----------
@@ -250,6 +279,10 @@ sd_residual
         Significance level.
     seed : int
         Seed of ``numpy.random.default_rng``.
+    executor : concurrent.futures.Executor, optional
+        Run the study there (as one task) instead of in this process; the result is the same.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -278,21 +311,29 @@ sd_residual
             sd_residual=sd_residual,
         )
     )
-    rng = np.random.default_rng(seed)
-    c = _condition(n_subjects, n_items)
-    rows = {name: 0 for name in METHODS}
-    chunk = max(1, 2_000_000 // (n_subjects * n_items))
-    done = 0
-    while done < n_reps:
-        size = min(chunk, n_reps - done)
-        y = _simulate(rng, size, n_subjects, n_items, effect, sds)
-        for name, (f, a, b) in _tests(y, c).items():
-            rows[name] += int((stats.f.sf(f, a, b) < alpha).sum())
-        done += size
+    task = (int(n_reps), n_subjects, n_items, effect, sds, alpha, seed)
+    if executor is None:
+        bar = progress_bar(int(n_reps), "rejection rates", progress)
+        try:
+            rows = _count_rejections(task, bar)
+        finally:
+            bar.close()
+    else:
+        (rows,) = run_parallel(
+            _count_rejections,
+            [task],
+            executor=executor,
+            progress=progress,
+            counts=[int(n_reps)],
+            desc="rejection rates",
+        )
     rate = pd.Series(rows, dtype=float) / n_reps
     table = pd.DataFrame({"rate": rate, "mc_se": np.sqrt(rate * (1 - rate) / n_reps)})
     table.attrs["n_reps"] = int(n_reps)
     return table
+
+
+_LMER_CHUNK = 25  # replicates per task, whatever the number of workers
 
 
 def _lmer_null_counts(task) -> tuple[int, int, int]:
@@ -331,7 +372,10 @@ def lmer_rejection_rate(
     sd_residual: float = 1.0,
     alpha: float = 0.05,
     seed: int = 0,
-    max_workers: int = 1,
+    max_workers: int | None = 1,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> pd.Series:
     """Rejection rate of the ``cond`` test of one ``mt.lmer`` model over simulated experiments.
 
@@ -352,6 +396,11 @@ sd_residual, alpha, seed
     max_workers : int, default 1
         Processes that fit replicates in parallel (fresh processes with one BLAS thread each).
         The result does not depend on it, only the wall time does.
+    executor : concurrent.futures.Executor, optional
+        Run the replicates (in tasks of 25 seeds) there instead, e.g. on a Dask cluster's
+        ``Client(...).get_executor()``; the counts are the same.
+    progress : bool, optional
+        Progress bar; by default only for a person watching (see :mod:`mixedtools._progress`).
 
     Returns
     -------
@@ -384,10 +433,20 @@ sd_residual, alpha, seed
         sd_residual=sd_residual,
     )
     seeds = [seed + k for k in range(int(n_reps))]
-    workers = max(1, min(int(max_workers), len(seeds)))
-    tasks = [(formula, settings, alpha, seeds[i::workers]) for i in range(workers)]
+    tasks = [
+        (formula, settings, alpha, seeds[i : i + _LMER_CHUNK])
+        for i in range(0, len(seeds), _LMER_CHUNK)
+    ]
     start = time.perf_counter()
-    counts = run_parallel(_lmer_null_counts, tasks, max_workers)
+    counts = run_parallel(
+        _lmer_null_counts,
+        tasks,
+        None if executor is not None else max_workers,
+        executor=executor,
+        progress=progress,
+        counts=[len(task[3]) for task in tasks],
+        desc="lmer fits",
+    )
     rejected, singular, failed = (int(sum(c[i] for c in counts)) for i in range(3))
     used = n_reps - failed
     rate = rejected / used if used else np.nan
