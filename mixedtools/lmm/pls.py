@@ -30,19 +30,15 @@ from functools import cached_property, lru_cache
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy import optimize
 from scipy.sparse.csgraph import connected_components
 
-from mixedtools.lmm.engine import LMMQuantities
+from mixedtools.lmm.engine import ConditionalModes, LMMQuantities, RandomTermCovariance
+from mixedtools.lmm.optimize import search
 
 __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
-_ZERO_SD = 1e-4
-_MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
 _MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
-_RESTART_SD = 0.1
-_FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,6 +172,8 @@ class PLSStructure:
             )
         self._build_crossproducts()
         self._qty_cache = None
+
+    has_gradient = False  # the optimiser differences the deviance
 
     # ------------------------------------------------------------------ layout
     @property
@@ -322,6 +320,11 @@ class PLSStructure:
     @property
     def n_theta(self) -> int:
         return self.n_tau - 1
+
+    @property
+    def n_random_effects(self) -> int:
+        """Number of random effects q (columns of Z)."""
+        return self.q
 
     def theta_bounds(self):
         out = []
@@ -494,8 +497,10 @@ class PLSStructure:
         logdet_x = 2.0 * np.log(np.diagonal(chol)).sum()
         return f, RZX, cu, XtX, beta, pwrss, f.logdet(), logdet_x
 
-    def deviance(self, theta, reml=True) -> float:
+    def deviance(self, theta, reml=True, gradient=False) -> float:
         """lme4's profiled deviance (REML criterion) at theta; ``inf`` where it fails."""
+        if gradient:
+            raise NotImplementedError("the PLS deviance has no analytic gradient")
         try:
             _, _, _, _, _, pwrss, logdet_c, logdet_x = self.pls(self.factors_from_theta(theta))
         except (np.linalg.LinAlgError, ValueError):
@@ -711,11 +716,11 @@ class PLSStructure:
         self._qty_cache = (key, qty)
         return qty
 
-    def conditional_modes(self, tau):
+    def conditional_modes(self, tau, beta=None):
         """Conditional modes ``b`` and the diagonal blocks of ``Var(b | y)``, per term.
 
-        Returns a list, per term in the user's order, of ``(modes (n_levels, k),
-        condcov (n_levels, k, k))``.
+        Returns a list of :class:`~mixedtools.lmm.engine.ConditionalModes`, per term in the
+        user's order.  ``beta`` is not needed: the penalised least squares give it with ``b``.
         """
         s2 = tau[-1]
         Ts = self.factors_from_tau(tau)
@@ -742,8 +747,79 @@ class PLSStructure:
                     else:
                         v = v + np.einsum("ri,ri->i", Y2[:, ca], Y2[:, cb])
                     cov[:, a, b_] = cov[:, b_, a] = s2 * v
-            out.append((modes, cov))
+            out.append(ConditionalModes(t.group, t.effect_names, t.levels, modes, cov))
         return out
+
+    # ------------------------------------------------------------------ convergence, df methods
+    def theta_blocks(self) -> list:
+        """(k, positions in tau row by row) of each term's covariance block."""
+        offsets = self._tau_offsets
+        return [(t.k, np.arange(offsets[i], offsets[i + 1])) for i, t in enumerate(self.terms)]
+
+    def nesting_levels(self, rule="nlme's containment df") -> list:
+        """Grouping factors, outermost first, when they are nested (else NotImplementedError)."""
+        by_group = {}
+        for t in self.terms:
+            by_group.setdefault(t.group, t.codes)
+        factors = sorted(by_group.items(), key=lambda item: int(item[1].max()))
+        for (outer_name, outer), (inner_name, inner) in zip(factors[:-1], factors[1:], strict=True):
+            pairs = np.unique(np.column_stack([inner, outer]), axis=0)
+            if len(np.unique(pairs[:, 0])) != len(pairs):
+                raise NotImplementedError(
+                    f"{rule} needs nested grouping factors, but {inner_name!r} is not nested in "
+                    f"{outer_name!r} (they are crossed); use ddf='satterthwaite' or "
+                    "'kenward-roger'"
+                )
+        return [codes for _, codes in factors]
+
+    def hlm_layout(self) -> tuple:
+        """The level-2 units and their random-effects design for HLM's df rule: the outermost
+        grouping factor, when every other factor is nested in it."""
+        outer = self.nesting_levels("HLM's df rule")[0]
+        top = [t for t in self.terms if np.array_equal(t.codes, outer)]
+        names = [n for t in top for n in t.effect_names]
+        Z = np.column_stack([t.Z for t in top])
+        if "Intercept" in names:  # the intercept first, as in the one-factor layout
+            i = names.index("Intercept")
+            Z = np.column_stack([Z[:, i], np.delete(Z, i, axis=1)])
+        return outer, Z
+
+    # ------------------------------------------------------------------ the result
+    def random_terms(self, tau) -> list:
+        """The covariance matrix of each term, in the user's order."""
+        tau = np.asarray(tau, dtype=float)
+        return [
+            RandomTermCovariance(
+                t.group,
+                t.effect_names,
+                self.term_G(tau, ti),
+                np.ones((t.k, t.k), bool),
+                t.n_levels,
+            )
+            for ti, t in enumerate(self.terms)
+        ]
+
+    def variance_parts(self, tau) -> dict:
+        """Variance of each grouping factor averaged over rows (Johnson's mean of z' G z)."""
+        parts: dict[str, float] = {}
+        for ti, t in enumerate(self.terms):
+            per_row = np.einsum("ia,ab,ib->i", t.Z, self.term_G(tau, ti), t.Z)
+            parts[t.group] = parts.get(t.group, 0.0) + float(np.mean(per_row))
+        return parts
+
+    # ------------------------------------------------------------------ the bootstrap
+    def simulate(self, beta, tau, rng) -> np.ndarray:
+        """One response drawn from the model with parameters (beta, tau)."""
+        y = self.X @ np.asarray(beta, float)
+        for ti, t in enumerate(self.terms):
+            w, U = np.linalg.eigh(self.term_G(tau, ti))
+            effects = rng.normal(size=(t.n_levels, t.k)) @ (U * np.sqrt(np.clip(w, 0, None))).T
+            y = y + np.einsum("ia,ia->i", t.Z, effects[t.codes])
+        return y + rng.normal(0.0, np.sqrt(tau[-1]), self.n_obs)
+
+    def with_response(self, y) -> PLSStructure:
+        """The same layout with response ``y``."""
+        return PLSStructure(y, self.X, self.terms, fe_names=self.fe_names)
 
 
 @dataclass
@@ -813,7 +889,7 @@ def fit_pls(
     start_tau=None,
     maxiter=2000,
     model_based=None,
-    final_radius=_FINAL_TR_RADIUS,
+    final_radius=1e-3,
 ):
     """Minimise lme4's profiled deviance over theta (variances bounded below by zero).
 
@@ -839,39 +915,14 @@ def fit_pls(
         Data-scale variance parameters at the optimum.
     success : bool
     """
-    bounds = structure.theta_bounds()
-
-    def dev(theta):
-        return structure.deviance(theta, reml)
-
-    # many parameters and costly evaluations: a model-based search (as lme4's bobyqa) needs
-    # fewer evaluations than finite-difference gradients; otherwise L-BFGS-B has less overhead
-    if model_based is None:
-        model_based = structure.n_theta >= 4 and structure.q > _MODEL_BASED_MIN_Q
-
-    def minimise(start):
-        if model_based:
-            # the Newton finish does the last digits: a trust region of 1e-3 suffices
-            options = {"maxfev": maxiter * 10, "final_tr_radius": final_radius}
-            return optimize.minimize(dev, start, method="COBYQA", bounds=bounds, options=options)
-        return optimize.minimize(
-            dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}
-        )
-
     starts = [structure.theta_start()]
     if start_tau is not None:
         starts.append(structure.theta_from_tau(np.asarray(start_tau, float)))
-    best = None
-    for s in starts:
-        res = minimise(s)
-        if best is None or res.fun < best.fun:
-            best = res
-    lower = np.array([lo == 0.0 for lo, _ in bounds])
-    at_zero = lower & (best.x < _ZERO_SD)
-    if at_zero.any():
-        res = minimise(np.where(at_zero, _RESTART_SD, best.x))
-        if res.fun < best.fun:
-            best = res
-    theta = best.x
-    sigma2 = structure.profiled_sigma2(theta, reml)
-    return structure.tau_from_theta(theta, sigma2), bool(best.success and np.isfinite(best.fun))
+    return search(
+        structure,
+        reml,
+        starts,
+        maxiter=maxiter,
+        model_based=model_based,
+        final_radius=final_radius,
+    )

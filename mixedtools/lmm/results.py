@@ -20,12 +20,12 @@ import patsy
 from mixedtools._threads import single_blas_thread
 from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm import ddf as _ddf
-from mixedtools.lmm import reml as _reml
 from mixedtools.lmm._names import unquote
 from mixedtools.lmm._type3 import type3_hypotheses
 from mixedtools.lmm.design import LmmDesign
+from mixedtools.lmm.engine import varcorr_rows
 from mixedtools.lmm.optimize import fit_structure
-from mixedtools.lmm.pls import PLSStructure
+from mixedtools.lmm.polish import optimality_gap, psd_cholesky
 
 __all__ = [
     "LmerResult",
@@ -64,7 +64,7 @@ def _normalise_ddf(ddf: str) -> str:
 
 
 def _converged(structure, quantities) -> bool:
-    gap = _reml.optimality_gap(structure, quantities)
+    gap = optimality_gap(structure, quantities)
     return bool(np.isfinite(gap) and gap < 0.5e-6)
 
 
@@ -108,7 +108,7 @@ def make_result(formula, design: LmmDesign, structure, tau, reml, sm_result=None
     >>> round(again.loglik, 4) == round(fit.loglik, 4)
     True
     """
-    quantities = _reml.reml_quantities(structure, tau, reml=reml)
+    quantities = structure.quantities(tau, reml)
     result = LmerResult(formula, design, structure, quantities, sm_result)
     result._check(list(sm_warnings))
     return result
@@ -189,41 +189,13 @@ class LmerResult:
         self._warnings: list[str] = []
 
     # ---------------------------------------------------------------- checks
-    def _g_matrix(self) -> np.ndarray:
-        k = self.structure.k_re
-        G = np.zeros((k, k))
-        for i, (a, b) in enumerate(self.structure.g_entries):
-            G[a, b] = G[b, a] = self.tau[i]
-        return G
-
-    def _vc_variances(self) -> np.ndarray:
-        n_g = len(self.structure.g_entries)
-        return self.tau[n_g:-1]
-
-    @property
-    def _general(self) -> bool:
-        return isinstance(self.structure, PLSStructure)
-
-    def _covariance_blocks(self):
-        """(grouping factor, effect names, covariance matrix) of every random-effects block."""
-        if self._general:
-            return [
-                (t.group, t.effect_names, self.structure.term_G(self.tau, ti))
-                for ti, t in enumerate(self.structure.terms)
-            ]
-        blocks = []
-        if self.structure.k_re:
-            blocks.append((self.design.block_name, tuple(self.design.re_names), self._g_matrix()))
-        for vc, v in zip(self.design.vcs, self._vc_variances(), strict=True):
-            blocks.append((vc.group, (vc.effect,), np.array([[v]])))
-        return blocks
-
     def _boundary_problems(self) -> list[str]:
         """lme4's isSingular(): a diagonal entry of a relative Cholesky factor below 1e-4."""
         problems = []
         s2 = self.tau[-1]
-        for group, names, G in self._covariance_blocks():
-            T = _reml._psd_cholesky(G / s2)
+        for term in self.structure.random_terms(self.tau):
+            group, names, G = term.group, term.effect_names, term.G
+            T = psd_cholesky(G / s2)
             for j, name in enumerate(names):
                 if T[j, j] >= 1e-4:
                     continue
@@ -262,7 +234,7 @@ class LmerResult:
             self._warnings.append(msg)
             warnings.warn(msg, SingularFitWarning, stacklevel=external_stacklevel())
         # convergence: the Newton decrement on the free parameters must be negligible
-        gap = _reml.optimality_gap(self.structure, self.quantities)
+        gap = optimality_gap(self.structure, self.quantities)
         self.converged = _converged(self.structure, self.quantities)
         if not self.converged:
             msg = (
@@ -279,15 +251,10 @@ class LmerResult:
     # ---------------------------------------------------------------- variance components
     @property
     def ngroups(self) -> dict[str, int]:
+        """Number of levels of each grouping factor."""
         out = {}
-        if self._general:
-            for term in self.structure.terms:
-                out.setdefault(term.group, term.n_levels)
-            return out
-        if self.design.block_name is not None and self.structure.k_re:
-            out[self.design.block_name] = len(self.design.block_levels)
-        for vc in self.design.vcs:
-            out.setdefault(vc.group, len(vc.levels))
+        for term in self.structure.random_terms(self.tau):
+            out.setdefault(term.group, term.n_levels)
         return out
 
     @property
@@ -308,102 +275,25 @@ class LmerResult:
         2   subject  Intercept  days    9.604   0.066
         3  Residual                   654.941  25.592
         """
-        rows = []
-        if self._general:
-            for ti, term in enumerate(self.structure.terms):
-                G = self.structure.term_G(self.tau, ti)
-                names = term.effect_names
-                for a, name in enumerate(names):
-                    rows.append((term.group, name, "", G[a, a], math.sqrt(max(G[a, a], 0.0))))
-                for b in range(len(names)):
-                    for a in range(b + 1, len(names)):
-                        denom = math.sqrt(G[a, a] * G[b, b])
-                        corr = G[a, b] / denom if denom > 0 else float("nan")
-                        rows.append((term.group, names[b], names[a], G[a, b], corr))
-            rows.append(("Residual", "", "", self.tau[-1], self.sigma))
-            return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
-        G = self._g_matrix()
-        names = self.design.re_names
-        block = self.design.block_name
-        for a, name in enumerate(names):
-            rows.append((block, name, "", G[a, a], math.sqrt(max(G[a, a], 0.0))))
-        for b in range(len(names)):
-            for a in range(b + 1, len(names)):
-                if not self.structure.free[a, b]:
-                    continue
-                denom = math.sqrt(G[a, a] * G[b, b])
-                corr = G[a, b] / denom if denom > 0 else float("nan")
-                rows.append((block, names[b], names[a], G[a, b], corr))
-        for vc, s in zip(self.design.vcs, self._vc_variances(), strict=True):
-            rows.append((vc.group, vc.effect, "", s, math.sqrt(max(s, 0.0))))
-        rows.append(("Residual", "", "", self.tau[-1], self.sigma))
+        rows = varcorr_rows(self.structure.random_terms(self.tau), self.tau[-1])
         return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
 
     # ---------------------------------------------------------------- random effects
     def _compute_ranef(self):
-        """Conditional modes and variances, one block at a time, batched over blocks."""
-        if self._general:
-            with single_blas_thread():
-                self._compute_ranef_general()
-            return
-        st = self.structure
-        C, _ = st._crossprods  # per-block [W, X, y]' [W, X, y], already computed by the core
-        q, p = st._q, st.n_fixed
-        D, s2 = st.covariance_blocks(self.tau)
-        w, U = np.linalg.eigh(D)
-        L = U * np.sqrt(np.clip(w, 0.0, None))
-        WtW = C[:, :q, :q]
-        Wtr = C[:, :q, q + p] - C[:, :q, q : q + p] @ self.fixef.to_numpy()
-        inner = s2 * np.eye(q) + np.einsum("ai,jab,bk->jik", L, WtW, L)
-        inner_inv = np.linalg.inv(inner)
-        # b = L (L'W'WL + s2 I)^-1 L'W'r ;  Var(b | y) = s2 L (L'W'WL + s2 I)^-1 L'
-        modes = np.einsum("ai,jik,bk,jb->ja", L, inner_inv, L, Wtr)
-        condvar = s2 * np.einsum("ai,jik,bk->jab", L, inner_inv, L)
-
-        values: dict[str, dict[str, pd.Series]] = {}
-        variances: dict[str, dict[str, pd.Series]] = {}
-        k = st.k_re
-        if k:
-            name = self.design.block_name
-            index = pd.Index(self.design.block_levels, name=name)
-            values[name] = {
-                c: pd.Series(modes[:, a], index=index) for a, c in enumerate(st.re_names)
-            }
-            variances[name] = {
-                c: pd.Series(condvar[:, a, a], index=index) for a, c in enumerate(st.re_names)
-            }
-            self._ranef_condcov = {name: condvar[:, :k, :k]}
-        else:
-            self._ranef_condcov = {}
-        start = k
-        for vc in self.design.vcs:
-            m = vc.matrix.shape[1]
-            codes = vc.level_codes
-            used = codes >= 0
-            labels = vc.levels[codes[used]]
-            cols = np.arange(start, start + m)
-            mode = modes[:, cols][used]
-            var = np.einsum("jaa->ja", condvar[:, cols][:, :, cols])[used]
-            index = pd.Index(labels, name=vc.group)
-            series_mode = pd.Series(mode, index=index).sort_index()
-            series_var = pd.Series(var, index=index).sort_index()
-            values.setdefault(vc.group, {})[vc.effect] = series_mode
-            variances.setdefault(vc.group, {})[vc.effect] = series_var
-            start += m
-        self._ranef = {g: pd.DataFrame(cols) for g, cols in values.items()}
-        self._ranef_condvar = {g: pd.DataFrame(cols) for g, cols in variances.items()}
-
-    def _compute_ranef_general(self):
+        """Conditional modes and variances of every random term, from the structure."""
         values: dict[str, dict[str, pd.Series]] = {}
         variances: dict[str, dict[str, pd.Series]] = {}
         self._ranef_condcov = {}
-        parts = self.structure.conditional_modes(self.tau)
-        for term, (modes, cov) in zip(self.structure.terms, parts, strict=True):
-            index = pd.Index(term.levels, name=term.group)
-            for a, name in enumerate(term.effect_names):
-                values.setdefault(term.group, {})[name] = pd.Series(modes[:, a], index=index)
-                variances.setdefault(term.group, {})[name] = pd.Series(cov[:, a, a], index=index)
-            self._ranef_condcov.setdefault(term.group, cov)
+        with single_blas_thread():
+            parts = self.structure.conditional_modes(self.tau, self.fixef.to_numpy())
+        for part in parts:
+            index = pd.Index(part.levels, name=part.group)
+            for a, name in enumerate(part.effect_names):
+                values.setdefault(part.group, {})[name] = pd.Series(part.modes[:, a], index=index)
+                variances.setdefault(part.group, {})[name] = pd.Series(
+                    part.condcov[:, a, a], index=index
+                )
+            self._ranef_condcov.setdefault(part.group, part.condcov)
         self._ranef = {g: pd.DataFrame(cols) for g, cols in values.items()}
         self._ranef_condvar = {g: pd.DataFrame(cols) for g, cols in variances.items()}
 
@@ -483,9 +373,8 @@ class LmerResult:
                 )
             table = ranef[term.group_name]
             cols = [c for c in Z.columns if c in table.columns]
-            if not self._general and term is not self.design.re_term:
-                # a variance component has one effect, named by the design
-                vc = next(v for v in self.design.vcs if v.term is term)
+            vc = next((v for v in self.design.vcs if v.term is term), None)
+            if vc is not None:  # a variance component has one effect, named by the design
                 cols = [vc.effect]
                 Z = Z.set_axis([vc.effect], axis=1)
             effects = _lookup(table[cols], labels)
@@ -637,21 +526,7 @@ class LmerResult:
     # ---------------------------------------------------------------- effect sizes
     def _variance_parts(self) -> dict[str, float]:
         """Variance of each random term, averaged over rows (Johnson's mean of z' Sigma z)."""
-        parts: dict[str, float] = {}
-        if self._general:
-            for ti, term in enumerate(self.structure.terms):
-                G = self.structure.term_G(self.tau, ti)
-                per_row = np.einsum("ia,ab,ib->i", term.Z, G, term.Z)
-                parts[term.group] = parts.get(term.group, 0.0) + float(np.mean(per_row))
-            return parts
-        G = self._g_matrix()
-        if self.structure.k_re:
-            Z = self.design.Z
-            parts[self.design.block_name] = float(np.mean(np.einsum("ia,ab,ib->i", Z, G, Z)))
-        for vc, s in zip(self.design.vcs, self._vc_variances(), strict=True):
-            per_row = s * np.einsum("ij,ij->i", vc.matrix, vc.matrix)
-            parts[vc.group] = parts.get(vc.group, 0.0) + float(np.mean(per_row))
-        return parts
+        return self.structure.variance_parts(self.tau)
 
     def icc(self, by_group: bool = False):
         """Intraclass correlation: share of the (non-fixed) variance due to the random effects.
