@@ -30,6 +30,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+from scipy.linalg.lapack import dpotrf as _potrf
+from scipy.linalg.lapack import dtrtrs as _trtrs
 from scipy.sparse.csgraph import connected_components
 
 from mixedtools.lmm.engine import ConditionalModes, LMMQuantities, RandomTermCovariance
@@ -38,6 +40,8 @@ from mixedtools.lmm.optimize import search
 __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+_DENSE_QUANTITIES = 400  # random effects up to which the information uses dense products
+_DENSE_DEVIANCE = 400  # and up to which the deviance uses one dense Cholesky factor
 _MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
 
 
@@ -98,6 +102,23 @@ def _tri_inverse(L):
         out[:, 1, 0] = -c / (a * d)
         return out
     return np.linalg.inv(L)
+
+
+def _lapack_cholesky(A):
+    """Lower Cholesky factor straight from LAPACK (scipy.linalg's checks cost more than the
+    factorisation of a small matrix)."""
+    L, info = _potrf(A, lower=1, clean=1)
+    if info:
+        raise np.linalg.LinAlgError("matrix is not positive definite")
+    return L
+
+
+def _lapack_solve(L, b, trans=0):
+    """``L^-1 b`` (``L'^-1 b`` with ``trans=1``) for a lower-triangular L, from LAPACK."""
+    x, info = _trtrs(L, b, lower=1, trans=trans)
+    if info:
+        raise np.linalg.LinAlgError("singular triangular factor")
+    return x
 
 
 def _block_diagonal(data, k, n) -> sp.csr_matrix:
@@ -288,6 +309,13 @@ class PLSStructure:
         self._Zr1 = self.ZtZ[q1:, :q1].tocsr()
         self._Zrr_sparse = self.ZtZ[q1:, q1:].tocsr()
         self._Zrr = self._Zrr_sparse.toarray()
+        self._ZtZ_dense = self.ZtZ.toarray() if self.q <= _DENSE_QUANTITIES else None
+        # (term, levels) in the internal order when every term is scalar (Lambda diagonal)
+        self._lam_diagonal = (
+            [(ti, self.terms[ti].n_levels) for ti in self.order]
+            if all(t.k == 1 for t in self.terms)
+            else None
+        )
         q2 = self.q - q1
         self._Zr1_dense = (
             self._Zr1.toarray().reshape(q2, t1.n_levels, k1) if 0 < q2 * q1 <= 250_000 else None
@@ -418,7 +446,7 @@ class PLSStructure:
             W = self._lam_apply(Ts, W0, True, start=1)
             P = self._lam_apply(Ts, self._Zrr, True, start=1)
             S = self._lam_apply(Ts, P.T, True, start=1) + np.eye(self.q - q1) - W @ W.T
-            L22 = sla.cholesky(S, lower=True, check_finite=False)
+            L22 = _lapack_cholesky(S)
         else:
             R1s = _block_diagonal(R1.ravel(), k1, q1)
             data = np.concatenate(
@@ -490,19 +518,43 @@ class PLSStructure:
         RZX, cu = sol[:, :p], sol[:, p]
         XtX = self.XytXy[:p, :p] - RZX.T @ RZX
         Xty = self.XytXy[:p, p] - RZX.T @ cu
-        chol = np.linalg.cholesky(XtX)
-        beta = sla.cho_solve((chol, True), Xty)
+        chol = _lapack_cholesky(XtX)
+        beta = _lapack_solve(chol, _lapack_solve(chol, Xty), trans=1)
         pwrss = self.XytXy[p, p] - cu @ cu - beta @ Xty
         pwrss = max(float(pwrss), np.finfo(float).tiny)
         logdet_x = 2.0 * np.log(np.diagonal(chol)).sum()
         return f, RZX, cu, XtX, beta, pwrss, f.logdet(), logdet_x
+
+    def _dense_pls(self, Ts):
+        """``(pwrss, log|C|, log|RX'RX|)`` of :meth:`pls` for scalar terms (``Lambda``
+        diagonal) from one dense Cholesky factor of ``C``: for few random effects a handful of
+        LAPACK calls cost less than the block factorisation's many small ones."""
+        # scalar terms only: Lambda is diagonal
+        d = np.concatenate([np.full(n, Ts[ti][0, 0]) for ti, n in self._lam_diagonal])
+        C = self._ZtZ_dense * np.outer(d, d)
+        rhs = d[:, None] * self.ZtXy
+        C[np.diag_indices_from(C)] += 1.0
+        L = _lapack_cholesky(C)
+        sol = _lapack_solve(L, rhs)
+        p = self.n_fixed
+        RZX, cu = sol[:, :p], sol[:, p]
+        XtX = self.XytXy[:p, :p] - RZX.T @ RZX
+        Xty = self.XytXy[:p, p] - RZX.T @ cu
+        chol = _lapack_cholesky(XtX)
+        z = _lapack_solve(chol, Xty)
+        pwrss = max(float(self.XytXy[p, p] - cu @ cu - z @ z), np.finfo(float).tiny)
+        logdet_c = 2.0 * np.log(np.diagonal(L)).sum()
+        return pwrss, float(logdet_c), 2.0 * np.log(np.diagonal(chol)).sum()
 
     def deviance(self, theta, reml=True, gradient=False) -> float:
         """lme4's profiled deviance (REML criterion) at theta; ``inf`` where it fails."""
         if gradient:
             raise NotImplementedError("the PLS deviance has no analytic gradient")
         try:
-            _, _, _, _, _, pwrss, logdet_c, logdet_x = self.pls(self.factors_from_theta(theta))
+            if self._lam_diagonal is not None and self.q <= _DENSE_DEVIANCE:
+                pwrss, logdet_c, logdet_x = self._dense_pls(self.factors_from_theta(theta))
+            else:
+                _, _, _, _, _, pwrss, logdet_c, logdet_x = self.pls(self.factors_from_theta(theta))
         except (np.linalg.LinAlgError, ValueError):
             return np.inf
         n, p = self.n_obs, self.n_fixed
@@ -576,10 +628,16 @@ class PLSStructure:
         s2 = tau[-1]
         n, p = self.n_obs, self.n_fixed
         f, RZX, cu, XtX0, beta, pwrss, logdet_c, _ = self.pls(self.factors_from_tau(tau))
-        K = (self._lambda(f.Ts).T @ self.ZtZ).tocsr()
-        Y1, Y2 = self._split_solve(f, K)
-        S = (self.ZtZ - Y1.T @ Y1).tocsr()
         q1 = self.q1
+        if self.q <= _DENSE_QUANTITIES:  # small models: dense products, no sparse overhead
+            ZtZ = self._ZtZ_dense
+            Y = f.forward(self._lam_apply(f.Ts, ZtZ, True))
+            Y1, Y2 = Y[:q1], Y[q1:]
+            S = ZtZ - Y1.T @ Y1
+        else:
+            K = (self._lambda(f.Ts).T @ self.ZtZ).tocsr()
+            Y1, Y2 = self._split_solve(f, K)
+            S = (self.ZtZ - Y1.T @ Y1).tocsr()
 
         def A_times(V):  # sigma^2 A V
             return S @ V - Y2.T @ (Y2 @ V)
@@ -650,7 +708,9 @@ class PLSStructure:
 
         def s_block(pk, x, pl, y):
             if (pk, x, pl, y) not in sblocks:
-                sblocks[(pk, x, pl, y)] = S[self._cols(pk, x)][:, self._cols(pl, y)].tocsr()
+                rows, cols = self._cols(pk, x), self._cols(pl, y)
+                block = S[np.ix_(rows, cols)] if isinstance(S, np.ndarray) else S[rows][:, cols]
+                sblocks[(pk, x, pl, y)] = block if isinstance(S, np.ndarray) else block.tocsr()
             return sblocks[(pk, x, pl, y)]
 
         for k, (pk, ak, bk) in enumerate(params):
@@ -661,7 +721,7 @@ class PLSStructure:
                     for gamma, delta in {(al, bl), (bl, al)}:
                         s1 = s_block(pk, beta_, pl, gamma)
                         s2_ = s_block(pk, alpha, pl, delta)
-                        total += s1.multiply(s2_).sum()
+                        total += _sum_product(s1, s2_)
                         if Y2.shape[0]:
                             ya, yb = y2(pk, alpha), y2(pk, beta_)
                             yg, yd = y2(pl, gamma), y2(pl, delta)
@@ -859,7 +919,7 @@ class _Factor:
         out = [x1]
         if self.L22.size:
             rhs = B[q1:] - self.W @ x1
-            out.append(sla.solve_triangular(self.L22, rhs, lower=True, check_finite=False))
+            out.append(_lapack_solve(self.L22, rhs))
         x = np.vstack(out)
         return x[:, 0] if squeeze else x
 
@@ -872,7 +932,7 @@ class _Factor:
         q1 = self.q1
         n1, k1, _ = self.L11.shape
         if self.L22.size:
-            x2 = sla.solve_triangular(self.L22, y[q1:], lower=True, trans="T", check_finite=False)
+            x2 = _lapack_solve(self.L22, y[q1:], trans=1)
             rhs1 = y[:q1] - self.W.T @ x2
         else:
             x2 = np.zeros((0, y.shape[1]))
