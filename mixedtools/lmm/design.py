@@ -18,6 +18,7 @@ import dataclasses
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -178,12 +179,23 @@ def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray,
 
 
 def _nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """True if every level of `inner` occurs within a single level of `outer`."""
-    pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
-    return not pairs["i"].duplicated().any()
+    """True if every level of `inner` occurs within a single level of `outer` (both integer
+    codes 0..L-1)."""
+    pairs = np.unique(inner.astype(np.int64) * (int(outer.max()) + 1) + outer)
+    return len(pairs) == len(np.unique(inner))
+
+
+@lru_cache(maxsize=1)
+def _intercept_info():
+    """The formula engine's description of an intercept-only term (the same for any data)."""
+    return patsy.dmatrix("1", pd.DataFrame(index=range(1)), return_type="dataframe").design_info
 
 
 def _term_columns(term: RandomTerm, data: pd.DataFrame) -> pd.DataFrame:
+    if term.effects_formula == "1":  # a random intercept: a column of ones, no formula needed
+        ones = pd.DataFrame({"Intercept": np.ones(len(data))})
+        ones.design_info = _intercept_info()
+        return ones
     return _design_rhs(term.effects_formula, data, f"random term {term.text}")
 
 

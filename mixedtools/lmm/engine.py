@@ -212,18 +212,19 @@ class EngineProtocol(Protocol):
     def with_response(self, y) -> EngineProtocol: ...
 
 
-def varcorr_rows(terms, sigma2) -> list[tuple]:
+def varcorr_rows(terms, sigma2=None) -> list[tuple]:
     """Rows ``(group, var1, var2, vcov, sdcor)`` of lme4's ``as.data.frame(VarCorr(fit))``.
 
     Per term its variances (SD in ``sdcor``), then its estimated covariances (correlation in
-    ``sdcor``), and the residual last.
+    ``sdcor``), and the residual last (none when ``sigma2`` is None, as for a model without a
+    residual variance).
 
     Examples
     --------
     >>> import numpy as np
     >>> term = RandomTermCovariance("g", ("Intercept", "x"), np.array([[4.0, 1.0], [1.0, 1.0]]),
     ...                             np.ones((2, 2), bool), 10)
-    >>> [row[-1] for row in varcorr_rows([term], 9.0)]
+    >>> [round(float(row[-1]), 3) for row in varcorr_rows([term], 9.0)]
     [2.0, 1.0, 0.5, 3.0]
     """
     rows = []
@@ -238,5 +239,6 @@ def varcorr_rows(terms, sigma2) -> list[tuple]:
                 denom = math.sqrt(G[a, a] * G[b, b])
                 corr = G[a, b] / denom if denom > 0 else float("nan")
                 rows.append((term.group, names[b], names[a], G[a, b], corr))
-    rows.append(("Residual", "", "", sigma2, math.sqrt(sigma2)))
+    if sigma2 is not None:
+        rows.append(("Residual", "", "", sigma2, math.sqrt(sigma2)))
     return rows

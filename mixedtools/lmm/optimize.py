@@ -247,6 +247,8 @@ def newton_finish(structure, tau, reml=True, steps=3) -> np.ndarray:
     >>> bool(optimality_gap(s, reml_quantities(s, tau)) < 0.5e-6)
     True
     """
+    tau = np.array(tau, dtype=float)
+    tau[structure.boundary_mask(tau)] = 0.0  # a variance at its bound is 0, as lme4 reports it
     for _ in range(steps):
         gap = optimality_gap(structure, structure.quantities(tau, reml))
         if gap < 1e-14:  # the error in tau goes as the square root of the gap

@@ -30,10 +30,11 @@ from functools import cached_property, lru_cache
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.linalg.lapack import dpotrf as _potrf
-from scipy.linalg.lapack import dtrtrs as _trtrs
 from scipy.sparse.csgraph import connected_components
 
+from mixedtools.lmm._linalg import lapack_cholesky as _lapack_cholesky
+from mixedtools.lmm._linalg import lapack_solve as _lapack_solve
+from mixedtools.lmm._linalg import tri_inverse as _tri_inverse
 from mixedtools.lmm.engine import ConditionalModes, LMMQuantities, RandomTermCovariance
 from mixedtools.lmm.optimize import search
 
@@ -87,38 +88,6 @@ def _lower(k):
     rows, cols = np.tril_indices(k)
     rows.flags.writeable = cols.flags.writeable = False
     return rows, cols
-
-
-def _tri_inverse(L):
-    """Inverses of a stack of lower-triangular matrices (n, k, k); closed form for k <= 2."""
-    k = L.shape[1]
-    if k == 1:
-        return 1.0 / L
-    if k == 2:
-        a, c, d = L[:, 0, 0], L[:, 1, 0], L[:, 1, 1]
-        out = np.zeros_like(L)
-        out[:, 0, 0] = 1.0 / a
-        out[:, 1, 1] = 1.0 / d
-        out[:, 1, 0] = -c / (a * d)
-        return out
-    return np.linalg.inv(L)
-
-
-def _lapack_cholesky(A):
-    """Lower Cholesky factor straight from LAPACK (scipy.linalg's checks cost more than the
-    factorisation of a small matrix)."""
-    L, info = _potrf(A, lower=1, clean=1)
-    if info:
-        raise np.linalg.LinAlgError("matrix is not positive definite")
-    return L
-
-
-def _lapack_solve(L, b, trans=0):
-    """``L^-1 b`` (``L'^-1 b`` with ``trans=1``) for a lower-triangular L, from LAPACK."""
-    x, info = _trtrs(L, b, lower=1, trans=trans)
-    if info:
-        raise np.linalg.LinAlgError("singular triangular factor")
-    return x
 
 
 def _block_diagonal(data, k, n) -> sp.csr_matrix:
@@ -633,14 +602,16 @@ class PLSStructure:
             ZtZ = self._ZtZ_dense
             Y = f.forward(self._lam_apply(f.Ts, ZtZ, True))
             Y1, Y2 = Y[:q1], Y[q1:]
-            S = ZtZ - Y1.T @ Y1
+            S = ZtZ - Y.T @ Y  # sigma^2 A itself
+            Y2r = Y2[:0]  # nothing left to subtract from S
         else:
             K = (self._lambda(f.Ts).T @ self.ZtZ).tocsr()
             Y1, Y2 = self._split_solve(f, K)
             S = (self.ZtZ - Y1.T @ Y1).tocsr()
+            Y2r = Y2
 
         def A_times(V):  # sigma^2 A V
-            return S @ V - Y2.T @ (Y2 @ V)
+            return S @ V - Y2r.T @ (Y2r @ V)
 
         def Yt_times(V):  # Y' V for V (q x m)
             return Y1.T @ V[:q1] + Y2.T @ V[q1:]
@@ -683,7 +654,7 @@ class PLSStructure:
         uvvu = np.empty((n_tau, n_tau))
         for k, (pos, a, b) in enumerate(params):
             ia, ib = self._cols(pos, a), self._cols(pos, b)
-            diag = np.asarray(S[ia, ib]).sum() - _sum_product(Y2[:, ia], Y2[:, ib])
+            diag = np.asarray(S[ia, ib]).sum() - _sum_product(Y2r[:, ia], Y2r[:, ib])
             tr_vk[k] = diag / s2 * (1.0 if a == b else 2.0)
             M[k] = B.T @ EBc[k][:, :p]
             h[k] = B.T @ EBc[k][:, p]
@@ -692,9 +663,9 @@ class PLSStructure:
                 Q[k, m] = EBc[k][:, :p].T @ AEBc[m][:, :p]
                 uvvu[k, m] = EBc[k][:, p] @ AEBc[m][:, p]
         # tr(E_k A E_l A) = sum over (alpha, beta) in pairs(k), (gamma, delta) in pairs(l) of
-        # sum_ij A[i beta, j gamma] A[i alpha, j delta], with sigma^2 A = S - Y2'Y2
+        # sum_ij A[i beta, j gamma] A[i alpha, j delta], with sigma^2 A = S - Y2r'Y2r
         gram, y2cols, sblocks = {}, {}, {}
-        Y2c = Y2.tocsc() if sp.issparse(Y2) else Y2
+        Y2c = Y2r.tocsc() if sp.issparse(Y2r) else Y2r
 
         def y2(pos, x):  # Y2[:, cols(pos, x)]
             if (pos, x) not in y2cols:
@@ -722,7 +693,7 @@ class PLSStructure:
                         s1 = s_block(pk, beta_, pl, gamma)
                         s2_ = s_block(pk, alpha, pl, delta)
                         total += _sum_product(s1, s2_)
-                        if Y2.shape[0]:
+                        if Y2r.shape[0]:
                             ya, yb = y2(pk, alpha), y2(pk, beta_)
                             yg, yd = y2(pl, gamma), y2(pl, delta)
                             total -= _sum_product((s1.T @ ya.T).T, yd)

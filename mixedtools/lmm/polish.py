@@ -183,52 +183,42 @@ def _tril(k):
     return rows, cols
 
 
-def _tau_of(blocks, theta, n_tau):
-    tau = np.empty(n_tau)
-    s2 = theta[-1]
-    start = 0
-    for k, pos in blocks:
-        m = k * (k + 1) // 2
-        lower = _tril(k)
-        L = np.zeros((k, k))
-        L[lower] = theta[start : start + m]
-        tau[pos] = s2 * (L @ L.T)[lower]
-        start += m
-    tau[-1] = s2
-    return tau
-
-
 def _theta_derivatives(structure, quantities, blocks):
     """lme4's parameters theta (with sigma^2 last), the Jacobian ``d tau / d theta`` and the
-    second-order term ``sum_k score_k d^2 tau_k / d theta^2`` of the chain rule."""
+    second-order term ``sum_k score_k d^2 tau_k / d theta^2`` of the chain rule.
+
+    Per block ``tau_ab = s2 sum_c L_ac L_bc`` (a >= b), so with ``theta_u = L_ij``:
+    ``d tau_ab / d L_ij = s2 (d_ai L_bj + d_bi L_aj)``, ``d tau_ab / d s2 = (L L')_ab``,
+    ``d^2 tau_ab / d L_ij d L_kl = s2 d_jl (d_ai d_bk + d_bi d_ak)`` and
+    ``d^2 tau_ab / d L_ij d s2 = d_ai L_bj + d_bi L_aj``.
+    """
     tau = np.asarray(quantities.tau, float)
     n_tau = len(tau)
     theta = _theta_of(blocks, tau)
     m = len(theta)
-    # tau is a polynomial of degree 3 in (theta, sigma^2): central differences are exact
-    # up to rounding
-    h = 1e-4 * np.maximum(np.abs(theta), 1e-2)
-    h[-1] = 1e-4 * theta[-1]
-    J = np.empty((n_tau, m))
-    H2 = np.zeros((m, m))
+    s2 = theta[-1]
     score = quantities.score
-    for i in range(m):
-        e = np.zeros(m)
-        e[i] = h[i]
-        J[:, i] = (_tau_of(blocks, theta + e, n_tau) - _tau_of(blocks, theta - e, n_tau)) / (
-            2 * h[i]
-        )
-    for i in range(m):
-        for j in range(i, m):
-            ei, ej = np.zeros(m), np.zeros(m)
-            ei[i], ej[j] = h[i], h[j]
-            d2 = (
-                _tau_of(blocks, theta + ei + ej, n_tau)
-                - _tau_of(blocks, theta + ei - ej, n_tau)
-                - _tau_of(blocks, theta - ei + ej, n_tau)
-                + _tau_of(blocks, theta - ei - ej, n_tau)
-            ) / (4 * h[i] * h[j])
-            H2[i, j] = H2[j, i] = score @ d2
+    J = np.zeros((n_tau, m))
+    H2 = np.zeros((m, m))
+    J[-1, -1] = 1.0
+    start = 0
+    for k, pos in blocks:
+        r = k * (k + 1) // 2
+        rows, cols = _tril(k)
+        L = np.zeros((k, k))
+        L[rows, cols] = theta[start : start + r]
+        a, b = rows[:, None], cols[:, None]  # the block's entries of tau
+        i, j = rows[None, :], cols[None, :]  # the block's entries of theta
+        dL = (a == i) * L[b, j] + (b == i) * L[a, j]
+        block = slice(start, start + r)
+        J[pos, block] = s2 * dL
+        J[pos, -1] = (L @ L.T)[rows, cols]
+        S = np.zeros((k, k))
+        S[rows, cols] = score[pos]
+        S = S + S.T
+        H2[block, block] = s2 * (cols[:, None] == cols[None, :]) * S[rows[:, None], rows[None, :]]
+        H2[block, -1] = H2[-1, block] = score[pos] @ dL
+        start += r
     return theta, J, H2
 
 

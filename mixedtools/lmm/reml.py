@@ -29,6 +29,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from mixedtools.lmm._linalg import lapack_cholesky, lapack_solve, tri_inverse
 from mixedtools.lmm.engine import (
     ConditionalModes,
     LMMQuantities,
@@ -339,7 +340,7 @@ class LMMStructure:
     def deviance(self, theta, reml=True, gradient=False):
         """lme4's profiled deviance at theta (``1e300`` where it fails), with its gradient."""
         try:
-            out = profiled_log_likelihood(self, self._relative_tau(theta), reml, score=gradient)
+            out = _profiled(self, self._relative_tau(theta), reml, gradient, self._factor(theta))
             ll = out[0]
         except np.linalg.LinAlgError:
             ll = -np.inf
@@ -349,14 +350,40 @@ class LMMStructure:
             return -2.0 * ll
         return -2.0 * ll, -2.0 * self._chain_rule(theta, out[2])
 
+    def _factor(self, theta):
+        """A square root of the relative covariance of the random effects at theta (lower
+        factor of G, then the components' sds), or None when G has entries fixed at 0 (then
+        ``G != L L'``).  Any square root serves: ``H = L (s2 I + L'SL)^-1 L'`` does not depend
+        on which."""
+        if not np.all(self.free):
+            return None
+        k, q = self.k_re, self._q
+        m = k * (k + 1) // 2
+        L = np.zeros((q, q))
+        L[_lower(k)] = theta[:m]
+        sds = np.repeat(theta[m:], [v.shape[1] for v in self.vc])
+        L[np.arange(k, q), np.arange(k, q)] = sds
+        return L
+
     def profiled_sigma2(self, theta, reml=True) -> float:
         """The sigma^2 that maximises the likelihood at theta."""
         return profiled_log_likelihood(self, self._relative_tau(theta), reml)[1]
 
     # ------------------------------------------------------------------ likelihood quantities
     def quantities(self, tau, reml=True) -> LMMQuantities:
-        """:class:`~mixedtools.lmm.engine.LMMQuantities` at tau (see :func:`reml_quantities`)."""
-        return _quantities(self, tau, reml)
+        """:class:`~mixedtools.lmm.engine.LMMQuantities` at tau (see :func:`reml_quantities`).
+
+        The last value is kept: the Newton polish and the convergence check ask for the
+        quantities at the same tau in turn.
+        """
+        tau = np.array(tau, dtype=float)
+        key = (tau.tobytes(), bool(reml))
+        last = self._cache.get("quantities")
+        if last is not None and last[0] == key:
+            return last[1]
+        qty = _quantities(self, tau, reml)
+        self._cache["quantities"] = (key, qty)
+        return qty
 
     def log_likelihood(self, tau, reml=True) -> float:
         """(RE)ML log-likelihood at tau (see :func:`log_likelihood`)."""
@@ -540,24 +567,23 @@ def _sqrt_psd(D):
     return U * np.sqrt(np.clip(w, 0.0, None))
 
 
-def _group_forms(structure, tau, powers):
+def _group_forms(structure, tau, powers, factor=None):
     """Per-group bilinear forms a' V_j^-m b for a, b in the columns of [W, X, y].
 
     Returns a dict with the forms for each requested power, plus H and logdet V_j.
     Uses V_j^-1 = sigma^-2 (I - W H W') with H = L (sigma^2 I + L' S L)^-1 L', D = L L',
-    which stays valid when D is singular.
+    which stays valid when D is singular.  ``factor``: a known L (any L with L L' = D).
     """
     C, sizes, _ = structure._centred_crossprods
     q = structure._q
     D, s2 = structure.covariance_blocks(tau)
-    L = _sqrt_psd(D)
+    L = _sqrt_psd(D) if factor is None else factor
     S = C[:, :q, :q]
     inner = s2 * np.eye(q) + np.einsum("ai,jab,bk->jik", L, S, L)
     chol = np.linalg.cholesky(inner)
     logdet_inner = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     logdet_v = (sizes - q) * np.log(s2) + logdet_inner
-    Lt = np.broadcast_to(L.T, (C.shape[0], q, q))
-    half = np.linalg.solve(chol, Lt)  # chol^-1 L'
+    half = tri_inverse(chol) @ L.T  # chol^-1 L'
     H = np.einsum("jai,jak->jik", half, half)  # L inner^-1 L'
     out = {"H": H, "logdet_v": logdet_v, "sizes": sizes, "S": S}
     R = H
@@ -571,19 +597,19 @@ def _group_forms(structure, tau, powers):
     return out
 
 
-def _gls_pieces(structure, tau):
+def _gls_pieces(structure, tau, factor=None):
     """GLS at tau in one pass over the groups.
 
     Returns ``(logdet V, logdet X'V^-1X, r'V^-1r, forms, chol, z)``: r is the GLS residual,
     ``forms`` the per-group ``[W, X, y]' V_j^-1 [W, X, y]``, ``chol`` the Cholesky factor of
     ``X'V^-1X`` and ``z = chol^-1 X'V^-1y``.
     """
-    f = _group_forms(structure, tau, powers=(1,))
+    f = _group_forms(structure, tau, powers=(1,), factor=factor)
     q = structure._q
     F = f[1].sum(axis=0)
     XVX, XVy, yVy = F[q:-1, q:-1], F[q:-1, -1], F[-1, -1]
-    chol = np.linalg.cholesky(XVX)
-    z = np.linalg.solve(chol, XVy)
+    chol = lapack_cholesky(XVX)
+    z = lapack_solve(chol, XVy)
     logdet_xvx = 2.0 * np.log(np.diagonal(chol)).sum()
     return f["logdet_v"].sum(), logdet_xvx, yVy - z @ z, f[1], chol, z
 
@@ -652,17 +678,23 @@ def profiled_log_likelihood(structure, relative_tau, reml=True, score=False):
     >>> bool(np.isclose(ll, log_likelihood(s, [2.0 * sigma2, sigma2])))
     True
     """
+    return _profiled(structure, relative_tau, reml, score)
+
+
+def _profiled(structure, relative_tau, reml, score, factor=None):
+    """:func:`profiled_log_likelihood`; with ``factor`` (a square root of the relative
+    covariance, so ``relative_tau`` is valid) the checks and the eigendecomposition are skipped."""
     relative_tau = np.array(relative_tau, dtype=float)
     if relative_tau.shape != (structure.n_tau,):
         raise ValueError(
             f"relative_tau must have length {structure.n_tau}, got shape {relative_tau.shape}"
         )
     relative_tau[-1] = 1.0
-    if not structure.is_valid_tau(relative_tau):
+    if factor is None and not structure.is_valid_tau(relative_tau):
         invalid = (-np.inf, np.nan)
         return (*invalid, np.full(structure.n_tau - 1, np.nan)) if score else invalid
     n, p, q = structure.n_obs, structure.n_fixed, structure._q
-    logdet_v0, logdet_xvx0, rss0, forms, chol, z = _gls_pieces(structure, relative_tau)
+    logdet_v0, logdet_xvx0, rss0, forms, chol, z = _gls_pieces(structure, relative_tau, factor)
     dof = n - p if reml else n
     sigma2 = max(float(rss0), np.finfo(float).tiny) / dof
     # -2 loglik = N log 2 pi + logdet V_0 + dof (1 + log sigma2) [- p log 2 pi + logdet X'V_0^-1 X]
@@ -674,12 +706,12 @@ def profiled_log_likelihood(structure, relative_tau, reml=True, score=False):
     # d loglik / d rho_k = -1/2 tr(E_k T) with T = sum_j [W_j'V_0^-1W_j - c_j c_j' / sigma2
     # - (REML) B_j Phi_0 B_j'], B_j = W_j'V_0^-1 X_j, c_j = W_j'V_0^-1 r_j, Phi_0 = (X'V_0^-1X)^-1
     xs = slice(q, q + p)
-    beta = np.linalg.solve(chol.T, z)
+    beta = lapack_solve(chol, z, trans=1)
     B = forms[:, :q, xs]
     c = forms[:, :q, -1] - B @ beta
     T = forms[:, :q, :q].sum(axis=0) - np.einsum("ja,jb->ab", c, c) / sigma2
     if reml:
-        half = np.linalg.solve(chol, B.transpose(0, 2, 1))  # chol^-1 B_j'
+        half = lapack_solve(chol, np.eye(p)) @ B.transpose(0, 2, 1)  # chol^-1 B_j'
         T -= np.einsum("jia,jib->ab", half, half)
     gradient = -0.5 * np.einsum("kab,ba->k", structure._derivative_patterns, T)
     return float(-0.5 * minus2), sigma2, gradient
