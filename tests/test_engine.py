@@ -22,7 +22,16 @@ PACKAGE = Path(mt.__file__).parent
 STRUCTURES = {PACKAGE / "lmm" / "reml.py", PACKAGE / "lmm" / "pls.py"}
 STRUCTURE_NAMES = {"PLSStructure", "LMMStructure", "PLSTerm"}
 # what talks to the protocol only: no import of a structure's module at all
-PROTOCOL_ONLY = ["optimize", "polish", "results", "bootstrap", "likelihood_ratio", "engine"]
+PROTOCOL_ONLY = [
+    "optimize",
+    "polish",
+    "results",
+    "mixed_result",
+    "result_text",
+    "bootstrap",
+    "likelihood_ratio",
+    "engine",
+]
 
 
 def _blockwise():
@@ -120,3 +129,19 @@ def test_the_protocol_users_import_no_structure(module):
             imported |= {a.name for a in node.names}
     assert not {m for m in imported if m.startswith(("mixedtools.lmm.pls", "mixedtools.lmm.reml"))}
     assert not {m.rpartition(".")[2] for m in imported} & (STRUCTURE_NAMES | {"pls", "reml"})
+
+
+def test_the_result_splits_into_a_shared_base_and_the_linear_models_own():
+    from mixedtools.lmm import result_text
+    from mixedtools.lmm.mixed_result import MixedModelResult
+
+    fit = mt.lmer("reaction ~ days + (days | subject)", mt.datasets.load("sleepstudy"))
+    assert isinstance(fit, MixedModelResult)
+    shared = ["fixef", "vcov", "ranef", "ranef_condvar", "varcorr", "ngroups", "loglik", "aic"]
+    shared += ["bic", "deviance", "singular", "converged", "predict"]
+    for name in shared:
+        assert hasattr(fit, name), name
+    # the printed forms come from the text module, the numbers from the result
+    assert repr(fit) == result_text.fit_text(fit)
+    assert "Random effects:" in fit.summary().text
+    assert not hasattr(MixedModelResult, "summary") and not hasattr(MixedModelResult, "sigma")
