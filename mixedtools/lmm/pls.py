@@ -163,7 +163,10 @@ class PLSStructure:
         self._build_crossproducts()
         self._qty_cache = None
 
-    has_gradient = False  # the optimiser differences the deviance
+    @property
+    def has_gradient(self) -> bool:
+        """Whether :meth:`deviance` gives its gradient: for small models (dense products)."""
+        return self.q <= _DENSE_QUANTITIES
 
     # ------------------------------------------------------------------ layout
     @property
@@ -516,9 +519,16 @@ class PLSStructure:
         return pwrss, float(logdet_c), 2.0 * np.log(np.diagonal(chol)).sum()
 
     def deviance(self, theta, reml=True, gradient=False) -> float:
-        """lme4's profiled deviance (REML criterion) at theta; ``inf`` where it fails."""
+        """lme4's profiled deviance (REML criterion) at theta; ``inf`` where it fails.
+
+        With ``gradient`` (small models only, see :attr:`has_gradient`) also its gradient."""
         if gradient:
-            raise NotImplementedError("the PLS deviance has no analytic gradient")
+            if not self.has_gradient:
+                raise NotImplementedError("the deviance of a large model has no gradient here")
+            try:
+                return self._deviance_gradient(theta, reml)
+            except (np.linalg.LinAlgError, ValueError):
+                return np.inf, np.zeros_like(theta)
         try:
             if self._lam_diagonal is not None and self.q <= _DENSE_DEVIANCE:
                 pwrss, logdet_c, logdet_x = self._dense_pls(self.factors_from_theta(theta))
@@ -532,6 +542,47 @@ class PLSStructure:
         if reml:
             dev += logdet_x
         return float(dev)
+
+    def _deviance_gradient(self, theta, reml):
+        """The deviance and its gradient in theta, with dense products (small models).
+
+        As in :func:`mixedtools.lmm.reml.profiled_log_likelihood`: with ``V_0 = I + Z Lambda
+        Lambda' Z'`` the deviance's derivative in a relative covariance parameter ``rho_k`` is
+        ``tr(E_k T)``, ``T = Z'V_0^-1 Z - c c' / sigma2 - (REML) B Phi_0 B'`` with
+        ``B = Z'V_0^-1 X``, ``c = Z'V_0^-1 r`` and ``Phi_0 = (X'V_0^-1 X)^-1``; only the
+        entries of ``T`` within one level of a term are needed.  Then ``G_t = T_t T_t'`` gives
+        the chain rule ``d dev / d T_t = 2 S_t T_t``.
+        """
+        Ts = self.factors_from_theta(theta)
+        f, RZX, cu, XtX0, beta, pwrss, logdet_c, logdet_x = self.pls(Ts)
+        n, p = self.n_obs, self.n_fixed
+        dof = n - p if reml else n
+        dev = logdet_c + dof * (1.0 + np.log(2.0 * np.pi * pwrss / dof))
+        if reml:
+            dev += logdet_x
+        Y = f.forward(self._lam_apply(Ts, self._ZtZ_dense, True))  # L^-1 Lambda' Z'Z
+        B = self.ZtXy[:, :p] - Y.T @ RZX
+        c = self.ZtXy[:, p] - Y.T @ cu - B @ beta
+        sigma2 = pwrss / dof
+        if reml:
+            chol = _lapack_cholesky(XtX0)
+            BP = _lapack_solve(chol, B.T).T  # rows of B times chol^-T: B Phi_0 B' = BP BP'
+        grad = np.empty(self.n_theta)
+        for ti, entries in enumerate(self.term_entries):
+            pos = self.order.index(ti)
+            k = self.terms[ti].k
+            S = np.zeros((k, k))
+            for a, b in entries:
+                ia, ib = self._cols(pos, a), self._cols(pos, b)
+                t = self._ZtZ_dense[ia, ib].sum() - np.einsum("ri,ri->", Y[:, ia], Y[:, ib])
+                t -= c[ia] @ c[ib] / sigma2
+                if reml:
+                    t -= np.einsum("ip,ip->", BP[ia], BP[ib])
+                S[a, b] = S[b, a] = t  # d dev = tr(S dG_t), S symmetric
+            lower = _lower(k)
+            start = self._tau_offsets[ti]
+            grad[start : start + len(entries)] = (2.0 * S @ Ts[ti])[lower]
+        return float(dev), grad
 
     def profiled_sigma2(self, theta, reml=True) -> float:
         pwrss = self.pls(self.factors_from_theta(theta))[5]
