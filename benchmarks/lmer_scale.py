@@ -81,11 +81,13 @@ SMALL = {
 
 
 def read_small(case: str):
-    """One of the small data sets: factors as text, the numeric columns as numbers."""
+    """One of the small data sets: the numeric columns as numbers, the others as categorical
+    columns (pandas' counterpart of the factors lme4 is given)."""
     import pandas as pd
 
     data = pd.read_csv(DATA / f"{case}.csv", comment="#", dtype=str)
-    return data.astype({col: float for col in SMALL[case][1]})
+    numeric = SMALL[case][1]
+    return data.astype({col: float if col in numeric else "category" for col in data.columns})
 
 
 def time_small(case: str, runs: int) -> dict:

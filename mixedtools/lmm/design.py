@@ -152,7 +152,10 @@ def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame):
         off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})", "drop")
         keep &= data.index.isin(off.index)
     for term in parsed.random:
-        if term.variables:
+        # plain columns without a missing value: the formula engine would drop no row
+        plain = all(v in data.columns for v in term.variables)
+        complete = plain and not data[list(term.variables)].isna().to_numpy().any()
+        if term.variables and not complete:
             Z = _design_rhs(
                 "0 + " + " + ".join(term.variables), data, f"random term {term.text}", "drop"
             )
@@ -529,6 +532,8 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
                 f"convert them to a number, e.g. the days since the first date: "
                 f"data[{col!r}] = (data[{col!r}] - data[{col!r}].min()).dt.days"
             )
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            continue  # a factor already, by the user's choice: nothing to convert or flag
         if col not in grouping and isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
             if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
                 out = data.copy() if out is None else out
