@@ -46,8 +46,8 @@ class LmerConvergenceWarning(LmerWarning):
     """The optimiser stopped before reaching the maximum of the likelihood."""
 
 
-def _converged(structure, quantities) -> bool:
-    gap = optimality_gap(structure, quantities)
+def _converged(gap) -> bool:
+    """Converged: the log-likelihood still to gain (the optimality gap) is negligible."""
     return bool(np.isfinite(gap) and gap < 0.5e-6)
 
 
@@ -149,7 +149,7 @@ class MixedModelResult:
             warnings.warn(msg, SingularFitWarning, stacklevel=external_stacklevel())
         # convergence: the Newton decrement on the free parameters must be negligible
         gap = optimality_gap(self.structure, self.quantities)
-        self.converged = _converged(self.structure, self.quantities)
+        self.converged = _converged(gap)
         if not self.converged:
             msg = (
                 "the fit did not converge: the likelihood can still be increased by about "

@@ -576,8 +576,11 @@ def _group_forms(structure, tau, powers, factor=None):
     """
     C, sizes, _ = structure._centred_crossprods
     q = structure._q
-    D, s2 = structure.covariance_blocks(tau)
-    L = _sqrt_psd(D) if factor is None else factor
+    if factor is None:
+        D, s2 = structure.covariance_blocks(tau)
+        L = _sqrt_psd(D)
+    else:
+        L, s2 = factor, float(tau[-1])
     S = C[:, :q, :q]
     inner = s2 * np.eye(q) + np.einsum("ai,jab,bk->jik", L, S, L)
     chol = np.linalg.cholesky(inner)
