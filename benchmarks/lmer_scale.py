@@ -122,11 +122,14 @@ def lme4_small(case: str, runs: int) -> dict | None:
 
 
 def main_small(runs: int, rounds: int) -> None:
-    print(machine(), flush=True)
+    from machine import describe  # benchmarks/machine.py, beside this file
+
+    print(describe(), flush=True)
     has_r = shutil.which("Rscript") is not None
     if not has_r:
         print("R (Rscript) is not installed: lme4's times are missing, ours alone follow.")
-    print(f"median of {runs} refits; {rounds} round(s) of ours then lme4's, back to back")
+    order = "ours then lme4's, back to back" if has_r else "ours"
+    print(f"median of {runs} refits; {rounds} round(s) of {order}")
     header = f"{'case':10s} {'round':>5s} {'mixedtools ms':>14s} {'lme4 ms':>8s} {'ratio':>6s}"
     print(header + "  logLik (ours / lme4)", flush=True)
     for case in SMALL:
@@ -146,7 +149,7 @@ def main_small(runs: int, rounds: int) -> None:
                 f"{ours['loglik']:.6f} / {theirs['loglik']:.6f}",
                 flush=True,
             )
-    print(machine(), flush=True)
+    print(describe(), flush=True)
 
 
 def simulate(case: str):
