@@ -111,6 +111,13 @@ def test_no_module_outside_the_structures_asks_which_structure_it_has():
                 if node.func.id in ("isinstance", "issubclass", "type"):
                     if _names(ast.Tuple(elts=node.args[1:], ctx=ast.Load())) & STRUCTURE_NAMES:
                         found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
+            if isinstance(node, ast.Compare):  # type(s) is PLSStructure, ... == "PLSStructure"
+                sides = [node.left, *node.comparators]
+                strings = {
+                    n.value for s in sides for n in ast.walk(s) if isinstance(n, ast.Constant)
+                }
+                if (_names(node) | {str(v) for v in strings}) & STRUCTURE_NAMES:
+                    found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
             if isinstance(node, ast.Name | ast.Attribute):
                 name = node.id if isinstance(node, ast.Name) else node.attr
                 if name in ("_is_pls", "_general"):
