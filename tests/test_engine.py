@@ -152,3 +152,13 @@ def test_the_result_splits_into_a_shared_base_and_the_linear_models_own():
     assert repr(fit) == result_text.fit_text(fit)
     assert "Random effects:" in fit.summary().text
     assert not hasattr(MixedModelResult, "summary") and not hasattr(MixedModelResult, "sigma")
+
+
+def test_a_search_without_bounds_does_not_stop_where_a_variance_is_zero():
+    # the deviance's derivative vanishes at a zero diagonal entry; an unbounded search can
+    # stop next to it although the optimum lies elsewhere (found by the restart)
+    eight = mt.dfdata.two_level(np.random.default_rng(48).integers(5, 15, size=8), seed=48)
+    fit = mt.lmer("y ~ x + w + (1 | group)", eight)
+    assert not fit.singular
+    assert fit.tau[0] == pytest.approx(0.11549524, rel=1e-6)
+    assert fit.refit(reml=False).tau[0] == pytest.approx(0.04677071, rel=1e-6)

@@ -93,9 +93,9 @@ def search(
         )
     # The deviance depends on each column of a relative factor only through the factor's outer
     # product, so it is even in a diagonal entry: with an analytic gradient the search runs
-    # without bounds (the sign of a column is immaterial, tau is the same) and cannot stall at
-    # a bound of 0, where the derivative always vanishes.  (With differenced gradients the
-    # bounded search needs fewer evaluations, restart included.)
+    # without bounds (the sign of a column is immaterial, tau is the same) and does not stop
+    # at a bound of 0 on its way.  (With differenced gradients the bounded search needs fewer
+    # evaluations.)
     unbounded = gradient and not model_based
     free = None if unbounded else bounds
 
@@ -123,12 +123,13 @@ def search(
         res = minimise(start)
         if best is None or res.fun < best.fun:
             best = res
-    # A bounded search that reaches a diagonal entry's bound of 0 stays there even when moving
-    # off would lower the deviance (the derivative vanishes at 0): restart once from a small
-    # positive value and keep the better optimum.
+    # The derivative in a diagonal entry vanishes at 0, so a search that reaches 0 (a bounded
+    # one at its bound, an unbounded one where the gradient becomes too small to go on) can stop
+    # there even when moving off would lower the deviance: restart once from a small positive
+    # value and keep the better optimum.
     lower_bounded = np.array([low == 0.0 for low, _ in bounds])
-    at_zero = lower_bounded & (best.x < _ZERO_SD)
-    if not unbounded and at_zero.any():
+    at_zero = lower_bounded & (np.abs(best.x) < _ZERO_SD)
+    if at_zero.any():
         res = minimise(np.where(at_zero, _RESTART_SD, best.x))
         if res.fun < best.fun:
             best = res
