@@ -91,13 +91,6 @@ def search(
             and structure.n_theta >= 4
             and structure.n_random_effects > _MODEL_BASED_MIN_Q
         )
-    # The deviance depends on each column of a relative factor only through the factor's outer
-    # product, so it is even in a diagonal entry: with an analytic gradient the search runs
-    # without bounds (the sign of a column is immaterial, tau is the same) and does not stop
-    # at a bound of 0 on its way.  (With differenced gradients the bounded search needs fewer
-    # evaluations.)
-    unbounded = gradient and not model_based
-    free = None if unbounded else bounds
 
     def deviance(theta):
         return structure.deviance(theta, reml, gradient=gradient)
@@ -115,7 +108,7 @@ def search(
             )
         options = {"maxiter": maxiter} if gradient else {"maxiter": maxiter, "ftol": 1e-7}
         return optimize.minimize(
-            deviance, start, jac=gradient, method="L-BFGS-B", bounds=free, options=options
+            deviance, start, jac=gradient, method="L-BFGS-B", bounds=bounds, options=options
         )
 
     best = None
@@ -123,12 +116,12 @@ def search(
         res = minimise(start)
         if best is None or res.fun < best.fun:
             best = res
-    # The derivative in a diagonal entry vanishes at 0, so a search that reaches 0 (a bounded
-    # one at its bound, an unbounded one where the gradient becomes too small to go on) can stop
-    # there even when moving off would lower the deviance: restart once from a small positive
+    # The deviance depends on a diagonal entry of a factor only through its square, so 0 is
+    # always a stationary point in that coordinate and a gradient method that reaches it stays
+    # there, even when moving off would lower the deviance.  Restart once from a small positive
     # value and keep the better optimum.
     lower_bounded = np.array([low == 0.0 for low, _ in bounds])
-    at_zero = lower_bounded & (np.abs(best.x) < _ZERO_SD)
+    at_zero = lower_bounded & (best.x < _ZERO_SD)
     if at_zero.any():
         res = minimise(np.where(at_zero, _RESTART_SD, best.x))
         if res.fun < best.fun:
