@@ -1,5 +1,6 @@
 # lme4 and lmerTest on the data of benchmarks/lmer_scale.py (not part of the test suite).
 # Usage (from the repository root):
+#   Rscript benchmarks/lme4_scale.R --small CASE benchmarks/data RUNS  (called by lmer_scale.py --small)
 #   python benchmarks/lmer_scale.py --write-data /tmp/lmer_bench
 #   Rscript benchmarks/lme4_scale.R /tmp/lmer_bench [case ...]
 # Each case runs in a fresh R process. "fit" is the first lmer() fit in that process, "refit" the
@@ -16,6 +17,33 @@ formulas <- list(
   crossed = "y ~ x + (1 | a) + (1 | b)",
   crossed_73k = "y ~ x + (1 | s) + (1 | d)"
 )
+if (length(args) >= 4 && args[1] == "--small") {
+  # one small reference fit: lme4's lmer alone (no lmerTest), median of `runs` refits
+  suppressPackageStartupMessages(library(lme4))
+  small <- list(
+    cake = c("angle ~ recipe * temperature + (1 | recipe:replicate)", "angle"),
+    carrots = c("Preference ~ sens2 + Homesize + (1 + sens2 | Consumer) + (1 | Product)",
+                "Preference", "sens2"),
+    TVbo = c(paste("Coloursaturation ~ TVset * Picture + (1 | Assessor) + (1 | Assessor:TVset)",
+                   "+ (1 | Assessor:Picture)"), "Coloursaturation"),
+    Orthodont = c("distance ~ age + (age | Subject)", "distance", "age")
+  )
+  case <- args[2]; dir <- args[3]; runs <- as.integer(args[4])
+  d <- read.csv(file.path(dir, paste0(case, ".csv")), comment.char = "#",
+                colClasses = "character")
+  for (col in names(d)) {
+    d[[col]] <- if (col %in% small[[case]][-1]) as.numeric(d[[col]]) else factor(d[[col]])
+  }
+  f <- as.formula(small[[case]][1])
+  m <- lme4::lmer(f, d)
+  times <- replicate(runs, {
+    t0 <- proc.time()[["elapsed"]]; lme4::lmer(f, d); proc.time()[["elapsed"]] - t0
+  })
+  cat(sprintf('{"case": "%s", "ms": %.2f, "loglik": %.8f}\n', case, 1000 * median(times),
+              as.numeric(logLik(m))))
+  quit(save = "no")
+}
+
 machine <- function() {
   load <- tryCatch(readLines("/proc/loadavg")[1], error = function(e) "n/a")
   blas <- tryCatch(as.character(RhpcBLASctl::blas_get_num_procs()), error = function(e) "n/a")

@@ -13,6 +13,24 @@ Cases (simulated with fixed seeds, except sleepstudy):
 * ``crossed_73k``  y ~ x + (1 | s) + (1 | d), 2,972 x 1,128 levels, 73,421 rows (the size of
   lme4's InstEval teaching evaluations)
 
+Small reference fits (R's own data sets, exported to ``benchmarks/data/`` with their provenance
+on the first line), timed against lme4's ``lmer`` alone in the same run (``--small``):
+
+* ``cake``       angle ~ recipe * temperature + (1 | recipe:replicate), lme4's cake, 270 rows
+* ``carrots``    Preference ~ sens2 + Homesize + (1 + sens2 | Consumer) + (1 | Product),
+  lmerTest's carrots, 1,233 rows
+* ``TVbo``       Coloursaturation ~ TVset * Picture + (1 | Assessor) + (1 | Assessor:TVset)
+  + (1 | Assessor:Picture), lmerTest's TVbo, 192 rows
+* ``Orthodont``  distance ~ age + (age | Subject), nlme's Orthodont, 108 rows
+
+For each of them the median of ``--runs`` refits (default 10) of ``mt.lmer`` is taken, then, right
+after, the median of as many refits of lme4's ``lmer`` on the same CSV file (Rscript
+benchmarks/lme4_scale.R --small); ``--rounds`` repeats the pair.  Without R only our side is
+printed.  Last run (2 CPUs shared with other jobs, load average 15-17, so the times are several
+times those of an idle machine and noisy; the ratios are what compare), ratio mixedtools / lme4
+in two rounds: cake 0.97, 1.28; carrots 0.99, 1.44; TVbo 0.78, 0.93; Orthodont 2.11, 0.70;
+logLik equal to lme4's to all printed digits.
+
 Each case runs in a fresh process (so that its peak memory is its own).  "fit" is the first fit in
 that process, "refit" the median of three more, "satt" the Satterthwaite coefficient table.  The
 script prints the CPU count, the BLAS threads and the load average next to the figures: times
@@ -21,6 +39,7 @@ taken on a shared machine are noisy.  Usage (from the repository root):
     python benchmarks/lmer_scale.py --write-data /tmp/lmer_bench   # the data, as CSV files
     python benchmarks/lmer_scale.py --data-dir /tmp/lmer_bench     # all cases (or name some)
     Rscript benchmarks/lme4_scale.R /tmp/lmer_bench                # lme4 and lmerTest, same data
+    python benchmarks/lmer_scale.py --small [--runs 10] [--rounds 3]  # the small fits, with lme4
 """
 
 from __future__ import annotations
@@ -28,6 +47,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +64,95 @@ FORMULAS = {
     "crossed": "y ~ x + (1 | a) + (1 | b)",
     "crossed_73k": "y ~ x + (1 | s) + (1 | d)",
 }
+
+
+DATA = Path(__file__).parent / "data"
+# formula and numeric columns of the small reference fits (the other columns are factors)
+SMALL = {
+    "cake": ("angle ~ recipe * temperature + (1 | recipe:replicate)", ("angle",)),
+    "carrots": (
+        "Preference ~ sens2 + Homesize + (1 + sens2 | Consumer) + (1 | Product)",
+        ("Preference", "sens2"),
+    ),
+    "TVbo": (
+        "Coloursaturation ~ TVset * Picture + (1 | Assessor) + (1 | Assessor:TVset)"
+        " + (1 | Assessor:Picture)",
+        ("Coloursaturation",),
+    ),
+    "Orthodont": ("distance ~ age + (age | Subject)", ("distance", "age")),
+}
+
+
+def read_small(case: str):
+    """One of the small data sets: the numeric columns as numbers, the others as categorical
+    columns (pandas' counterpart of the factors lme4 is given)."""
+    import pandas as pd
+
+    data = pd.read_csv(DATA / f"{case}.csv", comment="#", dtype=str)
+    numeric = SMALL[case][1]
+    return data.astype({col: float if col in numeric else "category" for col in data.columns})
+
+
+def time_small(case: str, runs: int) -> dict:
+    """Median time of `runs` refits of mt.lmer on a small data set (after one warm-up fit)."""
+    import warnings
+
+    import mixedtools as mt
+
+    data = read_small(case)
+    formula = SMALL[case][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mt.lmer(formula, data)
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            mt.lmer(formula, data)
+            times.append(time.perf_counter() - t)
+    return {"ms": 1000 * statistics.median(times), "loglik": fit.loglik}
+
+
+def lme4_small(case: str, runs: int) -> dict | None:
+    """The same for lme4's lmer (Rscript benchmarks/lme4_scale.R --small), None without R."""
+    if shutil.which("Rscript") is None:
+        return None
+    script = Path(__file__).parent / "lme4_scale.R"
+    cmd = ["Rscript", str(script), "--small", case, str(DATA), str(runs)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main_small(runs: int, rounds: int) -> None:
+    from machine import describe  # benchmarks/machine.py, beside this file
+
+    print(describe(), flush=True)
+    has_r = shutil.which("Rscript") is not None
+    if not has_r:
+        print("R (Rscript) is not installed: lme4's times are missing, ours alone follow.")
+    order = "ours then lme4's, back to back" if has_r else "ours"
+    print(f"median of {runs} refits; {rounds} round(s) of {order}")
+    header = f"{'case':10s} {'round':>5s} {'mixedtools ms':>14s} {'lme4 ms':>8s} {'ratio':>6s}"
+    print(header + "  logLik (ours / lme4)", flush=True)
+    for case in SMALL:
+        for r in range(rounds):
+            ours = time_small(case, runs)
+            theirs = lme4_small(case, runs) if has_r else None
+            if theirs is None:
+                print(
+                    f"{case:10s} {r + 1:5d} {ours['ms']:14.1f} {'n/a':>8s} {'n/a':>6s}  "
+                    f"{ours['loglik']:.6f}",
+                    flush=True,
+                )
+                continue
+            ratio = ours["ms"] / theirs["ms"]
+            print(
+                f"{case:10s} {r + 1:5d} {ours['ms']:14.1f} {theirs['ms']:8.1f} {ratio:6.2f}  "
+                f"{ours['loglik']:.6f} / {theirs['loglik']:.6f}",
+                flush=True,
+            )
+    print(describe(), flush=True)
 
 
 def simulate(case: str):
@@ -186,7 +295,14 @@ def run_one(case: str, data_dir: str | None) -> dict:
     }
 
 
+def _option(argv: list[str], name: str, default: int) -> int:
+    return int(argv[argv.index(name) + 1]) if name in argv else default
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--small"]:
+        main_small(_option(argv, "--runs", 10), _option(argv, "--rounds", 1))
+        return
     if argv[:1] == ["--one"]:
         print(json.dumps(run_one(argv[1], argv[2] if len(argv) > 2 else None)))
         return

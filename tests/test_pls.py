@@ -110,9 +110,9 @@ def test_both_searches_reach_lme4s_optimum(monkeypatch, min_q):
 
     import pandas as pd
 
-    from mixedtools import pls
+    from mixedtools.lmm import optimize
 
-    monkeypatch.setattr(pls, "_MODEL_BASED_MIN_Q", min_q)
+    monkeypatch.setattr(optimize, "_MODEL_BASED_MIN_Q", min_q)
     here = Path(__file__).parent / "reference"
     ref = json.loads((here / "lmer_reference.json").read_text())["fits"]["growth"]
     data = pd.read_csv(here / "engine_growth.csv", dtype={"child": str})

@@ -17,15 +17,13 @@ or on how many workers they run.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
 
 from mixedtools._threads import run_parallel
-from mixedtools.lmm import reml as _reml
+from mixedtools.lmm.engine import varcorr_rows
 from mixedtools.lmm.fit import LmerResult
 from mixedtools.lmm.optimize import bounded_refit, maximize
 
@@ -42,20 +40,6 @@ def _check_fit(fit, name="fit"):
 def _check_n(n_boot):
     if not (isinstance(n_boot, int | np.integer) and n_boot >= 1):
         raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}.")
-
-
-def _sqrt_psd(D):
-    values, vectors = np.linalg.eigh(D)
-    return vectors * np.sqrt(np.clip(values, 0.0, None))
-
-
-def _draw(structure, beta, tau, rng):
-    """One response vector simulated from the model with parameters (beta, tau)."""
-    D, sigma2 = structure.covariance_blocks(tau)
-    design = np.column_stack((structure.Z, *structure.vc))
-    effects = rng.normal(size=(structure.n_groups, D.shape[0])) @ _sqrt_psd(D).T
-    random_part = np.einsum("iq,iq->i", design, effects[structure.groups])
-    return structure.X @ beta + random_part + rng.normal(0.0, math.sqrt(sigma2), structure.n_obs)
 
 
 def simulate_responses(fit: LmerResult, n_sim: int = 1, seed: int | None = None) -> np.ndarray:
@@ -87,15 +71,15 @@ def simulate_responses(fit: LmerResult, n_sim: int = 1, seed: int | None = None)
     _check_n(n_sim)
     rng = np.random.default_rng(seed)
     beta = fit.fixef.to_numpy()
-    return np.vstack([_draw(fit.structure, beta, fit.tau, rng) for _ in range(int(n_sim))])
+    return np.vstack([fit.structure.simulate(beta, fit.tau, rng) for _ in range(int(n_sim))])
 
 
 def _refit(structure, y, tau_start, reml):
     """(tau, log-likelihood) of `structure` with response `y`, started at the original fit."""
-    new = dataclasses.replace(structure, y=y, _cache={})
+    new = structure.with_response(y)
     tau = bounded_refit(new, tau_start, reml=reml, try_neutral_start=True)
     tau = maximize(new, tau, reml=reml)
-    return new, tau, _reml.log_likelihood(new, tau, reml)
+    return new, tau, new.log_likelihood(tau, reml)
 
 
 def _tasks(payload, n_boot, seed):
@@ -126,7 +110,7 @@ def _lrt_chunk(task):
     (reduced, full, beta0, tau0, tau_full, reml), seeds = task
     out = np.full(len(seeds), np.nan)
     for row, seed in enumerate(seeds):
-        y = _draw(reduced, beta0, tau0, np.random.default_rng(seed))
+        y = reduced.simulate(beta0, tau0, np.random.default_rng(seed))
         try:
             _, _, ll0 = _refit(reduced, y, tau0, reml)
             _, _, ll1 = _refit(full, y, tau_full, reml)
@@ -240,18 +224,8 @@ def bootstrap_lrt(
 
 def _sdcor(structure, tau):
     """SDs and correlations in the row order of LmerResult.varcorr."""
-    k, n_g = structure.k_re, len(structure.g_entries)
-    G = np.zeros((k, k))
-    for value, (a, b) in zip(tau[:n_g], structure.g_entries, strict=True):
-        G[a, b] = G[b, a] = value
-    out = [math.sqrt(max(G[a, a], 0.0)) for a in range(k)]
-    for b in range(k):
-        for a in range(b + 1, k):
-            if structure.free[a, b]:
-                denom = math.sqrt(max(G[a, a], 0.0) * max(G[b, b], 0.0))
-                out.append(G[a, b] / denom if denom > 0 else np.nan)
-    out += [math.sqrt(max(s, 0.0)) for s in tau[n_g:]]
-    return np.asarray(out)
+    rows = varcorr_rows(structure.random_terms(tau), tau[-1])
+    return np.asarray([row[-1] for row in rows])
 
 
 def _varcorr_chunk(task):
@@ -259,7 +233,7 @@ def _varcorr_chunk(task):
     n_rows = len(_sdcor(structure, tau))
     out = np.full((len(seeds), n_rows), np.nan)
     for row, seed in enumerate(seeds):
-        y = _draw(structure, beta, tau, np.random.default_rng(seed))
+        y = structure.simulate(beta, tau, np.random.default_rng(seed))
         try:
             new, tau_star, _ = _refit(structure, y, tau, reml)
         except (np.linalg.LinAlgError, ValueError):

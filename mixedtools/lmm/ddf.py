@@ -33,16 +33,9 @@ import pandas as pd
 from scipy import stats
 
 from mixedtools._warnings import external_stacklevel
-from mixedtools.lmm.pls import PLSStructure
-from mixedtools.lmm.reml import (
-    LMMStructure,
-    boundary_mask,
-    from_statsmodels,
-    newton_polish,
-    optimality_gap,
-    reml_quantities,
-    theta_space_covariance,
-)
+from mixedtools.lmm.engine import EngineProtocol
+from mixedtools.lmm.polish import newton_polish, optimality_gap, theta_space_covariance
+from mixedtools.lmm.reml import from_statsmodels
 
 __all__ = [
     "DDF_METHODS",
@@ -76,16 +69,14 @@ def _check_method(ddf):
 def _resolve(fit, polish=True, reml=None):
     """Return (structure, tau, reml) from a MixedLMResults or a (structure, tau[, reml]) tuple."""
     if isinstance(fit, tuple):
-        if len(fit) not in (2, 3) or not isinstance(fit[0], (LMMStructure, PLSStructure)):
+        if len(fit) not in (2, 3) or not isinstance(fit[0], EngineProtocol):
             raise TypeError("expected a statsmodels MixedLMResults or (LMMStructure, tau[, reml])")
         structure, tau = fit[0], np.asarray(fit[1], float)
         is_reml = bool(fit[2]) if len(fit) == 3 else True
     elif hasattr(fit, "model") and hasattr(fit, "cov_re"):
         structure, tau = from_statsmodels(fit)
         is_reml = bool(fit.reml)
-    elif isinstance(getattr(fit, "structure", None), (LMMStructure, PLSStructure)) and hasattr(
-        fit, "tau"
-    ):
+    elif isinstance(getattr(fit, "structure", None), EngineProtocol) and hasattr(fit, "tau"):
         # an lmer fit: already polished
         structure, tau, is_reml = fit.structure, np.asarray(fit.tau, float), bool(fit.reml)
     else:
@@ -103,7 +94,7 @@ def _resolve(fit, polish=True, reml=None):
 
 def _warn_if_not_optimal(structure, tau, reml, rel_tol=1e-6):
     """Warn when the polished variance parameters are still not at the (RE)ML optimum."""
-    qty = reml_quantities(structure, tau, reml)
+    qty = structure.quantities(tau, reml)
     # judged in lme4's parameters, where a correlation of +-1 is an ordinary bound
     if not optimality_gap(structure, qty) <= 0.5 * rel_tol:
         warnings.warn(
@@ -137,7 +128,7 @@ def _satterthwaite_cov(structure, tau, qty, rel_tol=1e-8):
     theta_cov = theta_space_covariance(structure, qty, rel_tol)
     if theta_cov is not None:  # a correlation of +-1: the information in lme4's parameters
         return theta_cov
-    keep = ~boundary_mask(structure, tau, rel_tol)
+    keep = ~structure.boundary_mask(tau, rel_tol)
     A = np.zeros((structure.n_tau, structure.n_tau))
     A[np.ix_(keep, keep)] = _safe_inverse(qty.info_observed[np.ix_(keep, keep)])
     return A
@@ -182,7 +173,7 @@ def satterthwaite_t(structure, tau, c, reml=True, qty=None):
     >>> round(res["df"], 6)  # balanced: the within-group df 24 - 6 - 1
     17.0
     """
-    qty = reml_quantities(structure, tau, reml) if qty is None else qty
+    qty = structure.quantities(tau, reml) if qty is None else qty
     c = _as_contrast(c, structure.n_fixed, "c")[0]
     v = float(c @ qty.Phi @ c)
     g = np.einsum("i,kij,j->k", c, qty.J, c)
@@ -227,7 +218,7 @@ def satterthwaite_f(structure, tau, L, reml=True, qty=None):
     >>> res["num_df"], round(res["den_df"], 6)
     (1, 17.0)
     """
-    qty = reml_quantities(structure, tau, reml) if qty is None else qty
+    qty = structure.quantities(tau, reml) if qty is None else qty
     L = _as_contrast(L, structure.n_fixed)
     d, P = np.linalg.eigh(L @ qty.Phi @ L.T)
     order = np.argsort(d)[::-1]
@@ -290,7 +281,7 @@ def kenward_roger(structure, tau, L, qty=None):
     >>> res["num_df"], round(res["den_df"], 6), round(res["scale"], 12)
     (1, 17.0, 1.0)
     """
-    qty = reml_quantities(structure, tau, reml=True) if qty is None else qty
+    qty = structure.quantities(tau, True) if qty is None else qty
     if not qty.reml:
         raise ValueError("Kenward-Roger needs REML quantities; refit the model with REML")
     L = _as_contrast(L, structure.n_fixed)
@@ -564,55 +555,6 @@ def hlm_df(X, groups, names=None, Z=None):
     return pd.Series(out, index=levels.index, name="df")
 
 
-def _nesting_levels(structure):
-    """Grouping levels for nlme's rule: the groups, then nested indicator variance components."""
-    if isinstance(structure, PLSStructure):
-        return _pls_nesting_levels(structure)
-    levels = [structure.groups]
-    current = structure.groups
-    for v in structure.vc:
-        is_indicator = np.all((v == 0) | (v == 1)) and np.all(v.sum(axis=1) == 1)
-        if not is_indicator:
-            continue
-        inner = np.unique(
-            np.column_stack([current, np.argmax(v, axis=1)]), axis=0, return_inverse=True
-        )[1].ravel()
-        if inner.max() + 1 > current.max() + 1:
-            levels.append(inner)
-            current = inner
-    return levels
-
-
-def _pls_nesting_levels(structure, rule="nlme's containment df"):
-    """Grouping factors of a general layout, outermost first, when they are nested."""
-    by_group = {}
-    for t in structure.terms:
-        by_group.setdefault(t.group, t.codes)
-    factors = sorted(by_group.items(), key=lambda item: int(item[1].max()))
-    for (outer_name, outer), (inner_name, inner) in zip(factors[:-1], factors[1:], strict=True):
-        pairs = np.unique(np.column_stack([inner, outer]), axis=0)
-        if len(np.unique(pairs[:, 0])) != len(pairs):
-            raise NotImplementedError(
-                f"{rule} needs nested grouping factors, but {inner_name!r} is not nested in "
-                f"{outer_name!r} (they are crossed); use ddf='satterthwaite' or 'kenward-roger'"
-            )
-    return [codes for _, codes in factors]
-
-
-def _pls_hlm_layout(structure):
-    """The level-2 units and their random-effects design for HLM's df rule: the outermost
-    grouping factor, when every other factor is nested in it."""
-    levels = _pls_nesting_levels(structure, "HLM's df rule")
-    outer = levels[0]
-    top = [t for t in structure.terms if np.array_equal(t.codes, outer)]
-    names = [n for t in top for n in t.effect_names]
-    Z = np.column_stack([t.Z for t in top])
-    if "Intercept" in names:  # the intercept first, as in the one-factor layout
-        i = names.index("Intercept")
-        Z = np.column_stack([Z[:, i], np.delete(Z, i, axis=1)])
-    return outer, Z
-
-
 # --------------------------------------------------------------------------- tables
 def _coef_df(structure, tau, reml, method, qty):
     """Standard errors and df per coefficient for one method."""
@@ -627,12 +569,10 @@ def _coef_df(structure, tau, reml, method, qty):
             df.append(kr["den_df"])
             se.append(kr["std_error"][0])
     elif method == "nlme":
-        df = nlme_df(structure.X, _nesting_levels(structure), structure.fe_names).to_numpy()
-    elif method == "hlm" and isinstance(structure, PLSStructure):
-        groups, Z = _pls_hlm_layout(structure)
-        df = hlm_df(structure.X, groups, structure.fe_names, Z).to_numpy()
+        df = nlme_df(structure.X, structure.nesting_levels(), structure.fe_names).to_numpy()
     elif method == "hlm":
-        df = hlm_df(structure.X, structure.groups, structure.fe_names, structure.Z).to_numpy()
+        groups, Z = structure.hlm_layout()
+        df = hlm_df(structure.X, groups, structure.fe_names, Z).to_numpy()
     elif method == "residual":
         df = np.full(p, structure.n_obs - p)
     else:
@@ -684,7 +624,7 @@ def coef_table(fit, ddf="satterthwaite", polish=True, level=0.95):
             "Kenward-Roger is defined for REML fits only; refit with reml=True "
             "(or choose ddf='satterthwaite')"
         )
-    qty = reml_quantities(structure, tau, reml)
+    qty = structure.quantities(tau, reml)
     se, df = _coef_df(structure, tau, reml, method, qty)
     est = qty.beta
     t = est / se
@@ -738,7 +678,7 @@ def contrast_test(fit, L, ddf="satterthwaite", polish=True):
     method = _check_method(ddf)
     structure, tau, reml = _resolve(fit, polish)
     L = _as_contrast(L, structure.n_fixed)
-    qty = reml_quantities(structure, tau, reml)
+    qty = structure.quantities(tau, reml)
     if method == "satterthwaite":
         res = satterthwaite_f(structure, tau, L, reml, qty)
     elif method == "kenward-roger":
@@ -792,7 +732,7 @@ def df_by_method(fit, methods=DDF_METHODS, polish=True):
     if not methods:
         raise ValueError("methods is empty: name at least one df method")
     structure, tau, reml = _resolve(fit, polish)
-    qty = reml_quantities(structure, tau, reml)
+    qty = structure.quantities(tau, reml)
     out = {}
     for method in methods:
         if method == "kenward-roger" and not reml:

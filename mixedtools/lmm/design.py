@@ -18,6 +18,7 @@ import dataclasses
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -151,7 +152,10 @@ def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame):
         off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})", "drop")
         keep &= data.index.isin(off.index)
     for term in parsed.random:
-        if term.variables:
+        # plain columns without a missing value: the formula engine would drop no row
+        plain = all(v in data.columns for v in term.variables)
+        complete = plain and not data[list(term.variables)].isna().to_numpy().any()
+        if term.variables and not complete:
             Z = _design_rhs(
                 "0 + " + " + ".join(term.variables), data, f"random term {term.text}", "drop"
             )
@@ -178,12 +182,23 @@ def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray,
 
 
 def _nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """True if every level of `inner` occurs within a single level of `outer`."""
-    pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
-    return not pairs["i"].duplicated().any()
+    """True if every level of `inner` occurs within a single level of `outer` (both integer
+    codes 0..L-1)."""
+    pairs = np.unique(inner.astype(np.int64) * (int(outer.max()) + 1) + outer)
+    return len(pairs) == len(np.unique(inner))
+
+
+@lru_cache(maxsize=1)
+def _intercept_info():
+    """The formula engine's description of an intercept-only term (the same for any data)."""
+    return patsy.dmatrix("1", pd.DataFrame(index=range(1)), return_type="dataframe").design_info
 
 
 def _term_columns(term: RandomTerm, data: pd.DataFrame) -> pd.DataFrame:
+    if term.effects_formula == "1":  # a random intercept: a column of ones, no formula needed
+        ones = pd.DataFrame({"Intercept": np.ones(len(data))})
+        ones.design_info = _intercept_info()
+        return ones
     return _design_rhs(term.effects_formula, data, f"random term {term.text}")
 
 
@@ -517,6 +532,8 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
                 f"convert them to a number, e.g. the days since the first date: "
                 f"data[{col!r}] = (data[{col!r}] - data[{col!r}].min()).dt.days"
             )
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            continue  # a factor already, by the user's choice: nothing to convert or flag
         if col not in grouping and isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
             if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
                 out = data.copy() if out is None else out

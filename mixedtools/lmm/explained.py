@@ -101,7 +101,7 @@ def variance_sequence(fits: dict, group_size: float | None = None) -> pd.DataFra
     if len(nobs) != 1:
         raise ValueError(f"the models are fitted to different numbers of rows: {sorted(nobs)}")
     if group_size is None:
-        sizes = np.bincount(null.structure.groups)
+        sizes = np.bincount(null.design.block_codes)
         group_size = float(stats.hmean(sizes[sizes > 0]))
     n = float(group_size)
     if not n > 0:

@@ -8,20 +8,20 @@ module each, so a reader can follow it from formula to result:
    terms and offsets; :func:`mixedtools.lmm.design.build_design` evaluates them on the data
    (missing rows dropped and counted, rank and input checks) and returns an ``LmmDesign``.
 2. **The deviance as a function of the variance parameters** (``mkLmerDevfun``):
-   :func:`make_structure` below turns the design into a model layout.  One grouping factor
-   (with factors nested in it) becomes a :class:`mixedtools.lmm.reml.LMMStructure`, whose
-   likelihood :func:`mixedtools.lmm.reml.reml_quantities` evaluates block by block; crossed or
-   partially crossed factors and several correlated terms become a
-   :class:`mixedtools.lmm.pls.PLSStructure`, whose profiled deviance
-   :meth:`mixedtools.lmm.pls.PLSStructure.deviance` is lme4's penalised least-squares system
-   with a sparse/block Cholesky factor.  Both give the same log-likelihood, score and
-   information to :mod:`mixedtools.lmm.reml`'s functions (one source of truth).
-3. **Optimise** (``optimizeLmer``): :func:`mixedtools.lmm.optimize.bounded_refit` (blockwise) or
-   :func:`mixedtools.lmm.pls.fit_pls` (PLS) minimise the profiled deviance over lme4's bounded
-   relative Cholesky factors (theta); :func:`mixedtools.lmm.optimize.maximize` (blockwise) or
-   :func:`mixedtools.lmm.optimize.newton_finish` (PLS) polish the optimum with Newton steps so
-   the numbers agree with lme4's to about six digits.  ``optimizer="statsmodels"`` lets
-   statsmodels' ``MixedLM.fit`` find the starting point instead (a cross-check).
+   :func:`make_structure` below turns the design into a covariance structure, an
+   implementation of :class:`mixedtools.lmm.engine.EngineProtocol` (the one protocol the rest
+   of the engine talks to).  One grouping factor (with factors nested in it) becomes a
+   :class:`mixedtools.lmm.reml.LMMStructure`, whose likelihood is evaluated block by block;
+   crossed or partially crossed factors and several correlated terms become a
+   :class:`mixedtools.lmm.pls.PLSStructure`, lme4's penalised least-squares system with a
+   sparse/block Cholesky factor.  Both answer the same questions (profiled deviance at theta,
+   log-likelihood, score and information at tau) with the same numbers.
+3. **Optimise** (``optimizeLmer``): :func:`mixedtools.lmm.optimize.search` minimises the
+   structure's profiled deviance over lme4's bounded relative Cholesky factors (theta), and
+   :func:`mixedtools.lmm.optimize.newton_finish` polishes the optimum with Newton steps
+   (:mod:`mixedtools.lmm.polish`) so the numbers agree with lme4's to about six digits.
+   ``optimizer="statsmodels"`` lets statsmodels' ``MixedLM.fit`` find the starting point
+   instead (a cross-check; then :func:`mixedtools.lmm.optimize.maximize` polishes).
 4. **Package the result** (``mkMerMod``): :func:`mixedtools.lmm.results.make_result` builds
    the :class:`~mixedtools.lmm.results.LmerResult` and runs the boundary and convergence
    checks; everything a fitted model offers (``coef_table``, ``anova``, ``ranef``,
@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 
 from mixedtools._threads import single_blas_thread
-from mixedtools.lmm import reml as _reml
 from mixedtools.lmm.design import LmmDesign, build_design
 from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
 from mixedtools.lmm.optimize import fit_structure, maximize
 from mixedtools.lmm.pls import PLSStructure
+from mixedtools.lmm.reml import LMMStructure
 from mixedtools.lmm.results import (
     DDF_METHODS,
     LmerConvergenceWarning,
@@ -76,7 +76,7 @@ def _fit_statsmodels(design: LmmDesign, reml: bool):
     return result, [str(w.message) for w in caught]
 
 
-def _tau_from_statsmodels(structure: _reml.LMMStructure, result) -> np.ndarray:
+def _tau_from_statsmodels(structure: LMMStructure, result) -> np.ndarray:
     G = np.asarray(result.cov_re, dtype=float) if structure.k_re else None
     vcomp = np.asarray(result.vcomp, dtype=float) if len(structure.vc) else ()
     tau = structure.tau_from(G=G, vc_variances=vcomp, sigma2=float(result.scale))
@@ -87,7 +87,7 @@ def _tau_from_statsmodels(structure: _reml.LMMStructure, result) -> np.ndarray:
 
 def _as_psd(structure, tau):
     """Project G onto the PSD cone when statsmodels returns a slightly indefinite one."""
-    if _reml.is_valid_tau(structure, tau) or structure.k_re == 0:
+    if structure.is_valid_tau(tau) or structure.k_re == 0:
         return tau
     G = np.zeros((structure.k_re, structure.k_re))
     for i, (a, b) in enumerate(structure.g_entries):
@@ -124,7 +124,7 @@ def make_structure(design: LmmDesign):
     """
     if design.general:
         return PLSStructure(design.y, design.X, design.pls_terms, fe_names=design.fe_names)
-    return _reml.LMMStructure(
+    return LMMStructure(
         y=design.y,
         X=design.X,
         groups=design.block_codes,
@@ -133,6 +133,9 @@ def make_structure(design: LmmDesign):
         fe_names=tuple(design.fe_names),
         re_names=tuple(design.re_names),
         vc_names=tuple(f"{vc.group}|{vc.effect}" for vc in design.vcs),
+        block_name=design.block_name or "group",
+        block_levels=design.block_levels,
+        vc_terms=tuple(design.vcs),
     )
 
 
@@ -207,7 +210,7 @@ def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
     # stage 3: optimise
     sm_result, sm_warnings = None, []
     if optimizer == "statsmodels":
-        if isinstance(structure, PLSStructure):
+        if design.general:
             raise ValueError(
                 "optimizer='statsmodels' fits one grouping factor with nested factors only; "
                 "this model has crossed factors or several correlated terms "

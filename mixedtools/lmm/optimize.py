@@ -1,75 +1,134 @@
-"""A bounded, profiled maximisation of the (RE)ML log-likelihood (lme4's approach).
+"""A bounded, profiled minimisation of lme4's deviance, for any structure of the engine.
 
 statsmodels optimises an unconstrained parameterisation and can stall near the boundary of the
-parameter space (a variance near zero).  Here the log-likelihood of :mod:`mixedtools.lmm.reml`, with
-sigma^2 profiled out, is maximised over lme4's kind of parameters: the lower Cholesky factor of G
-and the standard deviations of the variance components, both relative to sigma, with the diagonal
-bounded below by zero (L-BFGS-B).  Variances can then reach exactly zero.
+parameter space (a variance near zero).  Here lme4's profiled deviance (sigma^2 profiled out) is
+minimised over lme4's parameters theta: the relative Cholesky factors of the random-effects
+covariances, with their diagonal bounded below by zero, so variances can reach exactly zero.
+The structure (:class:`mixedtools.lmm.engine.EngineProtocol`) supplies the deviance, the
+bounds, lme4's start and the conversions between theta and the data-scale ``tau``; the search
+is the same for every structure:
+
+* L-BFGS-B, with the analytic gradient when the structure has one (``has_gradient``), with
+  finite differences otherwise (then a looser ``ftol``: the differences are not more accurate);
+* for costly models without a gradient (many parameters and random effects) a model-based
+  search (COBYQA, as lme4's bobyqa), which needs fewer evaluations;
+* an entry that stopped at its bound of 0 is restarted once from a small positive value.
+
+:func:`newton_finish` and :func:`maximize` then polish the optimum with Newton steps
+(:mod:`mixedtools.lmm.polish`).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from scipy import optimize
 
-from mixedtools.lmm import reml as _reml
-from mixedtools.lmm.pls import PLSStructure, fit_pls
+from mixedtools.lmm.polish import newton_polish, optimality_gap
 
-__all__ = ["bounded_refit", "fit_structure", "maximize", "neutral_start", "newton_finish"]
+__all__ = [
+    "bounded_refit",
+    "fit_structure",
+    "maximize",
+    "neutral_start",
+    "newton_finish",
+    "search",
+]
 
 _ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
 _RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
+_MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
+_FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
 
 
-@lru_cache(maxsize=8)
-def _lower(k):
-    """Row and column indices of the lower triangle of a k x k matrix, row by row."""
-    rows, cols = np.tril_indices(k)
-    rows.flags.writeable = cols.flags.writeable = False
-    return rows, cols
+def search(
+    structure,
+    reml=True,
+    starts=None,
+    maxiter=2000,
+    model_based=None,
+    final_radius=_FINAL_TR_RADIUS,
+):
+    """Minimise the structure's profiled deviance over theta from each start; keep the best.
 
+    Parameters
+    ----------
+    structure : mixedtools.lmm.engine.EngineProtocol
+    reml : bool
+    starts : sequence of ndarray, optional
+        Starting values of theta, tried in turn; default lme4's start.
+    maxiter : int
+        Iteration limit per start.
+    model_based : bool, optional
+        COBYQA rather than L-BFGS-B; by default for structures without a gradient with at
+        least four parameters and more than 2,000 random effects.
+    final_radius : float
+        Trust-region radius at which the model-based search stops.
 
-def _factor(structure, theta):
-    """The relative Cholesky factor L of G, and the variance-component sds, from theta."""
-    k = structure.k_re
-    L = np.zeros((k, k))
-    L[_lower(k)] = theta[: k * (k + 1) // 2]
-    return L, theta[k * (k + 1) // 2 :]
+    Returns
+    -------
+    tau : ndarray
+        Data-scale variance parameters at the optimum.
+    success : bool
+        The optimiser converged to a finite optimum.
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
+    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
+    >>> tau, success = search(s)
+    >>> tau.shape, success
+    ((2,), True)
+    """
+    bounds = structure.theta_bounds()
+    gradient = structure.has_gradient
+    if model_based is None:
+        model_based = (
+            not gradient
+            and structure.n_theta >= 4
+            and structure.n_random_effects > _MODEL_BASED_MIN_Q
+        )
 
-def _unpack(structure, theta):
-    """Relative tau (sigma^2 entry 1) from theta = (lower triangle of L row by row, sds)."""
-    L, sds = _factor(structure, theta)
-    G = np.where(structure.free, L @ L.T, 0.0)
-    return structure.tau_from(G=G if structure.k_re else None, vc_variances=sds**2, sigma2=1.0)
+    def deviance(theta):
+        return structure.deviance(theta, reml, gradient=gradient)
 
+    def minimise(start):
+        if model_based:
+            options = {"maxfev": maxiter * 10, "final_tr_radius": final_radius}
+            return optimize.minimize(
+                structure.deviance,
+                start,
+                args=(reml,),
+                method="COBYQA",
+                bounds=bounds,
+                options=options,
+            )
+        options = {"maxiter": maxiter} if gradient else {"maxiter": maxiter, "ftol": 1e-7}
+        return optimize.minimize(
+            deviance, start, jac=gradient, method="L-BFGS-B", bounds=bounds, options=options
+        )
 
-def _chain_rule(structure, theta, score):
-    """Gradient with respect to theta from the gradient with respect to the relative tau."""
-    k, n_g = structure.k_re, len(structure.g_entries)
-    # d f = sum over free (a >= b) of g_ab dG_ab = tr(S dG) with S symmetric (off-diagonal
-    # entries halved), and dG = dL L' + L dL', so df/dL = 2 S L.
-    S = np.zeros((k, k))
-    for value, (a, b) in zip(score[:n_g], structure.g_entries, strict=True):
-        S[a, b] = S[b, a] = value if a == b else 0.5 * value
-    L, sds = _factor(structure, theta)
-    return np.concatenate([(2.0 * S @ L)[_lower(k)], 2.0 * sds * score[n_g:]])
-
-
-def _pack(structure, tau):
-    k = structure.k_re
-    s2 = tau[-1]
-    G = np.zeros((k, k))
-    for i, (a, b) in enumerate(structure.g_entries):
-        G[a, b] = G[b, a] = tau[i]
-    w, U = np.linalg.eigh(G / s2) if k else (np.zeros(0), np.zeros((0, 0)))
-    G_rel = (U * np.clip(w, 1e-10, None)) @ U.T if k else G
-    L = np.linalg.cholesky(G_rel) if k else G
-    n_g = len(structure.g_entries)
-    sds = np.sqrt(np.clip(tau[n_g:-1] / s2, 0.0, None))
-    return np.concatenate([L[_lower(k)], sds])
+    best = None
+    for start in starts if starts is not None else [structure.theta_start()]:
+        res = minimise(start)
+        if best is None or res.fun < best.fun:
+            best = res
+    # The deviance depends on a diagonal entry of a factor only through its square, so 0 is
+    # always a stationary point in that coordinate and a gradient method that reaches it stays
+    # there, even when moving off would lower the deviance.  Restart once from a small positive
+    # value and keep the better optimum.
+    lower_bounded = np.array([low == 0.0 for low, _ in bounds])
+    at_zero = lower_bounded & (best.x < _ZERO_SD)
+    if at_zero.any():
+        res = minimise(np.where(at_zero, _RESTART_SD, best.x))
+        if res.fun < best.fun:
+            best = res
+    sigma2 = structure.profiled_sigma2(best.x, reml)
+    success = bool(best.success) and bool(np.isfinite(best.fun)) and bool(best.fun < 1e300)
+    return structure.tau_from_theta(best.x, sigma2), success
 
 
 def neutral_start(structure) -> np.ndarray:
@@ -77,8 +136,7 @@ def neutral_start(structure) -> np.ndarray:
     X, y = structure.X, structure.y
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     s2 = max(float(np.var(y - X @ beta)), 1e-12 * max(float(np.var(y)), 1.0))
-    G = np.eye(structure.k_re) * s2 if structure.k_re else None
-    return structure.tau_from(G=G, vc_variances=np.full(len(structure.vc), s2), sigma2=s2)
+    return structure.tau_from_theta(structure.theta_start(), s2)
 
 
 def bounded_refit(
@@ -86,19 +144,19 @@ def bounded_refit(
 ):
     """Maximise the (RE)ML log-likelihood from `tau0` with variances bounded below by zero.
 
-    sigma^2 is profiled out (:func:`mixedtools.lmm.reml.profiled_log_likelihood`), so the search
-    runs over the relative covariance parameters only, as in lme4.
+    sigma^2 is profiled out, so the search runs over the relative covariance parameters only,
+    as in lme4 (:func:`search`).
 
     Parameters
     ----------
-    structure : mixedtools.lmm.reml.LMMStructure
+    structure : mixedtools.lmm.engine.EngineProtocol
     tau0 : ndarray
         Starting value (data scale).
     reml : bool
     try_neutral_start : bool
         Also start from lme4's neutral point and keep the better optimum.
     maxiter : int
-        Iteration limit of L-BFGS-B (per start).
+        Iteration limit of the search (per start).
     return_success : bool
         Also return whether the optimiser reported convergence.
 
@@ -122,64 +180,21 @@ def bounded_refit(
     >>> tau.shape, bool(tau[-1] > 0)
     ((2,), True)
     """
-    theta0 = _pack(structure, np.asarray(tau0, float))
-    k = structure.k_re
-    rows, cols = _lower(k)
-    bounds = [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols, strict=True)]
-    bounds += [(0.0, None)] * len(structure.vc)
-
-    def deviance(theta):  # lme4's criterion, -2 x the profiled log-likelihood, and its gradient
-        try:
-            ll, _, score = _reml.profiled_log_likelihood(
-                structure, _unpack(structure, theta), reml, score=True
-            )
-        except np.linalg.LinAlgError:
-            ll = -np.inf
-        if not np.isfinite(ll):
-            return 1e300, np.zeros_like(theta)
-        return -2.0 * ll, -2.0 * _chain_rule(structure, theta, score)
-
-    def minimise(start):
-        return optimize.minimize(
-            deviance,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": maxiter},
-        )
-
-    neutral = np.concatenate([(rows == cols).astype(float), np.ones(len(structure.vc))])
-    best = None
-    for start in (theta0, neutral) if try_neutral_start else (theta0,):
-        res = minimise(start)
-        if best is None or res.fun < best.fun:
-            best = res
-    # The deviance depends on a diagonal entry of L (or a variance-component sd) only through
-    # its square, so 0 is always a stationary point in that coordinate and a gradient method
-    # that reaches it stays there, even when moving off would lower the deviance.  Restart
-    # once from a small positive value and keep the better optimum.
-    lower_bounded = np.array([low == 0.0 for low, _ in bounds])
-    at_zero = lower_bounded & (best.x < _ZERO_SD)
-    if at_zero.any():
-        res = minimise(np.where(at_zero, _RESTART_SD, best.x))
-        if res.fun < best.fun:
-            best = res
-    relative = _unpack(structure, best.x)
-    _, sigma2 = _reml.profiled_log_likelihood(structure, relative, reml)
-    tau = relative * sigma2
-    if return_success:
-        return tau, bool(best.success) and bool(best.fun < 1e300)
-    return tau
+    starts = [structure.theta_from_tau(np.asarray(tau0, float))]
+    if try_neutral_start:
+        starts.append(structure.theta_start())
+    tau, success = search(structure, reml, starts, maxiter=maxiter)
+    return (tau, success) if return_success else tau
 
 
 def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
-    """Finish a fit: Newton-polish ``tau``; if that stops short, refit bounded and polish again.
+    """Finish a fit: Newton-polish ``tau``; if that stops short, search again and polish again.
 
-    The optimiser that produced ``tau`` (statsmodels, or :func:`bounded_refit`) can stop
-    short, typically next to a zero variance. When the Newton decrement after polishing is
-    still above ``tol``, the likelihood is maximised again with the variances bounded at zero
-    (from ``tau`` and from the neutral start), polished, and the better of the two is kept.
+    The optimiser that produced ``tau`` (statsmodels, or :func:`search`) can stop short,
+    typically next to a zero variance. When the optimality gap after polishing is still above
+    ``tol``, the deviance is minimised again from ``tau`` and from lme4's start (model-based
+    when the structure has no gradient: it copes better with flat ridges next to the bounds),
+    polished, and the better of the two is kept.
 
     Examples
     --------
@@ -194,17 +209,19 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     >>> bool(newton_decrement(s, reml_quantities(s, tau)) < 1e-6)
     True
     """
-    tau = _reml.newton_polish(structure, tau, reml=reml, steps=4)
-    quantities = _reml.reml_quantities(structure, tau, reml=reml)
+    tau = newton_polish(structure, tau, reml=reml, steps=4)
+    quantities = structure.quantities(tau, reml)
     # judged in lme4's parameters: at a correlation of +-1 the score of tau need not vanish
-    if 2.0 * _reml.optimality_gap(structure, quantities) < tol:
+    if 2.0 * optimality_gap(structure, quantities) < tol:
         return tau
-    if isinstance(structure, PLSStructure):
-        restart = fit_pls(structure, reml, start_tau=tau, model_based=True, final_radius=1e-6)[0]
-    else:
-        restart = bounded_refit(structure, tau, reml=reml)
-    refit = _reml.newton_polish(structure, restart, reml, 4)
-    if _reml.log_likelihood(structure, refit, reml) > quantities.loglik:
+    starts = [structure.theta_from_tau(tau), structure.theta_start()]
+    # at a bound (where the Newton steps hold the bounded entries) the search does the last
+    # digits itself: a model-based search is asked for a small final radius
+    restart, _ = search(
+        structure, reml, starts, model_based=not structure.has_gradient, final_radius=1e-6
+    )
+    refit = newton_polish(structure, restart, reml, 4)
+    if structure.log_likelihood(refit, reml) > quantities.loglik:
         return refit
     return tau
 
@@ -230,15 +247,17 @@ def newton_finish(structure, tau, reml=True, steps=3) -> np.ndarray:
     >>> bool(optimality_gap(s, reml_quantities(s, tau)) < 0.5e-6)
     True
     """
+    tau = np.array(tau, dtype=float)
+    tau[structure.boundary_mask(tau)] = 0.0  # a variance at its bound is 0, as lme4 reports it
     for _ in range(steps):
-        gap = _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml))
+        gap = optimality_gap(structure, structure.quantities(tau, reml))
         if gap < 1e-14:  # the error in tau goes as the square root of the gap
             return tau
-        new = _reml.newton_polish(structure, tau, reml=reml, steps=1)
+        new = newton_polish(structure, tau, reml=reml, steps=1)
         if np.array_equal(new, tau):
             break
         tau = new
-    if _reml.optimality_gap(structure, _reml.reml_quantities(structure, tau, reml)) < 0.5e-6:
+    if optimality_gap(structure, structure.quantities(tau, reml)) < 0.5e-6:
         return tau
     return maximize(structure, tau, reml=reml)
 
@@ -246,9 +265,8 @@ def newton_finish(structure, tau, reml=True, steps=3) -> np.ndarray:
 def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     """Stage 3 of a fit: the (RE)ML optimum of ``structure``, as :func:`mixedtools.lmer` finds it.
 
-    The sparse structure is optimised over lme4's theta (:func:`mixedtools.lmm.pls.fit_pls`) and,
-    with ``polish``, finished by Newton steps; the blockwise one is optimised from a neutral start
-    (:func:`bounded_refit`) and, with ``polish``, by :func:`maximize`.
+    lme4's deviance is minimised from lme4's start (:func:`search`) and, with ``polish``,
+    finished by Newton steps (:func:`newton_finish`).
 
     Examples
     --------
@@ -258,8 +276,5 @@ def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     >>> bool(abs(fit_structure(fit.structure, reml=True) - fit.tau).max() < 1e-6 * fit.tau.max())
     True
     """
-    if isinstance(structure, PLSStructure):
-        tau, _ = fit_pls(structure, reml)
-        return newton_finish(structure, tau, reml) if polish else tau
-    tau = bounded_refit(structure, neutral_start(structure), reml, try_neutral_start=False)
-    return maximize(structure, tau, reml=reml) if polish else tau
+    tau, _ = search(structure, reml, [structure.theta_start()])
+    return newton_finish(structure, tau, reml) if polish else tau

@@ -30,19 +30,20 @@ from functools import cached_property, lru_cache
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy import optimize
 from scipy.sparse.csgraph import connected_components
 
-from mixedtools.lmm.engine import LMMQuantities
+from mixedtools.lmm._linalg import lapack_cholesky as _lapack_cholesky
+from mixedtools.lmm._linalg import lapack_solve as _lapack_solve
+from mixedtools.lmm._linalg import tri_inverse as _tri_inverse
+from mixedtools.lmm.engine import ConditionalModes, LMMQuantities, RandomTermCovariance
+from mixedtools.lmm.optimize import search
 
 __all__ = ["PLSTerm", "PLSStructure", "fit_pls"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
-_ZERO_SD = 1e-4
-_MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
+_DENSE_QUANTITIES = 400  # random effects up to which the information uses dense products
+_DENSE_DEVIANCE = 400  # and up to which the deviance uses one dense Cholesky factor
 _MAX_DENSE = 12_000  # effects outside the largest term: a dense Cholesky of this size (1.2 GB)
-_RESTART_SD = 0.1
-_FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,21 +88,6 @@ def _lower(k):
     rows, cols = np.tril_indices(k)
     rows.flags.writeable = cols.flags.writeable = False
     return rows, cols
-
-
-def _tri_inverse(L):
-    """Inverses of a stack of lower-triangular matrices (n, k, k); closed form for k <= 2."""
-    k = L.shape[1]
-    if k == 1:
-        return 1.0 / L
-    if k == 2:
-        a, c, d = L[:, 0, 0], L[:, 1, 0], L[:, 1, 1]
-        out = np.zeros_like(L)
-        out[:, 0, 0] = 1.0 / a
-        out[:, 1, 1] = 1.0 / d
-        out[:, 1, 0] = -c / (a * d)
-        return out
-    return np.linalg.inv(L)
 
 
 def _block_diagonal(data, k, n) -> sp.csr_matrix:
@@ -176,6 +162,11 @@ class PLSStructure:
             )
         self._build_crossproducts()
         self._qty_cache = None
+
+    @property
+    def has_gradient(self) -> bool:
+        """Whether :meth:`deviance` gives its gradient: for small models (dense products)."""
+        return self.q <= _DENSE_QUANTITIES
 
     # ------------------------------------------------------------------ layout
     @property
@@ -290,6 +281,13 @@ class PLSStructure:
         self._Zr1 = self.ZtZ[q1:, :q1].tocsr()
         self._Zrr_sparse = self.ZtZ[q1:, q1:].tocsr()
         self._Zrr = self._Zrr_sparse.toarray()
+        self._ZtZ_dense = self.ZtZ.toarray() if self.q <= _DENSE_QUANTITIES else None
+        # (term, levels) in the internal order when every term is scalar (Lambda diagonal)
+        self._lam_diagonal = (
+            [(ti, self.terms[ti].n_levels) for ti in self.order]
+            if all(t.k == 1 for t in self.terms)
+            else None
+        )
         q2 = self.q - q1
         self._Zr1_dense = (
             self._Zr1.toarray().reshape(q2, t1.n_levels, k1) if 0 < q2 * q1 <= 250_000 else None
@@ -322,6 +320,11 @@ class PLSStructure:
     @property
     def n_theta(self) -> int:
         return self.n_tau - 1
+
+    @property
+    def n_random_effects(self) -> int:
+        """Number of random effects q (columns of Z)."""
+        return self.q
 
     def theta_bounds(self):
         out = []
@@ -415,7 +418,7 @@ class PLSStructure:
             W = self._lam_apply(Ts, W0, True, start=1)
             P = self._lam_apply(Ts, self._Zrr, True, start=1)
             S = self._lam_apply(Ts, P.T, True, start=1) + np.eye(self.q - q1) - W @ W.T
-            L22 = sla.cholesky(S, lower=True, check_finite=False)
+            L22 = _lapack_cholesky(S)
         else:
             R1s = _block_diagonal(R1.ravel(), k1, q1)
             data = np.concatenate(
@@ -487,17 +490,50 @@ class PLSStructure:
         RZX, cu = sol[:, :p], sol[:, p]
         XtX = self.XytXy[:p, :p] - RZX.T @ RZX
         Xty = self.XytXy[:p, p] - RZX.T @ cu
-        chol = np.linalg.cholesky(XtX)
-        beta = sla.cho_solve((chol, True), Xty)
+        chol = _lapack_cholesky(XtX)
+        beta = _lapack_solve(chol, _lapack_solve(chol, Xty), trans=1)
         pwrss = self.XytXy[p, p] - cu @ cu - beta @ Xty
         pwrss = max(float(pwrss), np.finfo(float).tiny)
         logdet_x = 2.0 * np.log(np.diagonal(chol)).sum()
         return f, RZX, cu, XtX, beta, pwrss, f.logdet(), logdet_x
 
-    def deviance(self, theta, reml=True) -> float:
-        """lme4's profiled deviance (REML criterion) at theta; ``inf`` where it fails."""
+    def _dense_pls(self, Ts):
+        """``(pwrss, log|C|, log|RX'RX|)`` of :meth:`pls` for scalar terms (``Lambda``
+        diagonal) from one dense Cholesky factor of ``C``: for few random effects a handful of
+        LAPACK calls cost less than the block factorisation's many small ones."""
+        # scalar terms only: Lambda is diagonal
+        d = np.concatenate([np.full(n, Ts[ti][0, 0]) for ti, n in self._lam_diagonal])
+        C = self._ZtZ_dense * np.outer(d, d)
+        rhs = d[:, None] * self.ZtXy
+        C[np.diag_indices_from(C)] += 1.0
+        L = _lapack_cholesky(C)
+        sol = _lapack_solve(L, rhs)
+        p = self.n_fixed
+        RZX, cu = sol[:, :p], sol[:, p]
+        XtX = self.XytXy[:p, :p] - RZX.T @ RZX
+        Xty = self.XytXy[:p, p] - RZX.T @ cu
+        chol = _lapack_cholesky(XtX)
+        z = _lapack_solve(chol, Xty)
+        pwrss = max(float(self.XytXy[p, p] - cu @ cu - z @ z), np.finfo(float).tiny)
+        logdet_c = 2.0 * np.log(np.diagonal(L)).sum()
+        return pwrss, float(logdet_c), 2.0 * np.log(np.diagonal(chol)).sum()
+
+    def deviance(self, theta, reml=True, gradient=False) -> float:
+        """lme4's profiled deviance (REML criterion) at theta; ``inf`` where it fails.
+
+        With ``gradient`` (small models only, see :attr:`has_gradient`) also its gradient."""
+        if gradient:
+            if not self.has_gradient:
+                raise NotImplementedError("the deviance of a large model has no gradient here")
+            try:
+                return self._deviance_gradient(theta, reml)
+            except (np.linalg.LinAlgError, ValueError):
+                return np.inf, np.zeros_like(theta)
         try:
-            _, _, _, _, _, pwrss, logdet_c, logdet_x = self.pls(self.factors_from_theta(theta))
+            if self._lam_diagonal is not None and self.q <= _DENSE_DEVIANCE:
+                pwrss, logdet_c, logdet_x = self._dense_pls(self.factors_from_theta(theta))
+            else:
+                _, _, _, _, _, pwrss, logdet_c, logdet_x = self.pls(self.factors_from_theta(theta))
         except (np.linalg.LinAlgError, ValueError):
             return np.inf
         n, p = self.n_obs, self.n_fixed
@@ -506,6 +542,47 @@ class PLSStructure:
         if reml:
             dev += logdet_x
         return float(dev)
+
+    def _deviance_gradient(self, theta, reml):
+        """The deviance and its gradient in theta, with dense products (small models).
+
+        As in :func:`mixedtools.lmm.reml.profiled_log_likelihood`: with ``V_0 = I + Z Lambda
+        Lambda' Z'`` the deviance's derivative in a relative covariance parameter ``rho_k`` is
+        ``tr(E_k T)``, ``T = Z'V_0^-1 Z - c c' / sigma2 - (REML) B Phi_0 B'`` with
+        ``B = Z'V_0^-1 X``, ``c = Z'V_0^-1 r`` and ``Phi_0 = (X'V_0^-1 X)^-1``; only the
+        entries of ``T`` within one level of a term are needed.  Then ``G_t = T_t T_t'`` gives
+        the chain rule ``d dev / d T_t = 2 S_t T_t``.
+        """
+        Ts = self.factors_from_theta(theta)
+        f, RZX, cu, XtX0, beta, pwrss, logdet_c, logdet_x = self.pls(Ts)
+        n, p = self.n_obs, self.n_fixed
+        dof = n - p if reml else n
+        dev = logdet_c + dof * (1.0 + np.log(2.0 * np.pi * pwrss / dof))
+        if reml:
+            dev += logdet_x
+        Y = f.forward(self._lam_apply(Ts, self._ZtZ_dense, True))  # L^-1 Lambda' Z'Z
+        B = self.ZtXy[:, :p] - Y.T @ RZX
+        c = self.ZtXy[:, p] - Y.T @ cu - B @ beta
+        sigma2 = pwrss / dof
+        if reml:
+            chol = _lapack_cholesky(XtX0)
+            BP = _lapack_solve(chol, B.T).T  # rows of B times chol^-T: B Phi_0 B' = BP BP'
+        grad = np.empty(self.n_theta)
+        for ti, entries in enumerate(self.term_entries):
+            pos = self.order.index(ti)
+            k = self.terms[ti].k
+            S = np.zeros((k, k))
+            for a, b in entries:
+                ia, ib = self._cols(pos, a), self._cols(pos, b)
+                t = self._ZtZ_dense[ia, ib].sum() - np.einsum("ri,ri->", Y[:, ia], Y[:, ib])
+                t -= c[ia] @ c[ib] / sigma2
+                if reml:
+                    t -= np.einsum("ip,ip->", BP[ia], BP[ib])
+                S[a, b] = S[b, a] = t  # d dev = tr(S dG_t), S symmetric
+            lower = _lower(k)
+            start = self._tau_offsets[ti]
+            grad[start : start + len(entries)] = (2.0 * S @ Ts[ti])[lower]
+        return float(dev), grad
 
     def profiled_sigma2(self, theta, reml=True) -> float:
         pwrss = self.pls(self.factors_from_theta(theta))[5]
@@ -571,13 +648,21 @@ class PLSStructure:
         s2 = tau[-1]
         n, p = self.n_obs, self.n_fixed
         f, RZX, cu, XtX0, beta, pwrss, logdet_c, _ = self.pls(self.factors_from_tau(tau))
-        K = (self._lambda(f.Ts).T @ self.ZtZ).tocsr()
-        Y1, Y2 = self._split_solve(f, K)
-        S = (self.ZtZ - Y1.T @ Y1).tocsr()
         q1 = self.q1
+        if self.q <= _DENSE_QUANTITIES:  # small models: dense products, no sparse overhead
+            ZtZ = self._ZtZ_dense
+            Y = f.forward(self._lam_apply(f.Ts, ZtZ, True))
+            Y1, Y2 = Y[:q1], Y[q1:]
+            S = ZtZ - Y.T @ Y  # sigma^2 A itself
+            Y2r = Y2[:0]  # nothing left to subtract from S
+        else:
+            K = (self._lambda(f.Ts).T @ self.ZtZ).tocsr()
+            Y1, Y2 = self._split_solve(f, K)
+            S = (self.ZtZ - Y1.T @ Y1).tocsr()
+            Y2r = Y2
 
         def A_times(V):  # sigma^2 A V
-            return S @ V - Y2.T @ (Y2 @ V)
+            return S @ V - Y2r.T @ (Y2r @ V)
 
         def Yt_times(V):  # Y' V for V (q x m)
             return Y1.T @ V[:q1] + Y2.T @ V[q1:]
@@ -620,7 +705,7 @@ class PLSStructure:
         uvvu = np.empty((n_tau, n_tau))
         for k, (pos, a, b) in enumerate(params):
             ia, ib = self._cols(pos, a), self._cols(pos, b)
-            diag = np.asarray(S[ia, ib]).sum() - _sum_product(Y2[:, ia], Y2[:, ib])
+            diag = np.asarray(S[ia, ib]).sum() - _sum_product(Y2r[:, ia], Y2r[:, ib])
             tr_vk[k] = diag / s2 * (1.0 if a == b else 2.0)
             M[k] = B.T @ EBc[k][:, :p]
             h[k] = B.T @ EBc[k][:, p]
@@ -629,9 +714,9 @@ class PLSStructure:
                 Q[k, m] = EBc[k][:, :p].T @ AEBc[m][:, :p]
                 uvvu[k, m] = EBc[k][:, p] @ AEBc[m][:, p]
         # tr(E_k A E_l A) = sum over (alpha, beta) in pairs(k), (gamma, delta) in pairs(l) of
-        # sum_ij A[i beta, j gamma] A[i alpha, j delta], with sigma^2 A = S - Y2'Y2
+        # sum_ij A[i beta, j gamma] A[i alpha, j delta], with sigma^2 A = S - Y2r'Y2r
         gram, y2cols, sblocks = {}, {}, {}
-        Y2c = Y2.tocsc() if sp.issparse(Y2) else Y2
+        Y2c = Y2r.tocsc() if sp.issparse(Y2r) else Y2r
 
         def y2(pos, x):  # Y2[:, cols(pos, x)]
             if (pos, x) not in y2cols:
@@ -645,7 +730,9 @@ class PLSStructure:
 
         def s_block(pk, x, pl, y):
             if (pk, x, pl, y) not in sblocks:
-                sblocks[(pk, x, pl, y)] = S[self._cols(pk, x)][:, self._cols(pl, y)].tocsr()
+                rows, cols = self._cols(pk, x), self._cols(pl, y)
+                block = S[np.ix_(rows, cols)] if isinstance(S, np.ndarray) else S[rows][:, cols]
+                sblocks[(pk, x, pl, y)] = block if isinstance(S, np.ndarray) else block.tocsr()
             return sblocks[(pk, x, pl, y)]
 
         for k, (pk, ak, bk) in enumerate(params):
@@ -656,8 +743,8 @@ class PLSStructure:
                     for gamma, delta in {(al, bl), (bl, al)}:
                         s1 = s_block(pk, beta_, pl, gamma)
                         s2_ = s_block(pk, alpha, pl, delta)
-                        total += s1.multiply(s2_).sum()
-                        if Y2.shape[0]:
+                        total += _sum_product(s1, s2_)
+                        if Y2r.shape[0]:
                             ya, yb = y2(pk, alpha), y2(pk, beta_)
                             yg, yd = y2(pl, gamma), y2(pl, delta)
                             total -= _sum_product((s1.T @ ya.T).T, yd)
@@ -711,11 +798,11 @@ class PLSStructure:
         self._qty_cache = (key, qty)
         return qty
 
-    def conditional_modes(self, tau):
+    def conditional_modes(self, tau, beta=None):
         """Conditional modes ``b`` and the diagonal blocks of ``Var(b | y)``, per term.
 
-        Returns a list, per term in the user's order, of ``(modes (n_levels, k),
-        condcov (n_levels, k, k))``.
+        Returns a list of :class:`~mixedtools.lmm.engine.ConditionalModes`, per term in the
+        user's order.  ``beta`` is not needed: the penalised least squares give it with ``b``.
         """
         s2 = tau[-1]
         Ts = self.factors_from_tau(tau)
@@ -742,8 +829,79 @@ class PLSStructure:
                     else:
                         v = v + np.einsum("ri,ri->i", Y2[:, ca], Y2[:, cb])
                     cov[:, a, b_] = cov[:, b_, a] = s2 * v
-            out.append((modes, cov))
+            out.append(ConditionalModes(t.group, t.effect_names, t.levels, modes, cov))
         return out
+
+    # ------------------------------------------------------------------ convergence, df methods
+    def theta_blocks(self) -> list:
+        """(k, positions in tau row by row) of each term's covariance block."""
+        offsets = self._tau_offsets
+        return [(t.k, np.arange(offsets[i], offsets[i + 1])) for i, t in enumerate(self.terms)]
+
+    def nesting_levels(self, rule="nlme's containment df") -> list:
+        """Grouping factors, outermost first, when they are nested (else NotImplementedError)."""
+        by_group = {}
+        for t in self.terms:
+            by_group.setdefault(t.group, t.codes)
+        factors = sorted(by_group.items(), key=lambda item: int(item[1].max()))
+        for (outer_name, outer), (inner_name, inner) in zip(factors[:-1], factors[1:], strict=True):
+            pairs = np.unique(np.column_stack([inner, outer]), axis=0)
+            if len(np.unique(pairs[:, 0])) != len(pairs):
+                raise NotImplementedError(
+                    f"{rule} needs nested grouping factors, but {inner_name!r} is not nested in "
+                    f"{outer_name!r} (they are crossed); use ddf='satterthwaite' or "
+                    "'kenward-roger'"
+                )
+        return [codes for _, codes in factors]
+
+    def hlm_layout(self) -> tuple:
+        """The level-2 units and their random-effects design for HLM's df rule: the outermost
+        grouping factor, when every other factor is nested in it."""
+        outer = self.nesting_levels("HLM's df rule")[0]
+        top = [t for t in self.terms if np.array_equal(t.codes, outer)]
+        names = [n for t in top for n in t.effect_names]
+        Z = np.column_stack([t.Z for t in top])
+        if "Intercept" in names:  # the intercept first, as in the one-factor layout
+            i = names.index("Intercept")
+            Z = np.column_stack([Z[:, i], np.delete(Z, i, axis=1)])
+        return outer, Z
+
+    # ------------------------------------------------------------------ the result
+    def random_terms(self, tau) -> list:
+        """The covariance matrix of each term, in the user's order."""
+        tau = np.asarray(tau, dtype=float)
+        return [
+            RandomTermCovariance(
+                t.group,
+                t.effect_names,
+                self.term_G(tau, ti),
+                np.ones((t.k, t.k), bool),
+                t.n_levels,
+            )
+            for ti, t in enumerate(self.terms)
+        ]
+
+    def variance_parts(self, tau) -> dict:
+        """Variance of each grouping factor averaged over rows (Johnson's mean of z' G z)."""
+        parts: dict[str, float] = {}
+        for ti, t in enumerate(self.terms):
+            per_row = np.einsum("ia,ab,ib->i", t.Z, self.term_G(tau, ti), t.Z)
+            parts[t.group] = parts.get(t.group, 0.0) + float(np.mean(per_row))
+        return parts
+
+    # ------------------------------------------------------------------ the bootstrap
+    def simulate(self, beta, tau, rng) -> np.ndarray:
+        """One response drawn from the model with parameters (beta, tau)."""
+        y = self.X @ np.asarray(beta, float)
+        for ti, t in enumerate(self.terms):
+            w, U = np.linalg.eigh(self.term_G(tau, ti))
+            effects = rng.normal(size=(t.n_levels, t.k)) @ (U * np.sqrt(np.clip(w, 0, None))).T
+            y = y + np.einsum("ia,ia->i", t.Z, effects[t.codes])
+        return y + rng.normal(0.0, np.sqrt(tau[-1]), self.n_obs)
+
+    def with_response(self, y) -> PLSStructure:
+        """The same layout with response ``y``."""
+        return PLSStructure(y, self.X, self.terms, fe_names=self.fe_names)
 
 
 @dataclass
@@ -783,7 +941,7 @@ class _Factor:
         out = [x1]
         if self.L22.size:
             rhs = B[q1:] - self.W @ x1
-            out.append(sla.solve_triangular(self.L22, rhs, lower=True, check_finite=False))
+            out.append(_lapack_solve(self.L22, rhs))
         x = np.vstack(out)
         return x[:, 0] if squeeze else x
 
@@ -796,7 +954,7 @@ class _Factor:
         q1 = self.q1
         n1, k1, _ = self.L11.shape
         if self.L22.size:
-            x2 = sla.solve_triangular(self.L22, y[q1:], lower=True, trans="T", check_finite=False)
+            x2 = _lapack_solve(self.L22, y[q1:], trans=1)
             rhs1 = y[:q1] - self.W.T @ x2
         else:
             x2 = np.zeros((0, y.shape[1]))
@@ -813,7 +971,7 @@ def fit_pls(
     start_tau=None,
     maxiter=2000,
     model_based=None,
-    final_radius=_FINAL_TR_RADIUS,
+    final_radius=1e-3,
 ):
     """Minimise lme4's profiled deviance over theta (variances bounded below by zero).
 
@@ -839,39 +997,14 @@ def fit_pls(
         Data-scale variance parameters at the optimum.
     success : bool
     """
-    bounds = structure.theta_bounds()
-
-    def dev(theta):
-        return structure.deviance(theta, reml)
-
-    # many parameters and costly evaluations: a model-based search (as lme4's bobyqa) needs
-    # fewer evaluations than finite-difference gradients; otherwise L-BFGS-B has less overhead
-    if model_based is None:
-        model_based = structure.n_theta >= 4 and structure.q > _MODEL_BASED_MIN_Q
-
-    def minimise(start):
-        if model_based:
-            # the Newton finish does the last digits: a trust region of 1e-3 suffices
-            options = {"maxfev": maxiter * 10, "final_tr_radius": final_radius}
-            return optimize.minimize(dev, start, method="COBYQA", bounds=bounds, options=options)
-        return optimize.minimize(
-            dev, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "ftol": 1e-7}
-        )
-
     starts = [structure.theta_start()]
     if start_tau is not None:
         starts.append(structure.theta_from_tau(np.asarray(start_tau, float)))
-    best = None
-    for s in starts:
-        res = minimise(s)
-        if best is None or res.fun < best.fun:
-            best = res
-    lower = np.array([lo == 0.0 for lo, _ in bounds])
-    at_zero = lower & (best.x < _ZERO_SD)
-    if at_zero.any():
-        res = minimise(np.where(at_zero, _RESTART_SD, best.x))
-        if res.fun < best.fun:
-            best = res
-    theta = best.x
-    sigma2 = structure.profiled_sigma2(theta, reml)
-    return structure.tau_from_theta(theta, sigma2), bool(best.success and np.isfinite(best.fun))
+    return search(
+        structure,
+        reml,
+        starts,
+        maxiter=maxiter,
+        model_based=model_based,
+        final_radius=final_radius,
+    )

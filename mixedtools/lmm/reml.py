@@ -22,13 +22,24 @@ derivatives of ``Phi = (X' V^-1 X)^-1`` with respect to ``tau``.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import numpy as np
 
-from mixedtools.lmm.engine import LMMQuantities
-from mixedtools.lmm.pls import PLSStructure
+from mixedtools.lmm._linalg import lapack_cholesky, lapack_solve, tri_inverse
+from mixedtools.lmm.engine import (
+    ConditionalModes,
+    LMMQuantities,
+    RandomTermCovariance,
+)
+from mixedtools.lmm.polish import (
+    newton_decrement,
+    newton_polish,
+    optimality_gap,
+)
 
 __all__ = [
     "LMMStructure",
@@ -45,11 +56,6 @@ __all__ = [
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
-
-
-def _is_pls(structure) -> bool:
-    """True for the general (sparse, any number of terms) layout of :mod:`mixedtools.lmm.pls`."""
-    return isinstance(structure, PLSStructure)
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +81,16 @@ class LMMStructure:
         at zero (uncorrelated terms such as lme4's ``(x || g)``). Default: all free.
     fe_names, re_names, vc_names : tuple of str, optional
         Labels for the columns of ``X``, ``Z`` and the variance components.
+    block_name : str, optional
+        Name of the grouping factor (what a result reports); default ``"group"``.
+    block_levels : ndarray, optional
+        Labels of the K groups; default ``0 .. K-1``.
+    vc_terms : tuple, optional
+        One entry per variance component with attributes ``group``, ``effect``, ``levels`` and
+        ``level_codes`` ((K, m_c) indices into ``levels``, -1 for an unused column), as
+        :class:`mixedtools.lmm.design.VarianceComponent`; they name the component's levels in
+        :meth:`conditional_modes`.  Default: the component's name, its columns numbered
+        within each group.
 
     Examples
     --------
@@ -97,7 +113,12 @@ class LMMStructure:
     fe_names: tuple | None = None
     re_names: tuple | None = None
     vc_names: tuple | None = None
+    block_name: str = "group"
+    block_levels: np.ndarray | None = None
+    vc_terms: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    has_gradient = True  # the profiled deviance comes with its analytic gradient
 
     def __post_init__(self):
         y = np.asarray(self.y, dtype=float).ravel()
@@ -248,6 +269,284 @@ class LMMStructure:
             raise ValueError(f"expected {len(self.vc)} variance components, got {len(vcv)}")
         return np.asarray(g + vcv + [sigma2], dtype=float)
 
+    def _g_matrix(self, tau) -> np.ndarray:
+        k = self.k_re
+        G = np.zeros((k, k))
+        for i, (a, b) in enumerate(self.g_entries):
+            G[a, b] = G[b, a] = tau[i]
+        return G
+
+    # ------------------------------------------------------------------ theta <-> tau
+    @property
+    def n_theta(self) -> int:
+        """Number of lme4 parameters: the lower triangle of G's factor, one sd per component."""
+        return self.k_re * (self.k_re + 1) // 2 + len(self.vc)
+
+    @property
+    def n_random_effects(self) -> int:
+        """Number of random effects (columns of lme4's Z)."""
+        return self.n_groups * self._q
+
+    def theta_bounds(self) -> list:
+        """L-BFGS-B bounds of theta: the diagonal of the factor and the sds at least 0."""
+        rows, cols = _lower(self.k_re)
+        bounds = [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols, strict=True)]
+        return bounds + [(0.0, None)] * len(self.vc)
+
+    def theta_start(self) -> np.ndarray:
+        """lme4's start: relative covariance I."""
+        rows, cols = _lower(self.k_re)
+        return np.concatenate([(rows == cols).astype(float), np.ones(len(self.vc))])
+
+    def _relative_tau(self, theta) -> np.ndarray:
+        """tau relative to sigma^2 (last entry 1) from theta = (factor row by row, sds)."""
+        k = self.k_re
+        m = k * (k + 1) // 2
+        L = np.zeros((k, k))
+        L[_lower(k)] = theta[:m]
+        G = np.where(self.free, L @ L.T, 0.0)
+        return self.tau_from(G=G if k else None, vc_variances=theta[m:] ** 2, sigma2=1.0)
+
+    def theta_from_tau(self, tau) -> np.ndarray:
+        """lme4's parameters at tau (a slightly indefinite G is moved into the PSD cone)."""
+        tau = np.asarray(tau, dtype=float)
+        k, s2 = self.k_re, tau[-1]
+        G = self._g_matrix(tau)
+        w, U = np.linalg.eigh(G / s2) if k else (np.zeros(0), np.zeros((0, 0)))
+        G_rel = (U * np.clip(w, 1e-10, None)) @ U.T if k else G
+        L = np.linalg.cholesky(G_rel) if k else G
+        n_g = len(self.g_entries)
+        sds = np.sqrt(np.clip(tau[n_g:-1] / s2, 0.0, None))
+        return np.concatenate([L[_lower(k)], sds])
+
+    def tau_from_theta(self, theta, sigma2) -> np.ndarray:
+        """Data-scale tau from lme4's parameters and sigma^2."""
+        return self._relative_tau(theta) * sigma2
+
+    def _chain_rule(self, theta, score) -> np.ndarray:
+        """Gradient with respect to theta from the gradient with respect to the relative tau."""
+        k, n_g = self.k_re, len(self.g_entries)
+        m = k * (k + 1) // 2
+        # d f = sum over free (a >= b) of g_ab dG_ab = tr(S dG) with S symmetric (off-diagonal
+        # entries halved), and dG = dL L' + L dL', so df/dL = 2 S L.
+        S = np.zeros((k, k))
+        for value, (a, b) in zip(score[:n_g], self.g_entries, strict=True):
+            S[a, b] = S[b, a] = value if a == b else 0.5 * value
+        L = np.zeros((k, k))
+        L[_lower(k)] = theta[:m]
+        return np.concatenate([(2.0 * S @ L)[_lower(k)], 2.0 * theta[m:] * score[n_g:]])
+
+    # ------------------------------------------------------------------ the criterion
+    def deviance(self, theta, reml=True, gradient=False):
+        """lme4's profiled deviance at theta (``1e300`` where it fails), with its gradient."""
+        try:
+            out = _profiled(self, self._relative_tau(theta), reml, gradient, self._factor(theta))
+            ll = out[0]
+        except np.linalg.LinAlgError:
+            ll = -np.inf
+        if not np.isfinite(ll):
+            return (1e300, np.zeros_like(theta)) if gradient else 1e300
+        if not gradient:
+            return -2.0 * ll
+        return -2.0 * ll, -2.0 * self._chain_rule(theta, out[2])
+
+    def _factor(self, theta):
+        """A square root of the relative covariance of the random effects at theta (lower
+        factor of G, then the components' sds), or None when G has entries fixed at 0 (then
+        ``G != L L'``).  Any square root serves: ``H = L (s2 I + L'SL)^-1 L'`` does not depend
+        on which."""
+        if not np.all(self.free):
+            return None
+        k, q = self.k_re, self._q
+        m = k * (k + 1) // 2
+        L = np.zeros((q, q))
+        L[_lower(k)] = theta[:m]
+        sds = np.repeat(theta[m:], [v.shape[1] for v in self.vc])
+        L[np.arange(k, q), np.arange(k, q)] = sds
+        return L
+
+    def profiled_sigma2(self, theta, reml=True) -> float:
+        """The sigma^2 that maximises the likelihood at theta."""
+        return profiled_log_likelihood(self, self._relative_tau(theta), reml)[1]
+
+    # ------------------------------------------------------------------ likelihood quantities
+    def quantities(self, tau, reml=True) -> LMMQuantities:
+        """:class:`~mixedtools.lmm.engine.LMMQuantities` at tau (see :func:`reml_quantities`).
+
+        The last value is kept: the Newton polish and the convergence check ask for the
+        quantities at the same tau in turn.
+        """
+        tau = np.array(tau, dtype=float)
+        key = (tau.tobytes(), bool(reml))
+        last = self._cache.get("quantities")
+        if last is not None and last[0] == key:
+            return last[1]
+        qty = _quantities(self, tau, reml)
+        self._cache["quantities"] = (key, qty)
+        return qty
+
+    def log_likelihood(self, tau, reml=True) -> float:
+        """(RE)ML log-likelihood at tau (see :func:`log_likelihood`)."""
+        return _log_likelihood(self, tau, reml)
+
+    def is_valid_tau(self, tau) -> bool:
+        """True when tau gives a PSD G, non-negative components and sigma^2 > 0."""
+        return _is_valid_tau(self, tau)
+
+    def boundary_mask(self, tau, rel_tol=1e-8) -> np.ndarray:
+        """Variances below ``rel_tol * sigma^2``, with the covariances in their rows."""
+        return _boundary_mask(self, tau, rel_tol)
+
+    def theta_blocks(self) -> list | None:
+        """(k, positions in tau row by row) per covariance block; None if G has fixed zeros."""
+        blocks = []
+        k = self.k_re
+        if k:
+            if not np.all(self.free):
+                return None
+            blocks.append((k, np.arange(len(self.g_entries))))
+        n_g = len(self.g_entries)
+        blocks += [(1, np.array([n_g + c])) for c in range(len(self.vc))]
+        return blocks
+
+    # ------------------------------------------------------------------ df methods
+    def nesting_levels(self, rule="nlme's containment df") -> list:
+        """Grouping levels for nlme's rule: the groups, then nested indicator components."""
+        levels = [self.groups]
+        current = self.groups
+        for v in self.vc:
+            is_indicator = np.all((v == 0) | (v == 1)) and np.all(v.sum(axis=1) == 1)
+            if not is_indicator:
+                continue
+            inner = np.unique(
+                np.column_stack([current, np.argmax(v, axis=1)]), axis=0, return_inverse=True
+            )[1].ravel()
+            if inner.max() + 1 > current.max() + 1:
+                levels.append(inner)
+                current = inner
+        return levels
+
+    def hlm_layout(self) -> tuple:
+        """The level-2 units and their random-effects design, for HLM's df rule."""
+        return self.groups, self.Z
+
+    # ------------------------------------------------------------------ the result
+    @cached_property
+    def _vc_info(self) -> tuple:
+        if self.vc_terms:
+            return tuple(self.vc_terms)
+        K = self.n_groups
+        out = []
+        for name, v in zip(self.vc_names, self.vc, strict=True):
+            m = v.shape[1]
+            levels = np.array([f"{j}:{c}" for j in range(K) for c in range(m)], dtype=object)
+            out.append(_Component(name, "Intercept", levels, np.arange(K * m).reshape(K, m)))
+        return tuple(out)
+
+    @property
+    def _levels(self) -> np.ndarray:
+        return np.arange(self.n_groups) if self.block_levels is None else self.block_levels
+
+    def random_terms(self, tau) -> list:
+        """The covariance matrix of the correlated block and of each variance component."""
+        tau = np.asarray(tau, dtype=float)
+        out = []
+        if self.k_re:
+            G = self._g_matrix(tau)
+            names = tuple(self.re_names)
+            out.append(RandomTermCovariance(self.block_name, names, G, self.free, self.n_groups))
+        n_g = len(self.g_entries)
+        one = np.ones((1, 1), bool)
+        for info, s in zip(self._vc_info, tau[n_g:-1], strict=True):
+            G = np.array([[s]])
+            out.append(RandomTermCovariance(info.group, (info.effect,), G, one, len(info.levels)))
+        return out
+
+    def conditional_modes(self, tau, beta) -> list:
+        """Conditional modes and variances, one block at a time, batched over blocks.
+
+        ``b_j = L (L'W_j'W_j L + s2 I)^-1 L'W_j'r_j`` and ``Var(b_j | y) = s2 L (...)^-1 L'``
+        with ``D = L L'``; the levels of a variance component are sorted by label.
+        """
+        C, _ = self._crossprods
+        q, p = self._q, self.n_fixed
+        D, s2 = self.covariance_blocks(tau)
+        L = _sqrt_psd(D)
+        WtW = C[:, :q, :q]
+        Wtr = C[:, :q, q + p] - C[:, :q, q : q + p] @ np.asarray(beta, float)
+        inner = s2 * np.eye(q) + np.einsum("ai,jab,bk->jik", L, WtW, L)
+        inner_inv = np.linalg.inv(inner)
+        modes = np.einsum("ai,jik,bk,jb->ja", L, inner_inv, L, Wtr)
+        condvar = s2 * np.einsum("ai,jik,bk->jab", L, inner_inv, L)
+        out = []
+        k = self.k_re
+        if k:
+            names = tuple(self.re_names)
+            block = ConditionalModes(
+                self.block_name, names, self._levels, modes[:, :k], condvar[:, :k, :k]
+            )
+            out.append(block)
+        start = k
+        for info, v in zip(self._vc_info, self.vc, strict=True):
+            m = v.shape[1]
+            used = info.level_codes >= 0
+            labels = np.asarray(info.levels)[info.level_codes[used]]
+            cols = np.arange(start, start + m)
+            order = np.argsort(labels)
+            mode = modes[:, cols][used][order]
+            var = np.einsum("jaa->ja", condvar[:, cols][:, :, cols])[used][order]
+            out.append(
+                ConditionalModes(
+                    info.group, (info.effect,), labels[order], mode[:, None], var[:, None, None]
+                )
+            )
+            start += m
+        return out
+
+    def variance_parts(self, tau) -> dict:
+        """Variance of each grouping factor averaged over rows (Johnson's mean of z' G z)."""
+        tau = np.asarray(tau, dtype=float)
+        parts: dict[str, float] = {}
+        if self.k_re:
+            G, Z = self._g_matrix(tau), self.Z
+            parts[self.block_name] = float(np.mean(np.einsum("ia,ab,ib->i", Z, G, Z)))
+        n_g = len(self.g_entries)
+        for info, v, s in zip(self._vc_info, self.vc, tau[n_g:-1], strict=True):
+            per_row = s * np.einsum("ij,ij->i", v, v)
+            parts[info.group] = parts.get(info.group, 0.0) + float(np.mean(per_row))
+        return parts
+
+    # ------------------------------------------------------------------ the bootstrap
+    def simulate(self, beta, tau, rng) -> np.ndarray:
+        """One response drawn from the model with parameters (beta, tau)."""
+        D, sigma2 = self.covariance_blocks(tau)
+        design = np.column_stack((self.Z, *self.vc))
+        effects = rng.normal(size=(self.n_groups, D.shape[0])) @ _sqrt_psd(D).T
+        random_part = np.einsum("iq,iq->i", design, effects[self.groups])
+        return self.X @ beta + random_part + rng.normal(0.0, math.sqrt(sigma2), self.n_obs)
+
+    def with_response(self, y) -> LMMStructure:
+        """The same layout with response ``y``."""
+        return dataclasses.replace(self, y=y, _cache={})
+
+
+@dataclass(frozen=True)
+class _Component:
+    """Names and levels of a variance component built without a design."""
+
+    group: str
+    effect: str
+    levels: np.ndarray
+    level_codes: np.ndarray
+
+
+@lru_cache(maxsize=16)
+def _lower(k):
+    """Row and column indices of the lower triangle of a k x k matrix, row by row."""
+    rows, cols = np.tril_indices(k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
 
 def _as_2d(a, n, name):
     a = np.asarray(a, dtype=float)
@@ -268,24 +567,26 @@ def _sqrt_psd(D):
     return U * np.sqrt(np.clip(w, 0.0, None))
 
 
-def _group_forms(structure, tau, powers):
+def _group_forms(structure, tau, powers, factor=None):
     """Per-group bilinear forms a' V_j^-m b for a, b in the columns of [W, X, y].
 
     Returns a dict with the forms for each requested power, plus H and logdet V_j.
     Uses V_j^-1 = sigma^-2 (I - W H W') with H = L (sigma^2 I + L' S L)^-1 L', D = L L',
-    which stays valid when D is singular.
+    which stays valid when D is singular.  ``factor``: a known L (any L with L L' = D).
     """
     C, sizes, _ = structure._centred_crossprods
     q = structure._q
-    D, s2 = structure.covariance_blocks(tau)
-    L = _sqrt_psd(D)
+    if factor is None:
+        D, s2 = structure.covariance_blocks(tau)
+        L = _sqrt_psd(D)
+    else:
+        L, s2 = factor, float(tau[-1])
     S = C[:, :q, :q]
     inner = s2 * np.eye(q) + np.einsum("ai,jab,bk->jik", L, S, L)
     chol = np.linalg.cholesky(inner)
     logdet_inner = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     logdet_v = (sizes - q) * np.log(s2) + logdet_inner
-    Lt = np.broadcast_to(L.T, (C.shape[0], q, q))
-    half = np.linalg.solve(chol, Lt)  # chol^-1 L'
+    half = tri_inverse(chol) @ L.T  # chol^-1 L'
     H = np.einsum("jai,jak->jik", half, half)  # L inner^-1 L'
     out = {"H": H, "logdet_v": logdet_v, "sizes": sizes, "S": S}
     R = H
@@ -299,19 +600,19 @@ def _group_forms(structure, tau, powers):
     return out
 
 
-def _gls_pieces(structure, tau):
+def _gls_pieces(structure, tau, factor=None):
     """GLS at tau in one pass over the groups.
 
     Returns ``(logdet V, logdet X'V^-1X, r'V^-1r, forms, chol, z)``: r is the GLS residual,
     ``forms`` the per-group ``[W, X, y]' V_j^-1 [W, X, y]``, ``chol`` the Cholesky factor of
     ``X'V^-1X`` and ``z = chol^-1 X'V^-1y``.
     """
-    f = _group_forms(structure, tau, powers=(1,))
+    f = _group_forms(structure, tau, powers=(1,), factor=factor)
     q = structure._q
     F = f[1].sum(axis=0)
     XVX, XVy, yVy = F[q:-1, q:-1], F[q:-1, -1], F[-1, -1]
-    chol = np.linalg.cholesky(XVX)
-    z = np.linalg.solve(chol, XVy)
+    chol = lapack_cholesky(XVX)
+    z = lapack_solve(chol, XVy)
     logdet_xvx = 2.0 * np.log(np.diagonal(chol)).sum()
     return f["logdet_v"].sum(), logdet_xvx, yVy - z @ z, f[1], chol, z
 
@@ -328,9 +629,11 @@ def log_likelihood(structure, tau, reml=True) -> float:
     >>> round(log_likelihood(s, [1.0, 0.5]), 4)
     -9.6338
     """
-    if _is_pls(structure):
-        return structure.log_likelihood(tau, reml)
-    if not is_valid_tau(structure, tau):
+    return structure.log_likelihood(tau, reml)
+
+
+def _log_likelihood(structure, tau, reml):
+    if not structure.is_valid_tau(tau):
         return -np.inf
     logdet_v, logdet_xvx, rss, *_ = _gls_pieces(structure, tau)
     ll = -0.5 * (structure.n_obs * _LOG_2PI + logdet_v + rss)
@@ -378,17 +681,23 @@ def profiled_log_likelihood(structure, relative_tau, reml=True, score=False):
     >>> bool(np.isclose(ll, log_likelihood(s, [2.0 * sigma2, sigma2])))
     True
     """
+    return _profiled(structure, relative_tau, reml, score)
+
+
+def _profiled(structure, relative_tau, reml, score, factor=None):
+    """:func:`profiled_log_likelihood`; with ``factor`` (a square root of the relative
+    covariance, so ``relative_tau`` is valid) the checks and the eigendecomposition are skipped."""
     relative_tau = np.array(relative_tau, dtype=float)
     if relative_tau.shape != (structure.n_tau,):
         raise ValueError(
             f"relative_tau must have length {structure.n_tau}, got shape {relative_tau.shape}"
         )
     relative_tau[-1] = 1.0
-    if not is_valid_tau(structure, relative_tau):
+    if factor is None and not structure.is_valid_tau(relative_tau):
         invalid = (-np.inf, np.nan)
         return (*invalid, np.full(structure.n_tau - 1, np.nan)) if score else invalid
     n, p, q = structure.n_obs, structure.n_fixed, structure._q
-    logdet_v0, logdet_xvx0, rss0, forms, chol, z = _gls_pieces(structure, relative_tau)
+    logdet_v0, logdet_xvx0, rss0, forms, chol, z = _gls_pieces(structure, relative_tau, factor)
     dof = n - p if reml else n
     sigma2 = max(float(rss0), np.finfo(float).tiny) / dof
     # -2 loglik = N log 2 pi + logdet V_0 + dof (1 + log sigma2) [- p log 2 pi + logdet X'V_0^-1 X]
@@ -400,12 +709,12 @@ def profiled_log_likelihood(structure, relative_tau, reml=True, score=False):
     # d loglik / d rho_k = -1/2 tr(E_k T) with T = sum_j [W_j'V_0^-1W_j - c_j c_j' / sigma2
     # - (REML) B_j Phi_0 B_j'], B_j = W_j'V_0^-1 X_j, c_j = W_j'V_0^-1 r_j, Phi_0 = (X'V_0^-1X)^-1
     xs = slice(q, q + p)
-    beta = np.linalg.solve(chol.T, z)
+    beta = lapack_solve(chol, z, trans=1)
     B = forms[:, :q, xs]
     c = forms[:, :q, -1] - B @ beta
     T = forms[:, :q, :q].sum(axis=0) - np.einsum("ja,jb->ab", c, c) / sigma2
     if reml:
-        half = np.linalg.solve(chol, B.transpose(0, 2, 1))  # chol^-1 B_j'
+        half = lapack_solve(chol, np.eye(p)) @ B.transpose(0, 2, 1)  # chol^-1 B_j'
         T -= np.einsum("jia,jib->ab", half, half)
     gradient = -0.5 * np.einsum("kab,ba->k", structure._derivative_patterns, T)
     return float(-0.5 * minus2), sigma2, gradient
@@ -436,11 +745,13 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
     >>> qty.beta.round(4), qty.score.shape, qty.info_observed.shape
     (array([1.6667]), (2,), (2, 2))
     """
-    if _is_pls(structure):
-        return structure.quantities(tau, reml)
+    return structure.quantities(tau, reml)
+
+
+def _quantities(structure, tau, reml):
     tau = np.asarray(tau, dtype=float)
     structure.covariance_blocks(tau)  # checks the length
-    if not is_valid_tau(structure, tau):
+    if not structure.is_valid_tau(tau):
         raise ValueError(
             "tau is outside the parameter space (G must be positive semi-definite, "
             "variance components non-negative and sigma^2 positive)"
@@ -548,8 +859,10 @@ def reml_quantities(structure, tau, reml=True) -> LMMQuantities:
 
 def is_valid_tau(structure, tau) -> bool:
     """True when tau gives a PSD G, non-negative variance components and sigma^2 > 0."""
-    if _is_pls(structure):
-        return structure.is_valid_tau(tau)
+    return structure.is_valid_tau(tau)
+
+
+def _is_valid_tau(structure, tau):
     tau = np.asarray(tau, dtype=float)
     if tau.shape != (structure.n_tau,) or not np.all(np.isfinite(tau)):
         return False
@@ -566,8 +879,10 @@ def boundary_mask(structure, tau, rel_tol=1e-8) -> np.ndarray:
     A G variance at the boundary also marks the covariances in its row and column,
     since they must be zero too.
     """
-    if _is_pls(structure):
-        return structure.boundary_mask(tau, rel_tol)
+    return structure.boundary_mask(tau, rel_tol)
+
+
+def _boundary_mask(structure, tau, rel_tol):
     tau = np.asarray(tau, dtype=float)
     s2 = tau[-1]
     mask = np.zeros(structure.n_tau, bool)
@@ -583,132 +898,6 @@ def boundary_mask(structure, tau, rel_tol=1e-8) -> np.ndarray:
         if tau[n_g + c] < rel_tol * s2:
             mask[n_g + c] = True
     return mask
-
-
-def newton_decrement(structure, quantities) -> float:
-    """Newton decrement ``score' I^-1 score`` over the parameters not held at the boundary.
-
-    Half of it is the log-likelihood still to be gained by a Newton step: a fit is at its
-    optimum when it is negligible. ``I`` is the observed information; ``inf`` when it is
-    singular.
-
-    Parameters
-    ----------
-    structure : LMMStructure
-    quantities : LMMQuantities
-        :func:`reml_quantities` at the fitted tau.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mixedtools.lmm.reml import LMMStructure, newton_polish, reml_quantities
-    >>> rng = np.random.default_rng(1)
-    >>> g = np.repeat(np.arange(8), 5)
-    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
-    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
-    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
-    >>> bool(newton_decrement(s, reml_quantities(s, tau)) < 1e-12)
-    True
-    """
-    free = ~boundary_mask(structure, quantities.tau)
-    score = quantities.score[free]
-    info = quantities.info_observed[np.ix_(free, free)]
-    try:
-        return abs(float(score @ np.linalg.solve(info, score)))
-    except np.linalg.LinAlgError:
-        return np.inf
-
-
-def newton_polish(structure, tau0, reml=True, steps=3, rel_tol=1e-8) -> np.ndarray:
-    """Refine variance parameters by Newton steps on the (RE)ML score.
-
-    Each step solves ``info_observed @ delta = score``. If the observed information is
-    not positive definite, or the step leaves the parameter space or lowers the
-    log-likelihood even after halving, the expected information is used instead.
-    Variances at the boundary (below ``rel_tol * sigma^2``) are set to zero and held
-    there, together with their covariances.
-
-    Parameters
-    ----------
-    structure : LMMStructure
-    tau0 : array_like
-        Starting value, e.g. from a statsmodels fit.
-    reml : bool
-    steps : int
-        Maximum number of Newton steps (stops early once the step is negligible).
-    rel_tol : float
-        Relative size below which a variance counts as zero.
-
-    Returns
-    -------
-    ndarray
-        The polished tau.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mixedtools.lmm.reml import LMMStructure, newton_polish, reml_quantities
-    >>> rng = np.random.default_rng(1)
-    >>> g = np.repeat(np.arange(8), 5)
-    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
-    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
-    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
-    >>> bool(np.abs(reml_quantities(s, tau).score).max() < 1e-8)
-    True
-    """
-    tau = np.array(tau0, dtype=float)
-    at_bound = boundary_mask(structure, tau, rel_tol)
-    tau[at_bound] = 0.0
-    for _ in range(steps):
-        qty = reml_quantities(structure, tau, reml)
-        free = ~at_bound
-        step = None
-        for info in (qty.info_observed, qty.info_expected):
-            sub = info[np.ix_(free, free)]
-            try:
-                np.linalg.cholesky(sub)
-            except np.linalg.LinAlgError:
-                continue
-            delta = np.zeros_like(tau)
-            delta[free] = np.linalg.solve(sub, qty.score[free])
-            step = _accept_step(structure, tau, delta, qty.loglik, reml, rel_tol)
-            if step is not None:
-                break
-        if step is None:
-            break
-        new_tau, at_bound = step
-        moved = np.abs(new_tau - tau) / np.maximum(np.abs(tau), 1e-12 * tau[-1])
-        tau = new_tau
-        if moved.max() < 1e-12:
-            break
-    return tau
-
-
-def _accept_step(structure, tau, delta, loglik, reml, rel_tol):
-    """Next tau: if the Newton step makes variances negative, those variances are set to
-    zero (boundary); otherwise the longest halved step that stays valid and does not
-    lower the log-likelihood."""
-    floor = loglik - 1e-12 * abs(loglik)
-    full = tau + delta
-    crossing = np.zeros_like(tau, dtype=bool)
-    crossing[structure.variance_index[:-1]] = full[structure.variance_index[:-1]] < 0
-    if crossing.any():
-        # set them to zero and let the next Newton step work on the others
-        projected = np.where(crossing, 0.0, tau)
-        projected[boundary_mask(structure, projected, rel_tol)] = 0.0
-        if log_likelihood(structure, projected, reml) >= floor:
-            return projected, boundary_mask(structure, projected, rel_tol)
-    t = 1.0
-    while t > 1e-3:
-        cand = tau + t * delta
-        if log_likelihood(structure, cand, reml) >= floor:
-            return cand, boundary_mask(structure, cand, rel_tol)
-        t *= 0.5
-    return None
 
 
 def from_statsmodels(results) -> tuple[LMMStructure, np.ndarray]:
@@ -780,187 +969,3 @@ def from_statsmodels(results) -> tuple[LMMStructure, np.ndarray]:
     vcomp = np.asarray(results.vcomp, float) if model.k_vc > 0 else ()
     tau = structure.tau_from(cov_re, vcomp, float(results.scale))
     return structure, tau
-
-
-# --------------------------------------------------------------------------- convergence
-def _tau_blocks(structure):
-    """(k, positions in tau of the lower-triangle entries, row by row) per covariance block."""
-    if _is_pls(structure):
-        return [
-            (t.k, np.arange(structure._tau_offsets[i], structure._tau_offsets[i + 1]))
-            for i, t in enumerate(structure.terms)
-        ]
-    blocks = []
-    k = structure.k_re
-    if k:
-        if not np.all(structure.free):
-            return None
-        blocks.append((k, np.arange(len(structure.g_entries))))
-    n_g = len(structure.g_entries)
-    blocks += [(1, np.array([n_g + c])) for c in range(len(structure.vc))]
-    return blocks
-
-
-def _psd_cholesky(G):
-    """Lower Cholesky factor of a PSD matrix, with zero columns where a pivot vanishes."""
-    k = G.shape[0]
-    L = np.zeros_like(G)
-    scale = max(np.abs(G).max(initial=0.0), np.finfo(float).tiny)
-    for j in range(k):
-        d = G[j, j] - L[j, :j] @ L[j, :j]
-        if d <= 1e-10 * scale:
-            continue
-        L[j, j] = np.sqrt(d)
-        L[j + 1 :, j] = (G[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
-    return L
-
-
-def _theta_of(blocks, tau):
-    """lme4's parameters: relative Cholesky factors (row by row), then sigma^2."""
-    out = []
-    for k, pos in blocks:
-        G = np.zeros((k, k))
-        G[np.tril_indices(k)] = tau[pos]
-        G = G + np.tril(G, -1).T
-        out.append(_psd_cholesky(G / tau[-1])[np.tril_indices(k)])
-    return np.concatenate(out + [[tau[-1]]])
-
-
-@lru_cache(maxsize=16)
-def _tril(k):
-    rows, cols = np.tril_indices(k)
-    rows.flags.writeable = cols.flags.writeable = False
-    return rows, cols
-
-
-def _tau_of(blocks, theta, n_tau):
-    tau = np.empty(n_tau)
-    s2 = theta[-1]
-    start = 0
-    for k, pos in blocks:
-        m = k * (k + 1) // 2
-        lower = _tril(k)
-        L = np.zeros((k, k))
-        L[lower] = theta[start : start + m]
-        tau[pos] = s2 * (L @ L.T)[lower]
-        start += m
-    tau[-1] = s2
-    return tau
-
-
-def _theta_derivatives(structure, quantities, blocks):
-    """lme4's parameters theta (with sigma^2 last), the Jacobian ``d tau / d theta`` and the
-    second-order term ``sum_k score_k d^2 tau_k / d theta^2`` of the chain rule."""
-    tau = np.asarray(quantities.tau, float)
-    n_tau = len(tau)
-    theta = _theta_of(blocks, tau)
-    m = len(theta)
-    # tau is a polynomial of degree 3 in (theta, sigma^2): central differences are exact
-    # up to rounding
-    h = 1e-4 * np.maximum(np.abs(theta), 1e-2)
-    h[-1] = 1e-4 * theta[-1]
-    J = np.empty((n_tau, m))
-    H2 = np.zeros((m, m))
-    score = quantities.score
-    for i in range(m):
-        e = np.zeros(m)
-        e[i] = h[i]
-        J[:, i] = (_tau_of(blocks, theta + e, n_tau) - _tau_of(blocks, theta - e, n_tau)) / (
-            2 * h[i]
-        )
-    for i in range(m):
-        for j in range(i, m):
-            ei, ej = np.zeros(m), np.zeros(m)
-            ei[i], ej[j] = h[i], h[j]
-            d2 = (
-                _tau_of(blocks, theta + ei + ej, n_tau)
-                - _tau_of(blocks, theta + ei - ej, n_tau)
-                - _tau_of(blocks, theta - ei + ej, n_tau)
-                + _tau_of(blocks, theta - ei - ej, n_tau)
-            ) / (4 * h[i] * h[j])
-            H2[i, j] = H2[j, i] = score @ d2
-    return theta, J, H2
-
-
-def theta_space_covariance(structure, quantities, rel_tol=1e-8):
-    """Covariance of tau from the information in lme4's parameters, or None.
-
-    At a correlation of +-1 (a zero diagonal entry of a relative Cholesky factor, with no
-    variance at zero) the observed information of tau is not that of the likelihood's
-    maximum: the score does not vanish there.  As lmerTest does, the information is taken in
-    lme4's parameters (theta, sigma^2), where that point is an ordinary bound, and mapped back:
-    ``A = J H^-1 J'``.  Entries of effects whose variance is zero are left out (their rows of
-    theta are zero).  None when the fit has no such boundary.
-    """
-    blocks = _tau_blocks(structure)
-    if blocks is None:
-        return None
-    tau = np.asarray(quantities.tau, float)
-    theta = _theta_of(blocks, tau)
-    lower, zero_rows, start = [], [], 0
-    for k, pos in blocks:
-        rows, cols = np.tril_indices(k)
-        G = np.zeros((k, k))
-        G[rows, cols] = tau[pos]
-        zero = np.diag(G) < rel_tol * tau[-1]
-        lower += list(rows == cols)
-        zero_rows += list(zero[rows] | zero[cols])
-        start += len(rows)
-    lower = np.array(lower + [False])
-    zero_rows = np.array(zero_rows + [False])
-    at_bound = lower & (np.abs(theta) < 1e-6) & ~zero_rows
-    if not at_bound.any():
-        return None
-    _, J, H2 = _theta_derivatives(structure, quantities, blocks)
-    hess = J.T @ quantities.info_observed @ J - H2
-    keep = ~zero_rows
-    Jk = J[:, keep]
-    return Jk @ np.linalg.pinv(hess[np.ix_(keep, keep)]) @ Jk.T
-
-
-def optimality_gap(structure, quantities) -> float:
-    """Log-likelihood still to gain, by a Newton step in lme4's parameters (theta, sigma^2).
-
-    At a boundary (a variance 0, a correlation +-1) the score with respect to the variance
-    parameters need not vanish, so :func:`newton_decrement` would report a gap that no valid
-    step can close.  In lme4's parameters (relative Cholesky factors) the boundary is a bound
-    on a diagonal entry; entries at the bound whose derivative points out of the parameter
-    space are held, as the Karush-Kuhn-Tucker conditions allow.
-
-    Returns
-    -------
-    float
-        Half the Newton decrement over the free parameters (``inf`` if it cannot be computed).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mixedtools.lmm.reml import LMMStructure, newton_polish, optimality_gap, reml_quantities
-    >>> rng = np.random.default_rng(1)
-    >>> g = np.repeat(np.arange(8), 5)
-    >>> y = rng.normal(size=40) + rng.normal(size=8)[g]
-    >>> s = LMMStructure(y=y, X=np.ones((40, 1)), groups=g, Z=np.ones((40, 1)))
-    >>> tau = newton_polish(s, [1.0, 1.0], steps=20)
-    >>> bool(optimality_gap(s, reml_quantities(s, tau)) < 1e-10)
-    True
-    """
-    blocks = _tau_blocks(structure)
-    if blocks is None:
-        return newton_decrement(structure, quantities) / 2.0
-    theta, J, H2 = _theta_derivatives(structure, quantities, blocks)
-    score = quantities.score
-    grad = J.T @ score
-    hess = J.T @ quantities.info_observed @ J - H2  # minus the Hessian of the log-likelihood
-    # entries at their bound (diagonal of a factor at 0) whose derivative points outwards
-    lower = []
-    for k, _ in blocks:
-        rows, cols = np.tril_indices(k)
-        lower += list(rows == cols)
-    at_bound = np.array(lower + [False]) & (np.abs(theta) < 1e-6) & (grad <= 1e-8 * abs(theta[-1]))
-    free = ~at_bound
-    g, H = grad[free], hess[np.ix_(free, free)]
-    try:
-        step = np.linalg.lstsq(H, g, rcond=1e-10)[0]
-    except np.linalg.LinAlgError:
-        return np.inf
-    return abs(float(g @ step)) / 2.0

@@ -389,7 +389,7 @@ def shrinkage(fit: LmerResult, ax=None):
 
 def _confidence_ellipse(ax, fit: LmerResult, level=0.95):
     """Contour of the estimated random-effects distribution (where 95% of groups should lie)."""
-    G = fit._g_matrix()
+    G = next(t.G for t in fit.structure.random_terms(fit.tau) if t.G.shape[0] > 1)
     w, U = np.linalg.eigh(G)
     r = np.sqrt(stats.chi2.isf(1 - level, 2))
     t = np.linspace(0, 2 * np.pi, 200)

@@ -91,7 +91,7 @@ def _fit_random_slope_model(y, exog, exog_re, groups, maxiter, engine):
             return None
         tau = structure.tau_from(G=np.asarray(fit.cov_re), sigma2=float(fit.scale))
     try:
-        quantities = _reml.reml_quantities(structure, tau)
+        quantities = structure.quantities(tau)
     except (np.linalg.LinAlgError, ValueError):
         return None
     estimates, se = quantities.beta, np.sqrt(np.diag(quantities.Phi))
