@@ -26,6 +26,7 @@ from mixedtools.lmm._type3 import type3_hypotheses
 from mixedtools.lmm.design import LmmDesign
 from mixedtools.lmm.optimize import fit_structure
 from mixedtools.lmm.pls import PLSStructure
+from mixedtools.lmm.rformula import offset_values
 
 __all__ = [
     "LmerResult",
@@ -536,16 +537,12 @@ class LmerResult:
 
     def _offset(self, data: pd.DataFrame, rows) -> np.ndarray:
         """The offset terms of the formula evaluated on ``data`` (zero without offsets)."""
-        total = np.zeros(len(rows))
-        for expr in self.design.parsed.offsets:
-            try:
-                values = patsy.dmatrix(f"0 + I({expr})", data, NA_action="raise")
-            except patsy.PatsyError as err:
-                raise ValueError(
-                    f"cannot evaluate offset({expr}) for the new data: {err}"
-                ) from None
-            total += np.asarray(values)[np.asarray(data.index.get_indexer(rows)), 0]
-        return total
+        # formula front-end: the offsets are evaluated as R reads them (offset(log(n)))
+        try:
+            values = offset_values(self.design.offset_infos, data)
+        except ValueError as err:
+            raise ValueError(f"cannot evaluate the offset for the new data: {err}") from None
+        return values[np.asarray(data.index.get_indexer(rows))]
 
     @property
     def fitted(self) -> pd.Series:
