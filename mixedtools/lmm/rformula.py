@@ -802,6 +802,8 @@ class _Coder:
         if name not in self.colset:
             if not quoted and name in _STRING_CONSTANTS:
                 return _STRING_CONSTANTS[name]
+            if not quoted and name in ("Treatment", "Sum", "Poly", "Diff", "Helmert"):
+                return _R_FUNCS[name]  # patsy's contrasts, e.g. C(f, Sum)
             if not quoted and (name in _R_FUNCS or name in _REFUSED):
                 raise FormulaError(
                     f"{name!r} in {self.text!r} is a function, not a column: call it, e.g. "
