@@ -531,6 +531,8 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
                 out = data.copy() if out is None else out
                 out[col] = series.to_numpy(dtype=float, na_value=np.nan)
                 continue
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            continue  # its category order is the level order (the first is the reference)
         if col not in grouping and not pd.api.types.is_numeric_dtype(series):
             if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
                 if col != parsed.response and series.map(type).eq(str).all():
