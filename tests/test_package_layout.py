@@ -14,7 +14,13 @@ import mixedtools as mt
 PACKAGE = Path(mt.__file__).parent
 
 # What each subpackage may import of mixedtools, besides itself and the base modules.
-BASE = {"mixedtools._threads", "mixedtools._warnings", "mixedtools.report", "mixedtools.datasets"}
+BASE = {
+    "mixedtools._threads",
+    "mixedtools._warnings",
+    "mixedtools.report",
+    "mixedtools.datasets",
+    "mixedtools.rformula",  # the formula front-end of lmm, meta and panel
+}
 ALLOWED = {
     "lmm": set(),
     "anova": set(),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from mixedtools.lmm.rformula import EVAL_ENV
+from mixedtools.rformula import EVAL_ENV
 
 __all__ = ["type3_hypotheses"]
 

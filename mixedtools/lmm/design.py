@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from mixedtools import rformula
 from mixedtools._warnings import external_stacklevel
-from mixedtools.lmm import rformula
 from mixedtools.lmm._names import quote_names, unquote
 from mixedtools.lmm.formula import FormulaError, ParsedFormula, RandomTerm
 
@@ -115,7 +115,7 @@ class LmmDesign:
 
 
 class _FrontEnd:
-    """The model's formulas read as R (:mod:`mixedtools.lmm.rformula`) and memorized on the data.
+    """The model's formulas read as R (:mod:`mixedtools.rformula`) and memorized on the data.
 
     Stateful transforms (``scale``, ``poly``) see every row, as in R's model frame; factor levels
     are those of the rows kept once incomplete rows are dropped.

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mixedtools.rformula import FormulaError
+
 __all__ = ["FormulaError", "ParsedFormula", "RandomTerm", "parse_lmer_formula"]
-
-
-class FormulaError(ValueError):
-    """A model formula that cannot be parsed or cannot be fitted as written."""
 
 
 @dataclass(frozen=True)

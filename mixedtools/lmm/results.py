@@ -26,7 +26,7 @@ from mixedtools.lmm._type3 import type3_hypotheses
 from mixedtools.lmm.design import LmmDesign
 from mixedtools.lmm.optimize import fit_structure
 from mixedtools.lmm.pls import PLSStructure
-from mixedtools.lmm.rformula import offset_values
+from mixedtools.rformula import offset_values
 
 __all__ = [
     "LmerResult",

@@ -96,16 +96,25 @@ def _design(mods, data, k):
     if mods is None:
         return np.ones((k, 1)), ["Intercept"]
     if isinstance(mods, str):
-        import patsy
+        from mixedtools.rformula import model_frame
 
         if data is None:
             raise ValueError("a formula for mods needs data=")
-        formula = mods if "~" in mods else "~ " + mods
+        formula = mods.strip()
+        if "~" in formula and formula.split("~")[0].strip():
+            raise ValueError(
+                f"mods={mods!r} has a response; write the moderators only, e.g. "
+                f"mods='~ {formula.split('~', 1)[1].strip()}' (the effect sizes are yi)"
+            )
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         try:
-            X = patsy.dmatrix(formula, data, return_type="dataframe", NA_action="raise")
-        except patsy.PatsyError as error:
-            raise ValueError(f"cannot build the moderators from {formula!r}: {error}") from None
-        return X.to_numpy(dtype=float), list(X.columns)
+            frame = model_frame(
+                formula, data, na_action="raise", allow_cbind=False, allow_offset=False
+            )
+        except ValueError as error:
+            raise ValueError(f"cannot build the moderators from {mods!r}: {error}") from None
+        return frame.X.to_numpy(dtype=float), list(frame.X.columns)
     frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(np.asarray(mods, dtype=float))
     if isinstance(mods, pd.Series):
         frame = mods.to_frame()

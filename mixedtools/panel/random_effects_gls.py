@@ -12,12 +12,12 @@ Examples
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from linearmodels.panel.model import PanelFormulaParser
 from scipy import optimize, stats
 
 from mixedtools.panel._design import (
@@ -27,6 +27,7 @@ from mixedtools.panel._design import (
     check_panel_frame,
 )
 from mixedtools.report import format_table
+from mixedtools.rformula import model_frame
 
 __all__ = ["RandomEffectsResult", "random_effects", "mundlak"]
 
@@ -284,13 +285,24 @@ def _parse(formula: str, data, eval_env: int) -> PanelDesign:
     check_panel_frame(data)
     if not isinstance(formula, str) or "~" not in formula:
         raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")
-    parser = PanelFormulaParser(formula, data, eval_env=eval_env)
-    if parser.entity_effect or parser.time_effect:
+    if re.search(r"\b(EntityEffects|TimeEffects|FixedEffects|OtherEffects)\b", formula):
         raise ValueError(
             "random_effects takes no EntityEffects / TimeEffects terms: the individual "
             "effect is the random part. Fit fixed effects with linearmodels.PanelOLS."
         )
-    design = build_design(parser.dependent, parser.exog)
+    # R's formula language (log(), I(x^2), poly(), factor order ...) with linearmodels' rule
+    # for the constant: there is one only when the formula writes it (y ~ 1 + x)
+    frame = model_frame(
+        formula,
+        data,
+        na_action="keep",
+        allow_cbind=False,
+        allow_offset=False,
+        default_intercept=False,
+    )
+    if frame.response is None:
+        raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")
+    design = build_design(frame.response, frame.X)
     if not design.intercept_columns().any():
         warnings.warn(
             f"the formula {formula!r} has no constant: linearmodels formulas add none unless "

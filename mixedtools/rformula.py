@@ -1,5 +1,11 @@
 """R's model-formula language, read as R reads it, on top of patsy's design machinery.
 
+One front-end for every formula of the package: ``mt.lmer`` (fixed part, random-effect terms,
+offsets; :mod:`mixedtools.lmm.design`), the coming ``mt.glmer`` (``cbind`` responses and offsets:
+:func:`model_frame`), ``mods=`` of ``mt.meta.rma``/``rma_mv`` and the formulas of
+``mt.panel.random_effects``/``mundlak``.  It is a base module (below ``lmm``, ``meta`` and
+``panel``), so each of them can use it without importing another.
+
 Readers paste formulas from R.  patsy reads the inside of a formula as Python, where ``x^2`` is
 a bitwise XOR, ``log`` is not defined and ``TRUE`` is unknown; a column named ``I`` or ``log``
 shadows the function of that name; and a pandas Categorical loses its category order.  This
@@ -71,7 +77,6 @@ import pandas as pd
 import patsy
 
 from mixedtools._warnings import external_stacklevel
-from mixedtools.lmm.formula import FormulaError
 
 __all__ = [
     "FormulaError",
@@ -82,6 +87,11 @@ __all__ = [
     "evaluate",
     "EVAL_ENV",
 ]
+
+
+class FormulaError(ValueError):
+    """A model formula that cannot be parsed or cannot be fitted as written."""
+
 
 # ============================================================================ tokens and parser
 _OPS = [
@@ -1100,6 +1110,7 @@ def compile_terms(
     exclude_from_dot=(),
     allow_cbind: bool = True,
     allow_offset: bool = True,
+    default_intercept: bool = True,
 ) -> CompiledFormula:
     """Read ``formula`` (``"y ~ ..."`` or one-sided ``"~ ..."``/``"..."``) as R reads it.
 
@@ -1153,7 +1164,7 @@ def compile_terms(
         text=formula,
         response=response,
         terms=terms,
-        intercept=True if result.intercept is None else result.intercept,
+        intercept=default_intercept if result.intercept is None else result.intercept,
         offsets=algebra.offsets,
         used=list(coder.used),
     )
@@ -1226,10 +1237,13 @@ def evaluate(infos: list, data: pd.DataFrame, na_action: str = "drop", what: str
         raise _translate_patsy_error(err, what) from None
     for df in out:
         arr = df.to_numpy(dtype=float)
-        if arr.size and not np.isfinite(arr).all():
+        if arr.size and np.isinf(arr).any():
             col = df.columns[np.nonzero(~np.isfinite(arr).all(axis=0))[0][0]]
             raise FormulaError(f"the column {col!r} of the {what} has infinite values")
     return out
+
+
+_KEEP_NA = patsy.NAAction(NA_types=[])
 
 
 @dataclass
@@ -1282,6 +1296,7 @@ def model_frame(
     na_action: str = "drop",
     allow_cbind: bool = True,
     allow_offset: bool = True,
+    default_intercept: bool = True,
 ) -> ModelFrame:
     """Evaluate an R model formula (no random terms) on ``data``.
 
@@ -1290,7 +1305,14 @@ def model_frame(
     formula : str
         ``"y ~ x + log(z)"``, ``"cbind(s, f) ~ x + offset(log(n))"``, or one-sided ``"~ x"``.
     data : DataFrame
-    na_action : {"drop", "raise"}
+    na_action : {"drop", "raise", "keep"}
+        Drop the rows with a missing value, raise, or keep them (NaN in the matrices).
+    allow_cbind, allow_offset : bool
+        Accept a ``cbind()`` response and ``offset()`` terms (glmer); refused with a message
+        otherwise.
+    default_intercept : bool
+        Whether a formula that neither writes ``1`` nor removes it has an intercept: R's rule
+        (True), or linearmodels' (False: a constant only when written, ``y ~ 1 + x``).
 
     Returns
     -------
@@ -1305,7 +1327,15 @@ def model_frame(
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    compiled = compile_terms(formula, data, allow_cbind=allow_cbind, allow_offset=allow_offset)
+    if na_action not in ("drop", "raise", "keep"):
+        raise ValueError(f"na_action must be 'drop', 'raise' or 'keep', got {na_action!r}")
+    compiled = compile_terms(
+        formula,
+        data,
+        allow_cbind=allow_cbind,
+        allow_offset=allow_offset,
+        default_intercept=default_intercept,
+    )
     original = data.index
     data = data.reset_index(drop=True)
     descs = [compiled.rhs_desc]
@@ -1313,7 +1343,7 @@ def model_frame(
         descs.append([patsy.Term([f]) for f in compiled.response])
     descs += offset_desc(compiled)
     infos = design_infos(descs, data)
-    frames = evaluate(infos, data, "drop", "model design")
+    frames = evaluate(infos, data, "drop" if na_action != "keep" else _KEEP_NA, "model design")
     keep = np.ones(len(data), dtype=bool)
     for df in frames:
         keep &= data.index.isin(df.index)
@@ -1323,7 +1353,7 @@ def model_frame(
     if n_drop:
         infos = design_infos(descs, data, kept=keep)
     sub = data.loc[keep]
-    frames = evaluate(infos, sub, "raise", "model design")
+    frames = evaluate(infos, sub, "raise" if na_action != "keep" else _KEEP_NA, "model design")
     X = frames[0].set_axis(original[keep], axis=0)
     response = None
     k = 1
