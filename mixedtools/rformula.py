@@ -542,8 +542,21 @@ class _Factor:
     def transform(self, x, levels=None, ordered=None, ref=None):
         if isinstance(x, patsy.categorical._CategoricalBox):
             x = x.data
+        # a pandas Categorical with the memorized levels as categories: patsy reads its codes
         if isinstance(x, pd.Series) and isinstance(x.dtype, pd.CategoricalDtype):
-            x = x.astype(object).where(x.notna(), None)
+            recoded = x.cat.set_categories(self.levels)
+        else:
+            x = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x))
+            recoded = pd.Series(pd.Categorical(x, categories=self.levels), index=x.index)
+        new = recoded.isna() & x.notna()
+        if new.any():
+            raise FormulaError(
+                f"the level {x[new].iloc[0]!r} was not in the data of the fit (levels: "
+                f"{', '.join(map(str, self.levels))})"
+            )
+        if not self.ordered:
+            return recoded
+        x = recoded.astype(object).where(recoded.notna(), None)
         contrast = RPolyContrast() if self.ordered else None
         return patsy.builtins.C(x, contrast=contrast, levels=self.levels)
 
@@ -1350,10 +1363,10 @@ def model_frame(
     n_drop = int((~keep).sum())
     if n_drop and na_action == "raise":
         raise ValueError(f"{n_drop} of {len(data)} rows have missing values in the model")
+    sub = data.loc[keep]
     if n_drop:
         infos = design_infos(descs, data, kept=keep)
-    sub = data.loc[keep]
-    frames = evaluate(infos, sub, "raise" if na_action != "keep" else _KEEP_NA, "model design")
+        frames = evaluate(infos, sub, "raise", "model design")
     X = frames[0].set_axis(original[keep], axis=0)
     response = None
     k = 1
