@@ -17,6 +17,10 @@ REF = json.loads((REF_DIR / "formula_idioms.json").read_text())
 
 
 def load(name):
+    if name == "sleepstudy_na":  # the first 7 responses missing, as in the R script
+        d = load("sleepstudy")
+        d.loc[:6, "Reaction"] = np.nan
+        return d
     d = pd.read_csv(REF_DIR / f"formula_idioms_{name}.csv")
     if name == "orthodont":  # R's level order: Male, Female
         d["Sex"] = pd.Categorical(d["Sex"], categories=["Male", "Female"])
@@ -77,6 +81,9 @@ CASES = {
         ["recipe"],
         None,
     ),
+    "sleep_scale_random": ("Reaction ~ scale(Days) + (scale(Days) | Subject)", [], None),
+    # scale() over every row, the 7 with a missing response included (R's model frame)
+    "sleep_na_scale": ("Reaction ~ scale(Days) + (1 | Subject)", [], None),
 }
 
 
@@ -266,3 +273,30 @@ def test_cbind_and_offset_for_glmer():
     assert list(frame.X.columns) == ["Intercept", "x"]
     with pytest.raises(FormulaError, match="offset"):
         model_frame("y ~ x + offset(n)", d.assign(y=1.0), allow_offset=False)
+
+
+def test_meta_mods_read_as_r():
+    bcg = mt.datasets.load("bcg")
+    es = mt.meta.escalc("RR", ai=bcg.tpos, bi=bcg.tneg, ci=bcg.cpos, di=bcg.cneg)
+    ref = REF["meta"]
+    mods = '~ log(ablat) + relevel(factor(alloc), ref = "random") + I(year^2)'
+    fit = mt.meta.rma(es["yi"], es["vi"], mods=mods, data=bcg)
+    names = ["Intercept", "log(ablat)"]
+    names += [
+        f'relevel(factor(alloc), ref = "random")[T.{lv}]' for lv in ("alternate", "systematic")
+    ]
+    names += ["I(year^2)"]
+    np.testing.assert_allclose(fit.beta[names], ref["beta"], rtol=1e-5)
+    np.testing.assert_allclose(fit.se_all[names], ref["se"], rtol=1e-5)
+    with pytest.raises(ValueError, match="moderators only"):
+        mt.meta.rma(es["yi"], es["vi"], mods="yi ~ ablat", data=bcg)
+
+
+def test_panel_formula_read_as_r():
+    grunfeld = mt.datasets.load("grunfeld").set_index(["firm", "year"])
+    ref = REF["panel"]
+    fit = mt.panel.random_effects("log(inv) ~ 1 + log(value) + poly(capital, 2)", grunfeld)
+    names = ["Intercept", "log(value)", "poly(capital, 2)1", "poly(capital, 2)2"]
+    assert list(fit.params.index) == names
+    np.testing.assert_allclose(fit.params[names], ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(fit.std_errors[names], ref["se"], rtol=1e-6)

@@ -173,8 +173,8 @@ def _parse_group(rhs: str, term_text: str) -> list[tuple[str, ...]]:
             if not col or any(ch in col for ch in "()+*~|`=,"):
                 raise FormulaError(
                     f"grouping factor {col!r} in {term_text!r} must be a column name (combine "
-                    "factors "
-                    "with ':' or '/', e.g. (1 | school/class))"
+                    "factors with ':' or '/', e.g. (1 | school/class)); a grouping column is "
+                    "read as a factor already, so (1 | factor(g)) is written (1 | g)"
                 )
         prefix = prefix + cols
         groups.append(tuple(prefix))

@@ -16,6 +16,8 @@ suppressPackageStartupMessages({
   library(lme4)
   library(nlme, include.only = character(0))
   library(splines)
+  library(metafor)
+  library(plm)
   library(jsonlite)
 })
 
@@ -75,8 +77,16 @@ cases <- list(
   chick_bs = list("chickweight", weight ~ bs(Time, df = 4) + (Time | Chick)),
   chick_interaction = list("chickweight", weight ~ Time * Diet + (Time | Chick)),
   cake_ordered = list("cake", angle ~ recipe + temperature + (1 | recipe:replicate)),
-  cake_ordered_interaction = list("cake", angle ~ recipe * temperature + (1 | recipe:replicate))
+  cake_ordered_interaction = list("cake", angle ~ recipe * temperature + (1 | recipe:replicate)),
+  # scale() in the random part; and with missing responses: R's model frame evaluates scale() on
+  # every row before dropping the incomplete ones
+  sleep_scale_random = list("sleepstudy", Reaction ~ scale(Days) + (scale(Days) | Subject)),
+  sleep_na_scale = list("sleepstudy_na", Reaction ~ scale(Days) + (1 | Subject))
 )
+# sleepstudy with the responses of the first 7 rows missing (the tests set the same rows to NaN)
+sleep_na <- sleep
+sleep_na$Reaction[1:7] <- NA
+data_sets$sleepstudy_na <- sleep_na
 
 out <- list(
   versions = list(R = paste(R.version$major, R.version$minor, sep = "."),
@@ -110,5 +120,16 @@ out$poly <- list(x = x, columns = unname(lapply(1:3, function(k) p[, k])),
 out$contr_poly <- lapply(2:7, function(n) unname(lapply(seq_len(n - 1),
                                                         function(k) contr.poly(n)[, k])))
 out$scale <- list(x = sleep$Days, value = as.numeric(scale(sleep$Days)))
+# the same front-end reads mods= of mt.meta.rma and the formulas of mt.panel.random_effects
+bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+meta <- rma(yi, vi, mods = ~ log(ablat) + relevel(factor(alloc), ref = "random") + I(year^2),
+            data = bcg, method = "REML")
+out$meta <- list(names = I(rownames(meta$beta)), beta = I(unname(meta$beta[, 1])),
+                 se = I(unname(meta$se)), tau2 = meta$tau2)
+data("Grunfeld", package = "plm")
+pre <- plm(log(inv) ~ log(value) + poly(capital, 2), data = Grunfeld,
+           index = c("firm", "year"), model = "random")
+out$panel <- list(names = I(names(coef(pre))), coef = I(unname(coef(pre))),
+                  se = I(unname(sqrt(diag(vcov(pre))))))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(here, "formula_idioms.json"))
