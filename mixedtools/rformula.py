@@ -258,6 +258,16 @@ class _Parser:
                 return ("un", tok.text, self.expr(10))
             if tok.text == "!":
                 return ("un", "!", self.expr(4))
+            if tok.text == "[":  # a Python list, e.g. C(f, levels=['b', 'a'])
+                items = []
+                while not (self.peek().kind == "op" and self.peek().text == "]"):
+                    items.append(self.expr(0))
+                    if self.peek().kind == "op" and self.peek().text == ",":
+                        self.next()
+                    elif not (self.peek().kind == "op" and self.peek().text == "]"):
+                        raise FormulaError(f"cannot read the list in {self.text!r}")
+                self.next()
+                return ("list", tuple(items))
         got = tok.text or "the end"
         raise FormulaError(f"cannot read {self.text!r}: unexpected {got!r} at position {tok.pos}")
 
@@ -336,6 +346,8 @@ def _deparse(node) -> str:
         return f"{node[1]}({', '.join(parts)})"
     if kind == "index":
         return _deparse(node[1]) + "[...]"
+    if kind == "list":
+        return "[" + ", ".join(_pydeparse(a) for a in node[1]) + "]"
     raise AssertionError(kind)
 
 
@@ -357,6 +369,8 @@ def _pydeparse(node) -> str:
             return node[2][0][1]
         parts = [_pydeparse(a) for a in node[2]] + [f"{k}={_pydeparse(v)}" for k, v in node[3]]
         return f"{node[1]}({', '.join(parts)})"
+    if kind == "list":
+        return "[" + ", ".join(_pydeparse(a) for a in node[1]) + "]"
     return _deparse(node)
 
 
@@ -372,6 +386,8 @@ def _pythonic(node) -> bool:
         return node[1] in ("**", "//") or _pythonic(node[2]) or _pythonic(node[3])
     if kind in ("un", "paren"):
         return _pythonic(node[-1])
+    if kind == "list":
+        return True
     if kind == "call":
         if node[1] in _PY_FUNCS or node[1].startswith(("np.", "numpy.")):
             return True
@@ -866,6 +882,8 @@ class _Coder:
                     "cannot be used inside a function call"
                 )
             return f"({self.code(node[2])} {op} {self.code(node[3])})"
+        if kind == "list":
+            return "[" + ", ".join(self.code(a) for a in node[1]) + "]"
         if kind == "index":
             raise FormulaError(
                 f"indexing ({_deparse(node[1])}[...]) is not supported in a formula: use the "
@@ -933,6 +951,11 @@ class _Coder:
         return f"{_R_FUNCS[fname]}({', '.join(pieces)})"
 
     def factor(self, node) -> RFactor:
+        if node[0] == "name" and node[1] not in self.colset and node[1] in _PY_FUNCS:
+            raise FormulaError(
+                f"{node[1]!r} in {self.text!r} is not a column but patsy's function or contrast; "
+                f"a contrast goes inside C(), e.g. C(f, {node[1]})"
+            )
         code = self.code(node, top=True)
         display = _pydeparse(node) if _pythonic(node) else _deparse(node)
         multi = node[0] == "call" and node[1] in _MULTI_COLUMN
@@ -1089,6 +1112,8 @@ def _children(node):
         return [node[2], node[3]]
     if kind == "call":
         return list(node[2]) + [v for _, v in node[3]]
+    if kind == "list":
+        return list(node[1])
     return []
 
 
