@@ -1,9 +1,10 @@
 """Parse lme4 model formulas such as ``Reaction ~ Days + (Days | Subject)``.
 
-The parser works on the formula text only: it splits the right-hand side into the fixed part (left
-to the formula engine that statsmodels uses, patsy) and a list of random-effect terms, expanding
-lme4's shorthands ``(x || g)`` (uncorrelated effects) and ``(1 | a/b)`` (nested factors).  Which of
-these terms statsmodels can represent is decided later, with the data at hand.
+The parser works on the formula text only: it splits the right-hand side into the fixed part and a
+list of random-effect terms, expanding lme4's shorthands ``(x || g)`` (uncorrelated effects) and
+``(1 | a/b)`` (nested factors), and sets ``offset()`` terms aside.  The fixed part, the effects of
+each random term and the offsets are then read as R reads them by :mod:`mixedtools.rformula`
+(``I(x^2)``, ``log()``, ``poly()``, ``scale()``, ``factor()`` ...), with the data at hand.
 """
 
 from __future__ import annotations

@@ -546,6 +546,8 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95):
         Normal-theory tests, or Knapp-Hartung: the variance of the coefficients scaled by
         ``Q(tau2) / (k - p)`` and t / F tests with ``k - p`` denominator degrees of freedom.
     mods : None, formula string (with ``data``), DataFrame or array
+        A formula such as ``"~ log(ablat) + factor(alloc)"`` is read as R reads it (metafor's
+        ``mods = ~ ...``); coefficients are named like ``log(ablat)``, ``factor(alloc)[T.b]``.
         Study-level moderators; an intercept is added.
     data : pandas.DataFrame, optional
     level : float, default 0.95

@@ -370,8 +370,9 @@ def random_effects(formula: str, data: pd.DataFrame, method: str = "swar") -> Ra
     Parameters
     ----------
     formula : str
-        linearmodels formula, e.g. ``"inv ~ 1 + value + capital"``; write the ``1 +`` for a
-        constant (linearmodels adds none by itself, plm and R always do).
+        Formula, e.g. ``"inv ~ 1 + value + capital"``, read as R reads it (``log(inv)``,
+        ``I(capital^2)``, ``poly(capital, 2)``, factors in category order) except for the
+        constant: as in linearmodels, write the ``1 +`` (plm and R add one by themselves).
     data : pandas.DataFrame
         Indexed by (entity, time), e.g. ``df.set_index(["firm", "year"])``. May be unbalanced.
     method : {"swar", "walhus", "amemiya", "ml"}
@@ -420,7 +421,8 @@ def mundlak(formula: str, data: pd.DataFrame, method: str = "swar") -> RandomEff
     Parameters
     ----------
     formula : str
-        linearmodels formula with the constant written, e.g. ``"inv ~ 1 + value + capital"``.
+        Formula with the constant written, e.g. ``"inv ~ 1 + value + capital"`` (read as
+        :func:`random_effects` reads it).
     data : pandas.DataFrame
         Indexed by (entity, time).
     method : {"swar", "walhus", "amemiya", "ml"}
