@@ -42,12 +42,14 @@ What is read as R
 Names of the fitted columns
 ---------------------------
 A term is named as R deparses it: ``I(day^2)``, ``log(y)``, ``scale(x)``, ``poly(x, 2)``,
-``x:f``; a term written with a Python spelling keeps patsy's name (``I(x ** 2)``,
-``np.log(x)``, ``C(f)``); backticks and ``Q()`` are dropped (``yield``).  Columns of a
-multi-column term are numbered as in R: ``poly(x, 2)1``, ``poly(x, 2)2``, ``bs(x, df = 4)1``;
-an ordered factor's columns are R's ``f.L``, ``f.Q``, ``f.C``, ``f^4``.  Treatment-coded factors
-keep patsy's ``f[T.b]`` (R prints ``fb``; ``factor(cyl)[T.6]`` is R's ``factor(cyl)6``) and the
-intercept is ``Intercept`` (R's ``(Intercept)``), as the book and statsmodels print them.
+``x:f``.  An interaction's factors keep the order written (``meanses + cses:meanses`` gives
+``cses:meanses``, where R writes ``meanses:cses``).  A term written with a Python spelling
+keeps patsy's name (``I(x ** 2)``, ``np.log(x)``, ``C(f)``); backticks and ``Q()`` are
+dropped (``yield``).  Columns of a multi-column term are numbered as in R: ``poly(x, 2)1``,
+``poly(x, 2)2``, ``bs(x, df = 4)1``; an ordered factor's columns are R's ``f.L``, ``f.Q``,
+``f.C``, ``f^4``.  Treatment-coded factors keep patsy's ``f[T.b]`` (R prints ``fb``;
+``factor(cyl)[T.6]`` is R's ``factor(cyl)6``) and the intercept is ``Intercept`` (R's
+``(Intercept)``), as the book and statsmodels print them.
 
 formulaic, patsy or a translation layer (the decision)
 ------------------------------------------------------
@@ -996,7 +998,6 @@ class _Algebra:
         self.coder = coder
         self.dot_columns = list(dot_columns)
         self.factors: dict[str, RFactor] = {}
-        self.order: list[str] = []  # variables in order of appearance: a term's factor order
         self.offsets: list[RFactor] = []
 
     def key(self, node) -> str:
@@ -1004,11 +1005,12 @@ class _Algebra:
         k = f.code
         if k not in self.factors:
             self.factors[k] = f
-            self.order.append(k)
         return k
 
     def term(self, keys) -> tuple:
-        return tuple(sorted(set(keys), key=self.order.index))
+        # the factors in the order written (as patsy, and as the book prints them); R sorts them
+        # by the first appearance of each variable in the formula
+        return tuple(dict.fromkeys(keys))
 
     def expand(self, node, top=False) -> _Terms:
         kind = node[0]

@@ -218,7 +218,8 @@ def test_term_algebra_as_r():
         return [":".join(x.name() for x in t) for t in compile_terms(f, d).terms]
 
     assert labels("y ~ (a + b + c)^2 - a:b") == ["a", "b", "c", "a:c", "b:c"]
-    assert labels("y ~ b:a + a") == ["b:a", "a"]  # a term's factors in order of appearance
+    assert labels("y ~ b:a + a") == ["b:a", "a"]
+    assert labels("y ~ a + b + b:a") == ["a", "b", "b:a"]  # as written (R: a:b), as patsy
     assert labels("y ~ a %in% b") == ["a:b"]
     assert labels("y ~ a/b") == ["a", "a:b"]
     assert labels("y ~ (a + b)/c") == ["a", "b", "a:b:c"]
