@@ -571,9 +571,12 @@ class _Factor:
             x = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x))
             recoded = pd.Series(pd.Categorical(x, categories=self.levels), index=x.index)
         new = recoded.isna() & x.notna()
+        kept = _kept(x)
+        if kept is not None:  # memorizing: rows left out of the fit may hold dropped levels
+            new &= kept
         if new.any():
             raise FormulaError(
-                f"the level {x[new].iloc[0]!r} was not in the data of the fit (levels: "
+                f"the level {_py(x[new].iloc[0])!r} was not in the data of the fit (levels: "
                 f"{', '.join(map(str, self.levels))})"
             )
         if not self.ordered:

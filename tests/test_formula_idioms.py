@@ -301,3 +301,21 @@ def test_panel_formula_read_as_r():
     assert list(fit.params.index) == names
     np.testing.assert_allclose(fit.params[names], ref["coef"], rtol=1e-6)
     np.testing.assert_allclose(fit.std_errors[names], ref["se"], rtol=1e-6)
+
+
+def test_levels_of_dropped_rows_are_dropped_as_in_r():
+    """R's model frame drops incomplete rows, then the levels no kept row has."""
+    d = data("sleepstudy")
+    d.loc[d["Days"] == 9, "Reaction"] = np.nan
+    fit = mt.lmer("Reaction ~ factor(Days) + (1 | Subject)", d)
+    assert fit.n_dropped == 18
+    assert "factor(Days)[T.9]" not in fit.fixef.index
+    assert "factor(Days)[T.8]" in fit.fixef.index
+
+
+def test_a_new_level_in_new_data_is_refused():
+    d = data("orthodont")
+    fit = mt.lmer("distance ~ age + Sex + (1 | Subject)", d)
+    new = pd.DataFrame({"age": [8.0], "Sex": ["Other"], "Subject": ["M01"]})
+    with pytest.raises(ValueError, match="'Other' was not in the data of the fit"):
+        fit.predict(new)
