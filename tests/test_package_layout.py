@@ -20,6 +20,7 @@ BASE = {
     "mixedtools._warnings",
     "mixedtools.report",
     "mixedtools.datasets",
+    "mixedtools.rformula",  # the formula front-end of lmm, meta and panel
 }
 ALLOWED = {
     "lmm": set(),

@@ -15,11 +15,14 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from mixedtools.rformula import EVAL_ENV
+
 __all__ = ["type3_hypotheses"]
 
 
-# Private names for patsy's C() and Sum: data columns called "C" or "Sum" cannot shadow them.
-_ENV = patsy.EvalEnvironment([{"_mt_C": patsy.builtins.C, "_mt_Sum": patsy.Sum}])
+# The formula front-end's private functions (_mt_C, _mt_Sum, _mt_log, ...): data columns called
+# "C" or "Sum" cannot shadow them.
+_ENV = EVAL_ENV
 
 
 def _sum_coded_factor(factor, info):

@@ -14,16 +14,15 @@ independent effects with a common variance.  lme4 models map onto it as follows:
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import patsy
 
+from mixedtools import rformula
 from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm._names import quote_names, unquote
 from mixedtools.lmm.formula import FormulaError, ParsedFormula, RandomTerm
@@ -80,6 +79,8 @@ class LmmDesign:
     term_design_infos: dict = field(default_factory=dict)  # RandomTerm -> patsy DesignInfo
     # general layout (crossed factors, several correlated terms): one PLSTerm per random term
     offset: np.ndarray | None = None  # known part of the response (lme4's offset()); y excludes it
+    offset_infos: list = field(default_factory=list)  # to evaluate the offsets on new data
+    response: pd.DataFrame | None = None  # the response as evaluated (two columns for cbind)
     general: bool = False
     pls_terms: list = field(default_factory=list)
     random_terms: list = field(default_factory=list)  # the RandomTerm behind each PLSTerm
@@ -113,56 +114,67 @@ class LmmDesign:
         return MixedLM(self.y, exog, self.block_codes, exog_re=exog_re, exog_vc=exog_vc)
 
 
-def _missing_name(err: Exception) -> str | None:
-    match = re.search(r"name '([^']+)' is not defined", str(err))
-    return match.group(1) if match else None
+class _FrontEnd:
+    """The model's formulas read as R (:mod:`mixedtools.rformula`) and memorized on the data.
+
+    Stateful transforms (``scale``, ``poly``) see every row, as in R's model frame; factor levels
+    are those of the rows kept once incomplete rows are dropped.
+    """
+
+    def __init__(self, parsed: ParsedFormula, data: pd.DataFrame, allow_cbind: bool = False):
+        offset_vars = set()
+        for expr in parsed.offsets:
+            offset_vars |= rformula._names_in(rformula.parse(expr))
+        exclude = set(parsed.grouping_columns) | offset_vars
+        self.fixed = rformula.compile_terms(
+            parsed.fixed, data, exclude_from_dot=exclude, allow_cbind=allow_cbind
+        )
+        self.offsets = [rformula.compile_terms(f"~ offset({e})", data) for e in parsed.offsets]
+        self.terms = {
+            t: rformula.compile_terms("~ " + t.effects_formula, data) for t in parsed.random
+        }
+        self.descs = [
+            [patsy.Term([f]) for f in self.fixed.response],
+            self.fixed.rhs_desc,
+            *(rformula.offset_desc(c)[0] for c in self.offsets),
+            *(c.rhs_desc for c in self.terms.values()),
+        ]
+        self.memorize(data)
+
+    def memorize(self, data, kept=None):
+        self.infos = rformula.design_infos(self.descs, data, kept)
+
+    def evaluate(self, data, na_action):
+        frames = rformula.evaluate(self.infos, data, na_action, "model design")
+        n_off = len(self.offsets)
+        y, X = frames[0], frames[1]
+        offsets = frames[2 : 2 + n_off]
+        terms = dict(zip(self.terms, frames[2 + n_off :], strict=True))
+        return y, X, offsets, terms
+
+    @property
+    def x_info(self):
+        return self.infos[1]
+
+    @property
+    def offset_infos(self):
+        return self.infos[2 : 2 + len(self.offsets)]
+
+    @property
+    def term_infos(self):
+        return dict(zip(self.terms, self.infos[2 + len(self.offsets) :], strict=True))
 
 
-def _design(formula: str, data: pd.DataFrame, what: str, na_action: str):
-    try:
-        return patsy.dmatrices(formula, data, NA_action=na_action, return_type="dataframe")
-    except patsy.PatsyError as err:
-        _raise_patsy(err, data, what)
-
-
-def _design_rhs(formula: str, data: pd.DataFrame, what: str, na_action: str = "raise"):
-    try:
-        return patsy.dmatrix(formula, data, NA_action=na_action, return_type="dataframe")
-    except patsy.PatsyError as err:
-        _raise_patsy(err, data, what)
-
-
-def _raise_patsy(err: Exception, data: pd.DataFrame, what: str):
-    name = _missing_name(err)
-    if name is not None:
-        raise FormulaError(
-            f"unknown column {name!r} in the {what}; the data have columns "
-            f"{', '.join(map(str, data.columns))}"
-        ) from None
-    raise FormulaError(f"cannot build the {what}: {err}") from None
-
-
-def _complete_rows(parsed: ParsedFormula, data: pd.DataFrame):
-    """Rows with no missing value in any variable the model uses, and the fixed-part design
-    (response and X) built on the rows without missing values in it."""
+def _complete_rows(parsed: ParsedFormula, front: _FrontEnd, data: pd.DataFrame):
+    """Rows with no missing value in any variable the model uses."""
     keep = pd.Series(True, index=data.index)
-    y, X = _design(parsed.fixed, data, "fixed part", "drop")
-    keep &= data.index.isin(X.index)
-    for expr in parsed.offsets:
-        off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})", "drop")
-        keep &= data.index.isin(off.index)
+    y, X, offsets, terms = front.evaluate(data, "drop")
+    for frame in [y, X, *offsets, *terms.values()]:
+        keep &= data.index.isin(frame.index)
     for term in parsed.random:
-        # plain columns without a missing value: the formula engine would drop no row
-        plain = all(v in data.columns for v in term.variables)
-        complete = plain and not data[list(term.variables)].isna().to_numpy().any()
-        if term.variables and not complete:
-            Z = _design_rhs(
-                "0 + " + " + ".join(term.variables), data, f"random term {term.text}", "drop"
-            )
-            keep &= data.index.isin(Z.index)
         for col in term.group:
             keep &= data[col].notna().to_numpy()
-    return keep, (y, X)
+    return keep
 
 
 def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -188,20 +200,6 @@ def _nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(inner))
 
 
-@lru_cache(maxsize=1)
-def _intercept_info():
-    """The formula engine's description of an intercept-only term (the same for any data)."""
-    return patsy.dmatrix("1", pd.DataFrame(index=range(1)), return_type="dataframe").design_info
-
-
-def _term_columns(term: RandomTerm, data: pd.DataFrame) -> pd.DataFrame:
-    if term.effects_formula == "1":  # a random intercept: a column of ones, no formula needed
-        ones = pd.DataFrame({"Intercept": np.ones(len(data))})
-        ones.design_info = _intercept_info()
-        return ones
-    return _design_rhs(term.effects_formula, data, f"random term {term.text}")
-
-
 def _within_block_columns(
     block: np.ndarray, inner: np.ndarray, n_blocks: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +215,11 @@ def _within_block_columns(
 
 
 def build_design(
-    parsed: ParsedFormula, data: pd.DataFrame, na_action: str = "drop", blockwise: bool = False
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    na_action: str = "drop",
+    blockwise: bool = False,
+    allow_cbind: bool = False,
 ) -> LmmDesign:
     """Build the fixed and random designs of an lme4 model.
 
@@ -230,6 +232,9 @@ def build_design(
     blockwise : bool
         Use the blockwise layout (statsmodels' MixedLM) for nested factors too, where it can
         represent the model; by default only one grouping factor uses it.
+    allow_cbind : bool
+        Accept a several-column response ``cbind(successes, failures)`` (glmer); ``y`` is then
+        its first column, ``response`` holds all, and the offset is not subtracted from ``y``.
 
     Returns
     -------
@@ -247,8 +252,8 @@ def build_design(
             )
     original_index = data.index
     data = _plain_dtypes(data.reset_index(drop=True), parsed)
-    parsed = _quoted(parsed, data.columns)
-    keep, fixed_design = _complete_rows(parsed, data)
+    front = _FrontEnd(parsed, data, allow_cbind=allow_cbind)
+    keep = _complete_rows(parsed, front, data)
     n_dropped = int((~keep).sum())
     if n_dropped and na_action == "raise":
         raise ValueError(
@@ -256,35 +261,33 @@ def build_design(
             "(use na_action='drop' to fit without them)"
         )
     row_index = original_index[keep.to_numpy()]
+    if n_dropped:
+        front.memorize(data, keep.to_numpy())  # R drops the levels no kept row has
     data = data.loc[keep.to_numpy()].reset_index(drop=True)
     if len(data) == 0:
         raise ValueError("no complete rows left to fit the model")
 
-    if len(fixed_design[1]) == len(data):  # no row dropped for the random part: reuse it
-        y_df, X_df = fixed_design  # indexed 0..n-1 already: the data were reset
-    else:
-        y_df, X_df = _design(parsed.fixed, data, "fixed part", "raise")
-    if y_df.shape[1] != 1:
+    y_df, X_df, offset_dfs, term_dfs = front.evaluate(data, "raise")
+    response_name = ", ".join(f.name() for f in front.fixed.response)
+    if y_df.shape[1] != 1 and not allow_cbind:
         raise FormulaError(
-            f"the response {unquote(parsed.response)!r} must be a single numeric column"
+            f"the response {response_name!r} must be a single numeric column"
             + _text_numbers_hint(data, unquote(parsed.response))
         )
     y = y_df.iloc[:, 0].to_numpy(dtype=float)
     X = X_df.to_numpy(dtype=float)
     fe_names = [unquote(c) for c in X_df.columns]
     _check_rank(X, fe_names)
-    if np.ptp(y) == 0:
+    if np.ptp(y) == 0 and not allow_cbind:
         raise ValueError(
-            f"the response {unquote(parsed.response)!r} is constant ({y[0]:g} on every row): "
+            f"the response {response_name!r} is constant ({y[0]:g} on every row): "
             "there is no variation to model"
         )
     offset = np.zeros(len(y))
-    for expr in parsed.offsets:
-        off = _design_rhs(f"0 + I({expr})", data, f"offset({expr})")
-        if off.shape[1] != 1:
-            raise FormulaError(f"offset({expr}) must be one numeric column")
+    for off in offset_dfs:
         offset += off.iloc[:, 0].to_numpy(dtype=float)
-    y = y - offset
+    if not allow_cbind:
+        y = y - offset
 
     # grouping factors
     codes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -312,7 +315,7 @@ def build_design(
     candidates = [
         g for g in groups if all(_nested_in(codes[h][0], codes[g][0]) for h in groups if h != g)
     ]
-    columns = {term: _term_columns(term, data) for term in parsed.random}
+    columns = term_dfs
     for term in parsed.random:  # lme4's check: more random effects than observations
         n_effects = len(codes[term.group][1]) * columns[term].shape[1]
         if n_effects >= len(data):
@@ -327,6 +330,8 @@ def build_design(
             parsed, data, n_dropped, row_index, y, X, fe_names, X_df, codes, columns
         )
         design.offset = offset
+        design.offset_infos = front.offset_infos
+        design.response = y_df
         return design
 
     # prefer the factor carrying a multi-column (correlated) term, else the one with fewest
@@ -409,6 +414,8 @@ def build_design(
         fe_names=fe_names,
         fe_design_info=X_df.design_info,
         offset=offset,
+        offset_infos=front.offset_infos,
+        response=y_df,
         block_name=block_name,
         block_codes=block_codes,
         block_levels=block_levels,
@@ -480,20 +487,6 @@ def _general_design(parsed, data, n_dropped, row_index, y, X, fe_names, X_df, co
     )
 
 
-def _quoted(parsed: ParsedFormula, columns) -> ParsedFormula:
-    """The formula with column names patsy cannot read wrapped in Q("...")."""
-    terms = tuple(
-        dataclasses.replace(t, variables=tuple(quote_names(v, columns) for v in t.variables))
-        for t in parsed.random
-    )
-    return dataclasses.replace(
-        parsed,
-        fixed=quote_names(parsed.fixed, columns),
-        random=terms,
-        offsets=tuple(quote_names(o, columns) for o in parsed.offsets),
-    )
-
-
 def _used_columns(parsed: ParsedFormula, columns) -> list:
     """Data columns whose names occur in the formula (as names, backticked or in Q())."""
     text = " ".join(
@@ -502,6 +495,8 @@ def _used_columns(parsed: ParsedFormula, columns) -> list:
     quoted = quote_names(text, columns)
     names = set(re.findall(r"[^\s~+\-*/:()|,^=<>!%&\[\]{}'\"`@]+", text))
     names |= set(re.findall(r"""Q\(["'](.*?)["']\)""", quoted))
+    if "." in names:  # R's '.': every column
+        return list(columns)
     return [c for c in columns if str(c) in names]
 
 
@@ -539,6 +534,8 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
                 out = data.copy() if out is None else out
                 out[col] = series.to_numpy(dtype=float, na_value=np.nan)
                 continue
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            continue  # its category order is the level order (the first is the reference)
         if col not in grouping and not pd.api.types.is_numeric_dtype(series):
             if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
                 if col != parsed.response and series.map(type).eq(str).all():

@@ -155,8 +155,11 @@ def lmer(
     formula : str
         lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.  Random terms: ``(1 | g)``,
         ``(x | g)``, ``(0 + x | g)``, ``(x || g)`` (uncorrelated), ``(1 | a/b)`` and
-        ``(1 | a) + (1 | a:b)`` (nested), ``(1 | a) + (1 | b)`` (crossed).  The fixed part follows
-        the formula engine statsmodels uses (patsy): ``C(x)``, ``a * b``, ``np.log(x)`` ...
+        ``(1 | a) + (1 | a:b)`` (nested), ``(1 | a) + (1 | b)`` (crossed).  The fixed part is
+        read as R reads it (:mod:`mixedtools.rformula`): ``a * b``, ``I(x^2)``, ``log(y)``,
+        ``poly(x, 2)``, ``scale(x)``, ``factor(x)``, ``offset(log(n))``; Python spellings
+        (``np.log(x)``, ``I(x**2)``, ``C(f, Treatment('b'))``) work too.  Coefficients are named
+        as R deparses the terms (``I(x^2)``, ``poly(x, 2)1``), levels as ``f[T.b]``.
     data : DataFrame
     reml : bool, default True
         Restricted maximum likelihood (lme4's default); False for maximum likelihood.

@@ -1,20 +1,19 @@
 """Parse lme4 model formulas such as ``Reaction ~ Days + (Days | Subject)``.
 
-The parser works on the formula text only: it splits the right-hand side into the fixed part (left
-to the formula engine that statsmodels uses, patsy) and a list of random-effect terms, expanding
-lme4's shorthands ``(x || g)`` (uncorrelated effects) and ``(1 | a/b)`` (nested factors).  Which of
-these terms statsmodels can represent is decided later, with the data at hand.
+The parser works on the formula text only: it splits the right-hand side into the fixed part and a
+list of random-effect terms, expanding lme4's shorthands ``(x || g)`` (uncorrelated effects) and
+``(1 | a/b)`` (nested factors), and sets ``offset()`` terms aside.  The fixed part, the effects of
+each random term and the offsets are then read as R reads them by :mod:`mixedtools.rformula`
+(``I(x^2)``, ``log()``, ``poly()``, ``scale()``, ``factor()`` ...), with the data at hand.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mixedtools.rformula import FormulaError
+
 __all__ = ["FormulaError", "ParsedFormula", "RandomTerm", "parse_lmer_formula"]
-
-
-class FormulaError(ValueError):
-    """A model formula that cannot be parsed or cannot be fitted as written."""
 
 
 @dataclass(frozen=True)
@@ -175,8 +174,8 @@ def _parse_group(rhs: str, term_text: str) -> list[tuple[str, ...]]:
             if not col or any(ch in col for ch in "()+*~|`=,"):
                 raise FormulaError(
                     f"grouping factor {col!r} in {term_text!r} must be a column name (combine "
-                    "factors "
-                    "with ':' or '/', e.g. (1 | school/class))"
+                    "factors with ':' or '/', e.g. (1 | school/class)); a grouping column is "
+                    "read as a factor already, so (1 | factor(g)) is written (1 | g)"
                 )
         prefix = prefix + cols
         groups.append(tuple(prefix))

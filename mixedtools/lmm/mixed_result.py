@@ -25,6 +25,7 @@ from mixedtools.lmm._names import unquote
 from mixedtools.lmm.design import LmmDesign
 from mixedtools.lmm.engine import varcorr_rows
 from mixedtools.lmm.polish import optimality_gap, psd_cholesky
+from mixedtools.rformula import offset_values
 
 __all__ = [
     "LmerConvergenceWarning",
@@ -339,16 +340,12 @@ class MixedModelResult:
 
     def _offset(self, data: pd.DataFrame, rows) -> np.ndarray:
         """The offset terms of the formula evaluated on ``data`` (zero without offsets)."""
-        total = np.zeros(len(rows))
-        for expr in self.design.parsed.offsets:
-            try:
-                values = patsy.dmatrix(f"0 + I({expr})", data, NA_action="raise")
-            except patsy.PatsyError as err:
-                raise ValueError(
-                    f"cannot evaluate offset({expr}) for the new data: {err}"
-                ) from None
-            total += np.asarray(values)[np.asarray(data.index.get_indexer(rows)), 0]
-        return total
+        # formula front-end: the offsets are evaluated as R reads them (offset(log(n)))
+        try:
+            values = offset_values(self.design.offset_infos, data)
+        except ValueError as err:
+            raise ValueError(f"cannot evaluate the offset for the new data: {err}") from None
+        return values[np.asarray(data.index.get_indexer(rows))]
 
     @property
     def fitted(self) -> pd.Series:

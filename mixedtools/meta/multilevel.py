@@ -180,6 +180,8 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
     random : pandas.DataFrame
         Nested cluster ids, outermost first, one column per level (e.g. ``study``, ``es_id``).
     mods : None, formula string (with ``data``), DataFrame or array
+        A formula such as ``"~ log(ablat) + factor(alloc)"`` is read as R reads it (metafor's
+        ``mods = ~ ...``); coefficients are named like ``log(ablat)``, ``factor(alloc)[T.b]``.
     method : {"REML", "ML"}
 
     Returns

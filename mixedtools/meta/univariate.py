@@ -96,16 +96,25 @@ def _design(mods, data, k):
     if mods is None:
         return np.ones((k, 1)), ["Intercept"]
     if isinstance(mods, str):
-        import patsy
+        from mixedtools.rformula import model_frame
 
         if data is None:
             raise ValueError("a formula for mods needs data=")
-        formula = mods if "~" in mods else "~ " + mods
+        formula = mods.strip()
+        if "~" in formula and formula.split("~")[0].strip():
+            raise ValueError(
+                f"mods={mods!r} has a response; write the moderators only, e.g. "
+                f"mods='~ {formula.split('~', 1)[1].strip()}' (the effect sizes are yi)"
+            )
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         try:
-            X = patsy.dmatrix(formula, data, return_type="dataframe", NA_action="raise")
-        except patsy.PatsyError as error:
-            raise ValueError(f"cannot build the moderators from {formula!r}: {error}") from None
-        return X.to_numpy(dtype=float), list(X.columns)
+            frame = model_frame(
+                formula, data, na_action="raise", allow_cbind=False, allow_offset=False
+            )
+        except ValueError as error:
+            raise ValueError(f"cannot build the moderators from {mods!r}: {error}") from None
+        return frame.X.to_numpy(dtype=float), list(frame.X.columns)
     frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(np.asarray(mods, dtype=float))
     if isinstance(mods, pd.Series):
         frame = mods.to_frame()
@@ -558,6 +567,8 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
         Normal-theory tests, or Knapp-Hartung: the variance of the coefficients scaled by
         ``Q(tau2) / (k - p)`` and t / F tests with ``k - p`` denominator degrees of freedom.
     mods : None, formula string (with ``data``), DataFrame or array
+        A formula such as ``"~ log(ablat) + factor(alloc)"`` is read as R reads it (metafor's
+        ``mods = ~ ...``); coefficients are named like ``log(ablat)``, ``factor(alloc)[T.b]``.
         Study-level moderators; an intercept is added.
     data : pandas.DataFrame, optional
     level : float, default 0.95

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from linearmodels.panel.model import PanelFormulaParser
 from scipy import optimize, stats
 
 from mixedtools.panel._design import (
@@ -29,6 +28,7 @@ from mixedtools.panel._design import (
     design_from_arrays,
 )
 from mixedtools.report import format_table
+from mixedtools.rformula import model_frame
 
 __all__ = ["RandomEffectsResult", "random_effects", "mundlak"]
 
@@ -324,6 +324,7 @@ def _parse(formula: str, data, eval_env: int, constant_warning: bool = True) -> 
         raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")
     plain = _plain_terms(formula, data)
     if plain is not None:
+        # numeric columns and "1" only: the design is built from the arrays directly (fast)
         response, names, intercept = plain
         X = data[names].to_numpy(dtype=float) if names else np.empty((len(data), 0))
         if intercept:
@@ -336,13 +337,24 @@ def _parse(formula: str, data, eval_env: int, constant_warning: bool = True) -> 
             data.index,
         )
     else:
-        parser = PanelFormulaParser(formula, data, eval_env=eval_env)
-        if parser.entity_effect or parser.time_effect:
+        if re.search(r"\b(EntityEffects|TimeEffects|FixedEffects|OtherEffects)\b", formula):
             raise ValueError(
                 "random_effects takes no EntityEffects / TimeEffects terms: the individual "
                 "effect is the random part. Fit fixed effects with linearmodels.PanelOLS."
             )
-        design = build_design(parser.dependent, parser.exog)
+        # R's formula language (log(), I(x^2), poly(), factor order ...) with linearmodels'
+        # rule for the constant: there is one only when the formula writes it (y ~ 1 + x)
+        frame = model_frame(
+            formula,
+            data,
+            na_action="keep",
+            allow_cbind=False,
+            allow_offset=False,
+            default_intercept=False,
+        )
+        if frame.response is None:
+            raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")
+        design = build_design(frame.response, frame.X)
     if constant_warning and not design.intercept_columns().any():
         warnings.warn(
             f"the formula {formula!r} has no constant: linearmodels formulas add none unless "
@@ -410,8 +422,9 @@ def random_effects(formula: str, data: pd.DataFrame, method: str = "swar") -> Ra
     Parameters
     ----------
     formula : str
-        linearmodels formula, e.g. ``"inv ~ 1 + value + capital"``; write the ``1 +`` for a
-        constant (linearmodels adds none by itself, plm and R always do).
+        Formula, e.g. ``"inv ~ 1 + value + capital"``, read as R reads it (``log(inv)``,
+        ``I(capital^2)``, ``poly(capital, 2)``, factors in category order) except for the
+        constant: as in linearmodels, write the ``1 +`` (plm and R add one by themselves).
     data : pandas.DataFrame
         Indexed by (entity, time), e.g. ``df.set_index(["firm", "year"])``. May be unbalanced.
     method : {"swar", "walhus", "amemiya", "ml"}
@@ -460,7 +473,8 @@ def mundlak(formula: str, data: pd.DataFrame, method: str = "swar") -> RandomEff
     Parameters
     ----------
     formula : str
-        linearmodels formula with the constant written, e.g. ``"inv ~ 1 + value + capital"``.
+        Formula with the constant written, e.g. ``"inv ~ 1 + value + capital"`` (read as
+        :func:`random_effects` reads it).
     data : pandas.DataFrame
         Indexed by (entity, time).
     method : {"swar", "walhus", "amemiya", "ml"}
