@@ -1,4 +1,4 @@
-"""ANOVA: one-way, factorial (types I-III) and repeated measures, with R's numbers.
+"""One-way ANOVA and the ANOVA (moment) estimators of a random-intercept model.
 
 ``oneway`` and ``variance_components`` give the one-way table and the ANOVA (moment) estimators
 of a random-intercept model; ``contrasts`` writes coding matrices; ``factorial`` gives type I,
