@@ -12,13 +12,11 @@ of an :class:`~mixedtools.meta.RmaMvResult`.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from mixedtools.meta._iteration import _MAXITER, ConvergenceWarning
+from mixedtools.meta._iteration import fisher_scoring
 from mixedtools.meta.univariate import _design, _resolve
 
 __all__ = ["fit_full_v", "cluster_codes", "same_cluster_matrices"]
@@ -120,31 +118,9 @@ def fit_full_v(yi, V, random, mods=None, method="REML", data=None, level=0.95) -
         return ll, grad, info
 
     scale = max(float(np.var(y)), 1e-8)
-    sigma2 = np.full(len(codes), scale / (len(codes) + 1))
-    ll, grad, info = evaluate(sigma2, True)
-    converged = False
-    for _ in range(_MAXITER):
-        free = ~((sigma2 <= 0) & (grad <= 0))
-        step = np.zeros_like(sigma2)
-        if free.any():
-            try:
-                step[free] = np.linalg.solve(info[np.ix_(free, free)], grad[free])
-            except np.linalg.LinAlgError:
-                step[free] = grad[free] * scale**2
-        if grad @ step < 1e-14:
-            converged = True
-            break
-        for _halving in range(60):
-            trial = np.maximum(sigma2 + step, 0.0)
-            ll_trial, grad_trial, info_trial = evaluate(trial, True)
-            if ll_trial >= ll:
-                break
-            step = step / 2
-        else:
-            break
-        sigma2, ll, grad, info = trial, ll_trial, grad_trial, info_trial
-    if not converged:
-        warnings.warn("rma_mv did not converge (Fisher scoring)", ConvergenceWarning, stacklevel=3)
+    sigma2, ll, converged = fisher_scoring(
+        evaluate, np.full(len(codes), scale / (len(codes) + 1)), scale, 1e-14, 60, stacklevel=3
+    )
 
     M = V + np.tensordot(sigma2, A, axes=1)
     W = np.linalg.inv(M)

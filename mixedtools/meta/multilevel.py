@@ -9,14 +9,12 @@ outermost cluster, so the likelihood is accumulated block by block (no k x k mat
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixedtools.meta._iteration import _MAXITER
-from mixedtools.meta.univariate import ConvergenceWarning, _check_inputs, _design, _resolve, _Wls
+from mixedtools.meta._iteration import fisher_scoring
+from mixedtools.meta.univariate import _check_inputs, _design, _resolve, _Wls
 
 __all__ = ["rma_mv", "RmaMvResult"]
 
@@ -272,35 +270,10 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
             info += 0.5 * (-2 * np.einsum("pq,lnqp->ln", M, U) + np.einsum("lpq,nqp->ln", MT, MT))
         return ll, grad, info
 
-    # Fisher scoring in sigma2 with step halving; a variance at 0 whose gradient points below 0
-    # stays there (active set)
     scale = max(float(np.var(y)), 1e-8)
-    sigma2 = np.full(len(codes), scale / (len(codes) + 1))
-    ll, grad, info = loglik(sigma2, True)
-    converged = False
-    for _ in range(_MAXITER):
-        free = ~((sigma2 <= 0) & (grad <= 0))
-        step = np.zeros_like(sigma2)
-        if free.any():
-            try:
-                step[free] = np.linalg.solve(info[np.ix_(free, free)], grad[free])
-            except np.linalg.LinAlgError:
-                step[free] = grad[free] * scale**2
-        # the Newton decrement: twice the log-likelihood gain the step promises
-        if grad @ step < 1e-12:
-            converged = True
-            break
-        for _halving in range(50):
-            trial = np.maximum(sigma2 + step, 0.0)
-            ll_trial, grad_trial, info_trial = loglik(trial, True)
-            if ll_trial >= ll:
-                break
-            step = step / 2
-        else:
-            break  # no ascent along the scoring direction: not converged
-        sigma2, ll, grad, info = trial, ll_trial, grad_trial, info_trial
-    if not converged:
-        warnings.warn("rma_mv did not converge (Fisher scoring)", ConvergenceWarning, stacklevel=2)
+    sigma2, ll, converged = fisher_scoring(
+        loglik, np.full(len(codes), scale / (len(codes) + 1)), scale, 1e-12, 50, stacklevel=2
+    )
     logdet, xvx, xvy, yvy, _ = blocks.pieces(sigma2)
     vb = np.linalg.inv(xvx)
     beta = vb @ xvy
