@@ -166,15 +166,20 @@ class _FrontEnd:
 
 
 def _complete_rows(parsed: ParsedFormula, front: _FrontEnd, data: pd.DataFrame):
-    """Rows with no missing value in any variable the model uses."""
+    """Rows with no missing value in any variable the model uses, and the evaluated designs.
+
+    The designs are those of the complete rows; when every row is complete they are the
+    designs of the model, so the caller need not evaluate the formulas a second time.
+    """
     keep = pd.Series(True, index=data.index)
-    y, X, offsets, terms = front.evaluate(data, "drop")
+    evaluated = front.evaluate(data, "drop")
+    y, X, offsets, terms = evaluated
     for frame in [y, X, *offsets, *terms.values()]:
         keep &= data.index.isin(frame.index)
     for term in parsed.random:
         for col in term.group:
             keep &= data[col].notna().to_numpy()
-    return keep
+    return keep, evaluated
 
 
 def _group_codes(data: pd.DataFrame, cols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +258,7 @@ def build_design(
     original_index = data.index
     data = _plain_dtypes(data.reset_index(drop=True), parsed)
     front = _FrontEnd(parsed, data, allow_cbind=allow_cbind)
-    keep = _complete_rows(parsed, front, data)
+    keep, evaluated = _complete_rows(parsed, front, data)
     n_dropped = int((~keep).sum())
     if n_dropped and na_action == "raise":
         raise ValueError(
@@ -267,7 +272,9 @@ def build_design(
     if len(data) == 0:
         raise ValueError("no complete rows left to fit the model")
 
-    y_df, X_df, offset_dfs, term_dfs = front.evaluate(data, "raise")
+    if n_dropped:
+        evaluated = front.evaluate(data, "raise")
+    y_df, X_df, offset_dfs, term_dfs = evaluated
     response_name = ", ".join(f.name() for f in front.fixed.response)
     if y_df.shape[1] != 1 and not allow_cbind:
         raise FormulaError(
@@ -502,11 +509,8 @@ def _used_columns(parsed: ParsedFormula, columns) -> list:
 
 def _text_numbers_hint(data, col) -> str:
     if col in data.columns and not pd.api.types.is_numeric_dtype(data[col]):
-        sample = pd.Series(data[col].dropna().unique()[:20])
-        if pd.to_numeric(sample, errors="coerce").isna().any():  # text that is not numbers
-            return ""
-        as_num = pd.to_numeric(data[col], errors="coerce")
-        if as_num.notna().sum() == data[col].notna().sum() > 0:
+        values = pd.Series(data[col].dropna().unique())  # every distinct value converts
+        if len(values) and pd.to_numeric(values, errors="coerce").notna().all():
             return (
                 f"; the column {col!r} holds numbers stored as text: convert it with "
                 f"data[{col!r}] = pd.to_numeric(data[{col!r}])"
@@ -538,7 +542,7 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
             continue  # its category order is the level order (the first is the reference)
         if col not in grouping and not pd.api.types.is_numeric_dtype(series):
             if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
-                if col != parsed.response and series.map(type).eq(str).all():
+                if col != parsed.response and pd.api.types.infer_dtype(series, skipna=False) == "string":
                     # the formula engine reads a categorical column at once, text value by value
                     out = data.copy() if out is None else out
                     out[col] = pd.Categorical(series.astype(object))

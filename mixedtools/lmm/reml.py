@@ -582,12 +582,12 @@ def _group_forms(structure, tau, powers, factor=None):
     else:
         L, s2 = factor, float(tau[-1])
     S = C[:, :q, :q]
-    inner = s2 * np.eye(q) + np.einsum("ai,jab,bk->jik", L, S, L)
+    inner = s2 * np.eye(q) + L.T @ S @ L
     chol = np.linalg.cholesky(inner)
     logdet_inner = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     logdet_v = (sizes - q) * np.log(s2) + logdet_inner
     half = tri_inverse(chol) @ L.T  # chol^-1 L'
-    H = np.einsum("jai,jak->jik", half, half)  # L inner^-1 L'
+    H = half.transpose(0, 2, 1) @ half  # L inner^-1 L'
     out = {"H": H, "logdet_v": logdet_v, "sizes": sizes, "S": S}
     R = H
     Cw = C[:, :, :q]
