@@ -15,6 +15,7 @@ suppressPackageStartupMessages({
   library(metafor)
   library(plm)
   library(jsonlite)
+  library(mlmRev)
 })
 
 data_dir <- file.path("mixedtools", "data")
@@ -448,6 +449,154 @@ datasets$obrien_kaiser <- list(
     col("phase", "str", "Within-subjects phase: pre, post or fup (follow-up)."),
     col("hour", "int", "Within-subjects measurement hour within the phase, 1 to 5."),
     col("value", "float", "The response (a score of the contrived study; no unit).")
+  )
+)
+
+# ---- lme4: cbpp, grouseticks, VerbAgg; mlmRev: Contraception; MASS: Insurance ------------------
+datasets$cbpp <- list(
+  data = data.frame(
+    herd = as_chr(cbpp$herd),
+    period = as_chr(cbpp$period),
+    incidence = as.integer(cbpp$incidence),
+    size = as.integer(cbpp$size)
+  ),
+  title = "Contagious bovine pleuropneumonia: new cases in zebu herds of Ethiopia",
+  design = paste(
+    "15 herds followed over 4 periods (56 herd-periods; some herds miss a period); a binomial",
+    "count of new serological cases out of the herd size."
+  ),
+  package = "lme4", dataset = "cbpp",
+  reference = paste(
+    "Lesnoff, M., Laval, G., Bonnet, P., et al. (2004). Within-herd spread of contagious bovine",
+    "pleuropneumonia in Ethiopian highlands. Preventive Veterinary Medicine, 64, 27-40."
+  ),
+  columns = list(
+    col("herd", "str", "Herd identifier, 1 to 15; the grouping factor."),
+    col("period", "str", "Follow-up period, 1 to 4 (a factor)."),
+    col("incidence", "int", "Number of new serological cases in the herd during the period."),
+    col("size", "int", "Herd size at the start of the period (the number of trials).")
+  )
+)
+
+data(Contraception, package = "mlmRev")
+datasets$contraception <- list(
+  data = data.frame(
+    woman = as_chr(Contraception$woman),
+    district = as_chr(Contraception$district),
+    use = as_chr(Contraception$use),
+    livch = as_chr(Contraception$livch),
+    age = as.numeric(Contraception$age),
+    urban = as_chr(Contraception$urban)
+  ),
+  title = "Contraceptive use of women in Bangladesh (1988 Fertility Survey)",
+  design = "1,934 women in 60 districts (2 to 118 women per district); one binary response each.",
+  package = "mlmRev", dataset = "Contraception",
+  reference = paste(
+    "Huq, N. M. and Cleland, J. (1990). Bangladesh Fertility Survey 1989 (Main Report).",
+    "National Institute of Population Research and Training, Dhaka. (Analysed in Rodriguez, G.",
+    "and Goldman, N. (1995), and in Bates et al.'s mlmRev.)"
+  ),
+  columns = list(
+    col("woman", "str", "Woman identifier, 1 to 1934."),
+    col("district", "str", "District identifier (60 districts); the grouping factor."),
+    col("use", "str", "Using contraception at the time of the survey: N (no) or Y (yes)."),
+    col("livch", "str", "Number of living children: 0, 1, 2 or 3+."),
+    col("age", "float", "Age in years, centred at the sample mean (about 30.2 years)."),
+    col("urban", "str", "Type of region of residence: N (rural) or Y (urban).")
+  )
+)
+
+datasets$grouseticks <- list(
+  data = data.frame(
+    index = as_chr(grouseticks$INDEX),
+    ticks = as.integer(grouseticks$TICKS),
+    brood = as_chr(grouseticks$BROOD),
+    height = as.numeric(grouseticks$HEIGHT),
+    year = as_chr(grouseticks$YEAR),
+    location = as_chr(grouseticks$LOCATION)
+  ),
+  title = "Ticks on red grouse chicks",
+  design = paste(
+    "403 chicks in 118 broods at 63 locations, over 3 years; one count per chick (chicks",
+    "nested in broods, broods in locations)."
+  ),
+  package = "lme4", dataset = "grouseticks",
+  reference = paste(
+    "Elston, D. A., Moss, R., Boulinier, T., Arrowsmith, C. and Lambin, X. (2001). Analysis of",
+    "aggregation, a worked example: numbers of ticks on red grouse chicks. Parasitology, 122,",
+    "563-569."
+  ),
+  columns = list(
+    col("index", "str", "Chick identifier, 1 to 403 (one row per chick)."),
+    col("ticks", "int", "Number of ticks counted on the chick's head."),
+    col("brood", "str", "Brood identifier (118 broods)."),
+    col("height", "float", "Height of the location above sea level, in metres."),
+    col("year", "str", "Year: 95, 96 or 97 (1995-1997)."),
+    col("location", "str", "Location identifier (63 locations).")
+  )
+)
+
+datasets$verbagg <- list(
+  data = data.frame(
+    id = as_chr(VerbAgg$id),
+    item = as_chr(VerbAgg$item),
+    anger = as.integer(VerbAgg$Anger),
+    gender = as_chr(VerbAgg$Gender),
+    btype = as_chr(VerbAgg$btype),
+    situ = as_chr(VerbAgg$situ),
+    mode = as_chr(VerbAgg$mode),
+    resp = as_chr(VerbAgg$resp),
+    r2 = as_chr(VerbAgg$r2)
+  ),
+  title = "Verbal aggression: 316 respondents x 24 items",
+  design = paste(
+    "316 respondents answer the same 24 items (7,584 rows): subjects and items are crossed",
+    "random factors; one ordinal (and a binary) response per answer."
+  ),
+  package = "lme4", dataset = "VerbAgg",
+  reference = paste(
+    "De Boeck, P. and Wilson, M. (eds) (2004). Explanatory Item Response Models. Springer,",
+    "chapter 1."
+  ),
+  columns = list(
+    col("id", "str", "Respondent identifier, 1 to 316."),
+    col("item", "str", "Item label (24 items), e.g. S1WantCurse: situation, mode and behaviour."),
+    col("anger", "int", "Trait anger score of the respondent (State-Trait Anger Expression Inventory)."),
+    col("gender", "str", "Gender of the respondent: F or M."),
+    col("btype", "str", "Type of behaviour in the item: curse, scold or shout."),
+    col("situ", "str", "Situation of the item: other (others to blame) or self (self to blame)."),
+    col("mode", "str", "Behavioural mode of the item: want or do."),
+    col("resp", "str", "Answer: no, perhaps or yes."),
+    col("r2", "str", "Binary answer: N (no) or Y (perhaps or yes).")
+  )
+)
+
+datasets$insurance <- list(
+  data = data.frame(
+    district = as_chr(Insurance$District),
+    group = as_chr(Insurance$Group),
+    age = as_chr(Insurance$Age),
+    holders = as.integer(Insurance$Holders),
+    claims = as.integer(Insurance$Claims)
+  ),
+  title = "Car insurance claims by district, car group and driver age",
+  design = paste(
+    "4 districts x 4 car groups x 4 age groups (64 cells); claims counted against the number",
+    "of policy holders (the exposure)."
+  ),
+  package = "MASS", dataset = "Insurance",
+  reference = paste(
+    "Baxter, L. A., Coutts, S. M. and Ross, G. A. F. (1980). Applications of linear models in",
+    "motor insurance. Proceedings of the 21st International Congress of Actuaries, Zurich,",
+    "pp. 11-29. (Also Venables, W. N. and Ripley, B. D. (2002). Modern Applied Statistics with",
+    "S, 4th ed. Springer.)"
+  ),
+  columns = list(
+    col("district", "str", "District of residence of the policy holder, 1 to 4 (4 is major cities)."),
+    col("group", "str", "Car group by engine capacity: <1l, 1-1.5l, 1.5-2l, >2l."),
+    col("age", "str", "Age group of the driver: <25, 25-29, 30-35, >35."),
+    col("holders", "int", "Number of policy holders (the exposure)."),
+    col("claims", "int", "Number of claims.")
   )
 )
 
