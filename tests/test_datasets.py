@@ -13,11 +13,15 @@ REFERENCE = json.loads((Path(__file__).parent / "reference" / "datasets.json").r
 EXPECTED_NAMES = [
     "assink2016",
     "bcg",
+    "cbpp",
+    "contraception",
     "dyestuff",
     "dyestuff2",
     "empluk",
+    "grouseticks",
     "grunfeld",
     "hsb",
+    "insurance",
     "konstantopoulos2011",
     "machines",
     "obrien_kaiser",
@@ -25,6 +29,7 @@ EXPECTED_NAMES = [
     "penicillin",
     "shoes",
     "sleepstudy",
+    "verbagg",
 ]
 
 
