@@ -2,7 +2,8 @@
 
 Four topics and two services, each a subpackage:
 
-- :mod:`mixedtools.lmm` -- linear mixed models in lme4's syntax (``mt.lmer``, ``mt.lrt``), their
+- :mod:`mixedtools.lmm` -- linear and generalised mixed models in lme4's syntax (``mt.lmer``,
+  ``mt.glmer``, ``mt.lrt``), their
   df methods (``mt.ddf``), estimated marginal means (``mt.emmeans``), bootstrap and variance
   explained;
 - :mod:`mixedtools.anova` -- one-way, factorial and repeated-measures ANOVA (``mt.anova``);
@@ -21,12 +22,14 @@ __version__ = "0.1.0"
 
 from mixedtools import anova, datasets, lmm, meta, panel, plots, report, sim
 from mixedtools.lmm import (
+    GlmerResult,
     LmerResult,
     bootstrap,
     covstruct,
     ddf,
     emmeans,
     explained,
+    glmer,
     lmer,
     lrt,
     pls,
@@ -48,6 +51,8 @@ __all__ = [
     "diagnostics",
     "emmeans",
     "explained",
+    "glmer",
+    "GlmerResult",
     "LmerResult",
     "lmer",
     "lmm",

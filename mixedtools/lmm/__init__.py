@@ -44,6 +44,9 @@ from mixedtools.lmm.fit import (
     SingularFitWarning,
     lmer,
 )
+from mixedtools.lmm.families import Family, family
+from mixedtools.lmm.generalized import glmer
+from mixedtools.lmm.glmer_results import GlmerResult
 from mixedtools.lmm.influence import GroupInfluence, group_influence, standardized_ranef
 from mixedtools.lmm.likelihood_ratio import lrt
 from mixedtools.lmm.marginal import EMMeans, emmeans, pairs
@@ -83,6 +86,10 @@ __all__ = [
     "johnson_neyman",
     "linear_combinations",
     "lmer",
+    "glmer",
+    "GlmerResult",
+    "Family",
+    "family",
     "lrt",
     "LmerResult",
     "LmerWarning",

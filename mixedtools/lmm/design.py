@@ -224,7 +224,7 @@ def build_design(
     data: pd.DataFrame,
     na_action: str = "drop",
     blockwise: bool = False,
-    allow_cbind: bool = False,
+    generalized: bool = False,
 ) -> LmmDesign:
     """Build the fixed and random designs of an lme4 model.
 
@@ -237,9 +237,12 @@ def build_design(
     blockwise : bool
         Use the blockwise layout (statsmodels' MixedLM) for nested factors too, where it can
         represent the model; by default only one grouping factor uses it.
-    allow_cbind : bool
-        Accept a several-column response ``cbind(successes, failures)`` (glmer); ``y`` is then
-        its first column, ``response`` holds all, and the offset is not subtracted from ``y``.
+    generalized : bool
+        The design of a generalised model (glmer): a several-column response
+        ``cbind(successes, failures)`` is accepted (``y`` is then its first column, ``response``
+        holds all), the offset is not subtracted from ``y``, lme4's sparse layout is used for
+        every model, and the checks that only a normal model needs (a constant response, as
+        many random effects as rows, e.g. an observation-level random effect) are skipped.
 
     Returns
     -------
@@ -257,7 +260,7 @@ def build_design(
             )
     original_index = data.index
     data = _plain_dtypes(data.reset_index(drop=True), parsed)
-    front = _FrontEnd(parsed, data, allow_cbind=allow_cbind)
+    front = _FrontEnd(parsed, data, allow_cbind=generalized)
     keep, evaluated = _complete_rows(parsed, front, data)
     n_dropped = int((~keep).sum())
     if n_dropped and na_action == "raise":
@@ -276,7 +279,7 @@ def build_design(
         evaluated = front.evaluate(data, "raise")
     y_df, X_df, offset_dfs, term_dfs = evaluated
     response_name = ", ".join(f.name() for f in front.fixed.response)
-    if y_df.shape[1] != 1 and not allow_cbind:
+    if y_df.shape[1] != 1 and not generalized:
         raise FormulaError(
             f"the response {response_name!r} must be a single numeric column"
             + _text_numbers_hint(data, unquote(parsed.response))
@@ -285,7 +288,7 @@ def build_design(
     X = X_df.to_numpy(dtype=float)
     fe_names = [unquote(c) for c in X_df.columns]
     _check_rank(X, fe_names)
-    if np.ptp(y) == 0 and not allow_cbind:
+    if np.ptp(y) == 0 and not generalized:
         raise ValueError(
             f"the response {response_name!r} is constant ({y[0]:g} on every row): "
             "there is no variation to model"
@@ -293,7 +296,7 @@ def build_design(
     offset = np.zeros(len(y))
     for off in offset_dfs:
         offset += off.iloc[:, 0].to_numpy(dtype=float)
-    if not allow_cbind:
+    if not generalized:
         y = y - offset
 
     # grouping factors
@@ -309,7 +312,7 @@ def build_design(
                     "fixed "
                     "effect instead"
                 )
-            if len(lv) == len(data) and term.intercept:
+            if len(lv) == len(data) and term.intercept and not generalized:
                 raise ValueError(
                     f"grouping factor {term.group_name!r} has a different level on every row, so "
                     "its "
@@ -323,7 +326,7 @@ def build_design(
         g for g in groups if all(_nested_in(codes[h][0], codes[g][0]) for h in groups if h != g)
     ]
     columns = term_dfs
-    for term in parsed.random:  # lme4's check: more random effects than observations
+    for term in parsed.random if not generalized else []:  # lme4's check (lmer only)
         n_effects = len(codes[term.group][1]) * columns[term].shape[1]
         if n_effects >= len(data):
             raise ValueError(
@@ -332,7 +335,8 @@ def build_design(
                 "and the residual variance cannot be told apart; simplify the random part"
             )
     blockwise_possible = bool(candidates) and not _needs_general_blocks(parsed, columns, candidates)
-    if _needs_general(parsed, columns, candidates) and not (blockwise and blockwise_possible):
+    needs_general = generalized or _needs_general(parsed, columns, candidates)
+    if needs_general and not (blockwise and blockwise_possible):
         design = _general_design(
             parsed, data, n_dropped, row_index, y, X, fe_names, X_df, codes, columns
         )

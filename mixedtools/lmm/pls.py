@@ -24,6 +24,7 @@ methods use have the same closed forms as in :mod:`mixedtools.lmm.reml`, evaluat
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -316,6 +317,85 @@ class PLSStructure:
         self._lam_r_indices = np.concatenate(indices) if indices else np.zeros(0, np.int64)
         self._lam_r_indptr = np.asarray(indptr)
 
+    def reweighted(self, w) -> PLSStructure:
+        """The same layout with the cross products of ``W^1/2 Z`` for row weights ``w``.
+
+        Penalised iteratively reweighted least squares (:mod:`mixedtools.lmm.pirls`) factors
+        ``Lambda' Z'WZ Lambda + I`` with :meth:`factor` of the returned view; the response
+        products of the view are not set.  The sparsity pattern does not depend on ``w``, so
+        each product is a weighted sum over the rows into fixed positions (no sparse algebra).
+        """
+        w = np.asarray(w, dtype=float)
+        view = copy.copy(self)
+        t1 = self.terms[self.order[0]]
+        k1 = t1.k
+        D11 = np.empty((t1.n_levels, k1, k1))
+        for a in range(k1):
+            for b in range(a, k1):
+                D11[:, a, b] = np.bincount(
+                    t1.codes, w * t1.Z[:, a] * t1.Z[:, b], minlength=t1.n_levels
+                )
+                D11[:, b, a] = D11[:, a, b]
+        view._Z11 = D11
+        view.ZtZ = view.ZtXy = view.XytXy = view._ZtZ_dense = None
+        view._qty_cache = None
+        if self.q == self.q1:
+            return view
+        plan = self._weighting_plan
+        q1, q2 = self.q1, self.q - self.q1
+        r1 = np.bincount(plan["r1_inverse"], w[plan["r1_rows"]] * plan["r1_values"],
+                         minlength=len(plan["r1_keys"]))  # fmt: skip
+        rr = np.bincount(plan["rr_inverse"], w[plan["rr_rows"]] * plan["rr_values"],
+                         minlength=len(plan["rr_keys"]))  # fmt: skip
+        Zrr = np.zeros(q2 * q2)
+        Zrr[plan["rr_keys"]] = rr
+        view._Zrr = Zrr.reshape(q2, q2)
+        if self._Zr1_dense is not None:
+            dense = np.zeros(q2 * q1)
+            dense[plan["r1_keys"]] = r1
+            view._Zr1_dense = dense.reshape(q2, t1.n_levels, k1)
+        else:
+            view._Zr1 = sp.csr_matrix((r1, plan["r1_indices"], plan["r1_indptr"]), shape=(q2, q1))
+            view._Zrr_sparse = sp.csr_matrix(view._Zrr)
+        return view
+
+    @cached_property
+    def _weighting_plan(self) -> dict:
+        """Where each row's products of Z entries land in ``Z_r'WZ_1`` and ``Z_r'WZ_r``."""
+        q1, q2 = self.q1, self.q - self.q1
+        cols, vals = [], []
+        for pos, ti in enumerate(self.order):
+            t = self.terms[ti]
+            off = self._col_offsets[pos]
+            cols.append(off + t.codes[:, None] * t.k + np.arange(t.k)[None, :])
+            vals.append(t.Z)
+        first_c, first_v = cols[0], vals[0]
+        rest_c = np.concatenate(cols[1:], axis=1) - q1
+        rest_v = np.concatenate(vals[1:], axis=1)
+        n = self.n_obs
+        rows = np.arange(n)
+        plan = {}
+        for name, left_c, left_v, right_c, right_v, width in (
+            ("r1", rest_c, rest_v, first_c, first_v, q1),
+            ("rr", rest_c, rest_v, rest_c, rest_v, q2),
+        ):
+            keys, values, which = [], [], []
+            for a in range(left_c.shape[1]):
+                for b in range(right_c.shape[1]):
+                    keys.append(left_c[:, a].astype(np.int64) * width + right_c[:, b])
+                    values.append(left_v[:, a] * right_v[:, b])
+                    which.append(rows)
+            keys = np.concatenate(keys)
+            unique, inverse = np.unique(keys, return_inverse=True)
+            plan[f"{name}_keys"] = unique
+            plan[f"{name}_inverse"] = inverse
+            plan[f"{name}_values"] = np.concatenate(values)
+            plan[f"{name}_rows"] = np.concatenate(which)
+        row_of = plan["r1_keys"] // q1
+        plan["r1_indices"] = (plan["r1_keys"] % q1).astype(np.int32)
+        plan["r1_indptr"] = np.searchsorted(row_of, np.arange(q2 + 1)).astype(np.int32)
+        return plan
+
     # ------------------------------------------------------------------ theta <-> tau
     @property
     def n_theta(self) -> int:
@@ -405,14 +485,17 @@ class PLSStructure:
         k1 = T1.shape[0]
         # T1' D_j T1 for every level j at once: row-major vec(T' D T) = vec(D) (T kron T)
         n1 = self._Z11.shape[0]
-        C11 = (self._Z11.reshape(n1, k1 * k1) @ np.kron(T1, T1)).reshape(n1, k1, k1)
-        C11 += np.eye(k1)
-        L11 = np.linalg.cholesky(C11)
+        if k1 == 1:  # scalar first term: C11 is diagonal
+            L11 = np.sqrt(self._Z11 * T1[0, 0] ** 2 + 1.0)
+        else:
+            C11 = (self._Z11.reshape(n1, k1 * k1) @ np.kron(T1, T1)).reshape(n1, k1, k1)
+            C11 += np.eye(k1)
+            L11 = np.linalg.cholesky(C11)
         # W = C_r1 L11^-T = Lambda_r' Z_r'Z_1 Lambda_1 L11^-T ; L11^-T Lambda_1 blocks: T1 L11_j^-T
         L11_inv = _tri_inverse(L11)
         R1 = np.swapaxes(L11_inv @ T1.T, 1, 2)
         if self.q == q1:
-            W, L22 = sp.csr_matrix((0, q1)), np.zeros((0, 0))
+            W, L22 = np.zeros((0, q1)), np.zeros((0, 0))
         elif self._Zr1_dense is not None:  # small designs: dense products, no sparse overhead
             W0 = np.einsum("rja,jab->rjb", self._Zr1_dense, R1).reshape(self.q - q1, q1)
             W = self._lam_apply(Ts, W0, True, start=1)
@@ -804,10 +887,15 @@ class PLSStructure:
         Returns a list of :class:`~mixedtools.lmm.engine.ConditionalModes`, per term in the
         user's order.  ``beta`` is not needed: the penalised least squares give it with ``b``.
         """
-        s2 = tau[-1]
         Ts = self.factors_from_tau(tau)
         f, RZX, cu, _, beta, _, _, _ = self.pls(Ts)
         u = f.backward(cu - RZX @ beta)
+        return self.modes_and_variances(f, Ts, u, tau[-1])
+
+    def modes_and_variances(self, f, Ts, u, s2=1.0):
+        """:meth:`conditional_modes` from a factor ``f`` of ``Lambda' Z'WZ Lambda + I`` at the
+        relative factors ``Ts`` and the spherical modes ``u``: ``b = Lambda u`` and the diagonal
+        blocks of ``s2 Lambda (L L')^-1 Lambda'`` (also for a generalised model, ``s2`` = 1)."""
         b = self._lam_apply(Ts, u[:, None], False)[:, 0]
         out = []
         lam_t = self._lambda(Ts).T.tocsc()

@@ -1,0 +1,332 @@
+"""``mt.glmer``: lme4's generalised linear mixed models for binary, binomial and count outcomes.
+
+The stages follow lme4's ``glmer``:
+
+1. the formula is read as R reads it (:mod:`mixedtools.rformula`) and the response checked
+   against the family (0/1, a two-level factor, ``cbind(successes, failures)`` or proportions
+   with ``weights=`` for the binomial; counts for the Poisson);
+2. the random-effects layout is lme4's sparse one (:class:`mixedtools.lmm.pls.PLSStructure`), so
+   every structure ``mt.lmer`` fits (crossed, nested, correlated slopes, ``||``) works here;
+3. the deviance is the Laplace approximation (``nagq=1``) or adaptive Gauss-Hermite quadrature
+   (``nagq > 1``, one scalar random term) at the conditional modes found by penalised IRLS
+   (:mod:`mixedtools.lmm.pirls`).  As lme4, the variance parameters are first optimised with
+   the fixed effects inside PIRLS (lme4's ``nAGQ = 0`` stage); then the fixed effects and the
+   variance parameters together, here by Newton steps on a central-difference Hessian (the
+   Hessian lme4 computes for its standard errors, ``deriv12``), with a bounded quasi-Newton
+   search where Newton steps do not decrease the deviance;
+4. the result (:class:`mixedtools.lmm.glmer_results.GlmerResult`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from mixedtools._threads import single_blas_thread
+from mixedtools._warnings import external_stacklevel
+from mixedtools.lmm._names import unquote
+from mixedtools.lmm.design import build_design
+from mixedtools.lmm.families import family as make_family
+from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
+from mixedtools.lmm.pirls import GLMMStructure
+from mixedtools.lmm.pls import PLSStructure
+
+__all__ = ["glmer"]
+
+_DELTA = 1e-4  # lme4's deriv12 step
+_ZERO_SD = 1e-4  # a relative sd treated as stopped at its bound
+_HESSIAN_VCOV_MAX_N = 10_000  # lme4 computes the Hessian (calc.derivs) below this many rows
+
+
+def glmer(
+    formula,
+    data,
+    family="binomial",
+    *,
+    link=None,
+    nagq=1,
+    weights=None,
+    na_action="drop",
+):
+    """Fit a generalised linear mixed model by maximum likelihood, as ``lme4::glmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4's formula, e.g. ``"cbind(incidence, size - incidence) ~ period + (1 | herd)"``.
+        The response may be 0/1 numbers, booleans, a two-level text or categorical column (the
+        second level is success, as in R), ``cbind(successes, failures)``, or proportions with
+        ``weights=`` (the numbers of trials); for the Poisson, counts, with
+        ``offset(log(exposure))`` for rates.
+    data : DataFrame
+    family : {"binomial", "poisson"} or Family
+    link : str, optional
+        ``"logit"`` (default), ``"probit"`` or ``"cloglog"`` for the binomial; ``"log"``.
+    nagq : int
+        1 for the Laplace approximation (any random-effects structure); more for adaptive
+        Gauss-Hermite quadrature with that many nodes (one scalar random-effects term only, as
+        lme4).
+    weights : str or array_like, optional
+        A column name or one value per row: the numbers of trials of a binomial proportion, or
+        prior (case) weights.
+    na_action : {"drop", "raise"}
+
+    Returns
+    -------
+    GlmerResult
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> cbpp = mt.datasets.load("cbpp").astype({"period": "category"})
+    >>> fit = mt.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
+    >>> round(fit.loglik, 3), fit.fixef.round(3).tolist()
+    (-92.026, [-1.399, -0.992, -1.128, -1.58])
+    """
+    fam = make_family(family, link)
+    if isinstance(nagq, bool) or not isinstance(nagq, (int, np.integer)) or nagq < 1:
+        raise ValueError(f"nagq must be a whole number of at least 1, got {nagq!r}")
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    parsed = parse_lmer_formula(formula)
+    data, weight_values = _with_weights(data, weights)
+    data = _binary_response(data, parsed.response, fam)
+    design = build_design(parsed, data, na_action=na_action, generalized=True)
+    y, trials = _response(design, fam, weight_values)
+    if nagq > 1:
+        terms = design.pls_terms
+        if len(terms) != 1 or terms[0].k != 1:
+            raise ValueError(
+                "nagq > 1 (adaptive Gauss-Hermite quadrature) needs a single random-effects term "
+                "with one effect, such as (1 | group), as in lme4; use nagq=1 (Laplace) for "
+                f"{', '.join(unquote(t.text) for t in parsed.random)}"
+            )
+    layout = PLSStructure(np.zeros(len(y)), design.X, design.pls_terms, fe_names=design.fe_names)
+    structure = GLMMStructure(layout, y, trials, design.offset, fam)
+    with single_blas_thread(), np.errstate(over="ignore", under="ignore"):
+        fit = _optimise(structure, nagq)
+    from mixedtools.lmm.glmer_results import GlmerResult
+
+    return GlmerResult(formula, design, structure, fit, nagq)
+
+
+# ---------------------------------------------------------------------- the response
+def _with_weights(data, weights):
+    if weights is None:
+        return data, None
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise ValueError(f"weights: the data have no column {weights!r}")
+        values = data[weights]
+    else:
+        values = weights
+        if isinstance(values, pd.Series) and not values.index.equals(data.index):
+            raise ValueError("weights: a Series must have the index of the data")
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(data),):
+        raise ValueError(f"weights must have one value per row ({len(data)}), got {values.shape}")
+    if np.any(values < 0) or np.any(np.isinf(values)):
+        raise ValueError("weights must be finite and non-negative")
+    return data, pd.Series(values, index=data.index)
+
+
+def _binary_response(data, response, fam):
+    """A text, categorical or boolean response as 0/1: success is every level but the first."""
+    column = unquote(response)
+    if column not in data.columns:
+        return data
+    values = data[column]
+    if pd.api.types.is_bool_dtype(values):
+        out = data.copy()
+        out[column] = values.astype(float)
+        return out
+    if pd.api.types.is_numeric_dtype(values):
+        return data
+    if fam.name != "binomial":
+        raise ValueError(f"the response {column!r} is not numeric: the Poisson needs counts")
+    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    levels = list(cat.cat.categories)
+    if len(levels) != 2:
+        raise ValueError(
+            f"the response {column!r} has {len(levels)} levels ({', '.join(map(str, levels))}); "
+            "a binomial response needs two (the second is success); recode it to 0/1"
+        )
+    out = data.copy()
+    out[column] = np.where(cat.isna(), np.nan, (cat == levels[1]).astype(float))
+    return out
+
+
+def _response(design, fam, weight_values):
+    """``(y, prior weights)`` as R's family ``initialize`` makes them, with the checks."""
+    resp = design.response.to_numpy(dtype=float)
+    name = ", ".join(map(str, design.response.columns))
+    w = np.ones(len(resp)) if weight_values is None else weight_values.loc[design.row_index]
+    w = np.asarray(w, dtype=float)
+    if resp.shape[1] == 2:
+        if fam.name != "binomial":
+            raise FormulaError("cbind(successes, failures) is a binomial response")
+        if np.any(resp < 0) or np.any(np.abs(resp - np.round(resp)) > 1e-8):
+            raise ValueError(f"cbind({name}): successes and failures must be counts (>= 0)")
+        n = resp.sum(axis=1)
+        y = np.divide(resp[:, 0], n, out=np.zeros(len(n)), where=n > 0)
+        trials = n * w
+    elif resp.shape[1] == 1:
+        y = resp[:, 0]
+        trials = w
+        if fam.name == "binomial":
+            if np.any((y < 0) | (y > 1)):
+                raise ValueError(
+                    f"a binomial response must lie in [0, 1]; {name!r} has values from "
+                    f"{y.min():g} to {y.max():g}. Counts of successes are written "
+                    "cbind(successes, failures)"
+                )
+            fractional = np.any((y != 0) & (y != 1))
+            if fractional and weight_values is None:
+                raise ValueError(
+                    f"{name!r} holds proportions: give the numbers of trials as weights= (or "
+                    "write the response as cbind(successes, failures))"
+                )
+            if fractional and np.any(np.abs(y * w - np.round(y * w)) > 1e-6):
+                warnings.warn(
+                    "non-integer numbers of successes (response x weights), as R warns",
+                    UserWarning,
+                    stacklevel=external_stacklevel(),
+                )
+        else:
+            if np.any(y < 0):
+                raise ValueError(f"a Poisson response must be counts; {name!r} has negative values")
+            if np.any(np.abs(y - np.round(y)) > 1e-8):
+                raise ValueError(f"a Poisson response must be counts; {name!r} has non-integers")
+    else:
+        raise FormulaError(f"the response {name!r} must be one column or cbind(successes, failures)")
+    used = trials > 0
+    if fam.name == "binomial" and used.any():
+        if np.all(y[used] == 0) or np.all(y[used] == 1):
+            value = "failure" if np.all(y[used] == 0) else "success"
+            raise ValueError(
+                f"every response is a {value}: there is nothing to model (no variation)"
+            )
+    if fam.name == "poisson" and np.all(y[used] == 0):
+        raise ValueError("every count is 0: there is nothing to model")
+    return y, trials
+
+
+# ---------------------------------------------------------------------- the optimum
+class _Fit:
+    """The optimum of a fit: parameters, deviance, Hessian and how the search went."""
+
+    def __init__(self, theta, beta, deviance, hessian, gradient, converged, evaluations):
+        self.theta, self.beta, self.deviance = theta, beta, deviance
+        self.hessian, self.gradient = hessian, gradient
+        self.converged, self.evaluations = converged, evaluations
+
+
+def _optimise(structure: GLMMStructure, nagq: int) -> _Fit:
+    n_theta = structure.n_theta
+    bounds = structure.theta_bounds()
+    lower_zero = np.array([low == 0.0 for low, _ in bounds])
+    count = [0]
+
+    def stage1(theta):
+        count[0] += 1
+        return structure.deviance(theta)
+
+    # stage 1: theta, with beta inside PIRLS (lme4's nAGQ = 0)
+    r1 = optimize.minimize(
+        stage1, structure.theta_start(), method="L-BFGS-B", bounds=bounds,
+        options={"eps": 1e-6, "ftol": 1e-10},
+    )  # fmt: skip
+    structure.deviance(r1.x)
+    beta0 = structure._last.beta.copy()
+
+    def full(x):
+        count[0] += 1
+        return structure.deviance(x[:n_theta], x[n_theta:], nagq)
+
+    x = np.concatenate([r1.x, beta0])
+    x, f0, g, H, ok = _newton(full, x, lower_zero, n_theta)
+    if not ok:  # a bounded quasi-Newton search, then Newton again
+        res = optimize.minimize(
+            full, x, method="L-BFGS-B", bounds=bounds + [(None, None)] * len(beta0),
+            options={"eps": 1e-7, "ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000},
+        )  # fmt: skip
+        x, f0, g, H, ok = _newton(full, res.x, lower_zero, n_theta)
+    # an entry stopped at its bound of 0 is a stationary point the search cannot leave:
+    # restart once from a small positive value and keep the better optimum
+    at_zero = lower_zero & (np.abs(x[:n_theta]) < _ZERO_SD)
+    if at_zero.any():
+        x2 = x.copy()
+        x2[:n_theta][at_zero] = 0.1
+        x2, f2, g2, H2, ok2 = _newton(full, x2, lower_zero, n_theta)
+        if f2 < f0 - 1e-8:
+            x, f0, g, H, ok = x2, f2, g2, H2, ok2
+    structure.deviance(x[:n_theta], x[n_theta:], nagq)  # leave the state at the optimum
+    return _Fit(x[:n_theta], x[n_theta:], f0, H, g, ok, count[0])
+
+
+def _derivatives(fun, x, f0):
+    """Central-difference gradient and Hessian with lme4's step (``deriv12``)."""
+    d = len(x)
+    g = np.empty(d)
+    H = np.empty((d, d))
+    fp, fm = np.empty(d), np.empty(d)
+    for i in range(d):
+        e = np.zeros(d)
+        e[i] = _DELTA
+        fp[i], fm[i] = fun(x + e), fun(x - e)
+        g[i] = (fp[i] - fm[i]) / (2 * _DELTA)
+        H[i, i] = (fp[i] - 2 * f0 + fm[i]) / _DELTA**2
+    for i in range(d):
+        for j in range(i):
+            ei, ej = np.zeros(d), np.zeros(d)
+            ei[i], ej[j] = _DELTA, _DELTA
+            value = (
+                fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)
+            ) / (4 * _DELTA**2)
+            H[i, j] = H[j, i] = value
+    return g, H
+
+
+def _newton(fun, x, lower_zero, n_theta, max_rounds=8):
+    """Newton steps on the deviance with a backtracking line search; theta's diagonal stays
+    at or above 0.  Returns ``(x, f, gradient, Hessian, converged)``: converged when the
+    deviance still to gain (the Newton decrement) is below 1e-6."""
+    mask = np.concatenate([lower_zero, np.zeros(len(x) - n_theta, bool)])
+    f0 = fun(x)
+    g = H = None
+    for _ in range(max_rounds):
+        g, H = _derivatives(fun, x, f0)
+        # entries at their bound that the gradient pushes below it stay fixed
+        free = ~(mask & (x <= 0) & (g >= 0))
+        Hf = H[np.ix_(free, free)]
+        try:
+            chol = np.linalg.cholesky(Hf)
+        except np.linalg.LinAlgError:
+            return x, f0, g, H, False
+        step = np.zeros(len(x))
+        step[free] = -np.linalg.solve(chol.T, np.linalg.solve(chol, g[free]))
+        decrement = float(-g @ step)
+        if decrement < 1e-8:
+            return x, f0, g, H, True
+        t = 1.0
+        while t > 1e-6:
+            x_new = x + t * step
+            x_new[mask] = np.maximum(x_new[mask], 0.0)
+            f_new = fun(x_new)
+            if f_new < f0:
+                break
+            t /= 2
+        else:
+            return x, f0, g, H, decrement < 2e-6
+        x, f0 = x_new, f_new
+    g, H = _derivatives(fun, x, f0)
+    free = ~(mask & (x <= 0) & (g >= 0))
+    try:
+        step = np.linalg.solve(H[np.ix_(free, free)], g[free])
+        ok = float(g[free] @ step) < 2e-6
+    except np.linalg.LinAlgError:
+        ok = False
+    return x, f0, g, H, ok
