@@ -110,7 +110,8 @@ def glmer(
         fit = _optimise(structure, nagq)
     from mixedtools.lmm.glmer_results import GlmerResult
 
-    return GlmerResult(formula, design, structure, fit, nagq)
+    used_weights = None if weight_values is None else weight_values.loc[design.row_index]
+    return GlmerResult(formula, design, structure, fit, nagq, used_weights)
 
 
 # ---------------------------------------------------------------------- the response

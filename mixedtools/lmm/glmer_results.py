@@ -62,13 +62,14 @@ class GlmerResult(MixedModelResult):
         the constant of the saturated model; here it keeps it, so that fits with different
         ``nagq`` (and glm fits) compare.
     deviance : float
-        ``-2 loglik``.
+        lme4's ``deviance()`` of a glmer fit: the sum of the squared deviance residuals at the
+        conditional modes (not ``-2 loglik``; use ``-2 * loglik`` to compare fits).
     singular, converged : bool
     n_evaluations : int
         Deviance evaluations of the optimisation.
     """
 
-    def __init__(self, formula, design, structure, fit, nagq):
+    def __init__(self, formula, design, structure, fit, nagq, weights=None):
         self.family = structure.family
         self.nagq = nagq
         self.theta = fit.theta
@@ -80,8 +81,11 @@ class GlmerResult(MixedModelResult):
         super().__init__(formula, design, structure, estimates)
         self.state = state
         self.n_params = len(self.fixef) + structure.n_theta
-        self.aic = self.deviance + 2.0 * self.n_params
-        self.bic = self.deviance + math.log(self.nobs) * self.n_params
+        minus2 = -2.0 * self.loglik
+        self.aic = minus2 + 2.0 * self.n_params
+        self.bic = minus2 + math.log(self.nobs) * self.n_params
+        self.deviance = float(np.sum(state.deviance_residuals))
+        self._weights = weights
         self.df_residual = self.nobs - self.n_params
         self._check(fit)
 
@@ -242,16 +246,40 @@ class GlmerResult(MixedModelResult):
         latent = self.family.latent_variance
         if latent is not None:
             return latent
-        # Poisson, log link: the lognormal approximation log(1 + 1/lambda), lambda the mean
-        # at the population level with the random-effect variance (Nakagawa et al. 2017)
-        lam = math.exp(self._intercept_only_mean() + 0.5 * self._random_variance())
-        return math.log1p(1.0 / lam)
+        # Poisson, log link: the lognormal approximation log(1 + 1/lambda), with lambda the
+        # exp(intercept) of the null model (intercept, offsets and the same random effects), as
+        # performance::r2_nakagawa and icc compute it (insight's null_model)
+        return math.log1p(1.0 / math.exp(self._null_intercept()))
 
-    def _intercept_only_mean(self) -> float:
-        return float(np.mean(self.predict(re_form="~0").to_numpy()))
+    def _null_intercept(self) -> float:
+        if getattr(self, "_null", None) is None:
+            from mixedtools.lmm.generalized import glmer
 
-    def _random_variance(self) -> float:
-        return float(sum(self.structure.layout.variance_parts(self.tau).values()))
+            parsed = self.design.parsed
+            parts = ["1", *(f"offset({e})" for e in parsed.offsets)]
+            parts += [f"({t.effects_formula} | {t.group_name})" for t in parsed.random]
+            formula = f"{parsed.response} ~ {' + '.join(parts)}"
+            data = self.design.data
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                weights = None if self._weights is None else self._weights.to_numpy()
+                null = glmer(formula, data, self.family, nagq=self.nagq, weights=weights)
+            self._null = float(null.fixef.iloc[0])
+        return self._null
+
+    def _random_variance(self, observation_level=False) -> float:
+        """Random-effect variance averaged over the rows; of the grouping factors with one
+        level per row (an observation-level effect) with ``observation_level=True``, which
+        Nakagawa et al. and performance count as residual (overdispersion) variance."""
+        parts = self.structure.layout.variance_parts(self.tau)
+        per_row = {g for g, n in self.ngroups.items() if n == self.nobs}
+        return float(sum(v for g, v in parts.items() if (g in per_row) == observation_level))
+
+    def _variances(self) -> tuple[float, float, float]:
+        """(fixed, random, residual) variances on the latent scale."""
+        var_f = float(np.var(self.design.X @ self.fixef.to_numpy(), ddof=1))
+        residual = self._distribution_variance() + self._random_variance(observation_level=True)
+        return var_f, self._random_variance(), residual
 
     def r2(self) -> dict:
         """Nakagawa, Johnson & Schielzeth's (2017) R² on the latent scale.
@@ -263,13 +291,15 @@ class GlmerResult(MixedModelResult):
             ``var_f / total`` and ``(var_f + var_random) / total`` with
             ``total = var_f + var_random + var_distribution``; ``var_f`` is the variance of the
             fixed part of the linear predictor (n - 1), ``var_random`` the random-effect
-            variance averaged over the rows, and the distribution variance pi²/3 (logit),
-            1 (probit), pi²/6 (cloglog) or log(1 + 1/lambda) (Poisson).
+            variance averaged over the rows (an observation-level effect, one level per row,
+            counts as residual variance, as in performance), and the distribution variance
+            pi²/3 (logit),
+            1 (probit), pi²/6 (cloglog) or log(1 + 1/lambda) (Poisson, lambda = exp of the
+            intercept of the null model with the same random effects and offsets, which is
+            refitted for it).
         """
-        X = self.design.X
-        var_f = float(np.var(X @ self.fixef.to_numpy(), ddof=1))
-        var_r = self._random_variance()
-        total = var_f + var_r + self._distribution_variance()
+        var_f, var_r, var_e = self._variances()
+        total = var_f + var_r + var_e
         return {"marginal": var_f / total, "conditional": (var_f + var_r) / total}
 
     def icc(self) -> dict:
@@ -281,11 +311,8 @@ class GlmerResult(MixedModelResult):
         logistic latent residual; for the Poisson it is the lognormal approximation
         log(1 + 1/lambda), so the ICC depends on the mean count.
         """
-        X = self.design.X
-        var_f = float(np.var(X @ self.fixef.to_numpy(), ddof=1))
-        var_r = self._random_variance()
-        var_d = self._distribution_variance()
-        return {"adjusted": var_r / (var_r + var_d), "unadjusted": var_r / (var_f + var_r + var_d)}
+        var_f, var_r, var_e = self._variances()
+        return {"adjusted": var_r / (var_r + var_e), "unadjusted": var_r / (var_f + var_r + var_e)}
 
     def overdispersion(self) -> dict:
         """Pearson chi-square over the residual df (``performance::check_overdispersion``).
