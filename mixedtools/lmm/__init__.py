@@ -37,6 +37,7 @@ from mixedtools.lmm import (
     slopes,
 )
 from mixedtools.lmm.contextual import group_mean_reliability, manifest_contextual_bias
+from mixedtools.lmm.families import Family, family
 from mixedtools.lmm.fit import (
     LmerConvergenceWarning,
     LmerResult,
@@ -44,7 +45,6 @@ from mixedtools.lmm.fit import (
     SingularFitWarning,
     lmer,
 )
-from mixedtools.lmm.families import Family, family
 from mixedtools.lmm.generalized import glmer
 from mixedtools.lmm.glmer_results import GlmerResult
 from mixedtools.lmm.influence import GroupInfluence, group_influence, standardized_ranef

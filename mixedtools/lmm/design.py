@@ -546,7 +546,8 @@ def _plain_dtypes(data: pd.DataFrame, parsed: ParsedFormula) -> pd.DataFrame:
             continue  # its category order is the level order (the first is the reference)
         if col not in grouping and not pd.api.types.is_numeric_dtype(series):
             if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
-                if col != parsed.response and pd.api.types.infer_dtype(series, skipna=False) == "string":
+                all_text = pd.api.types.infer_dtype(series, skipna=False) == "string"
+                if col != parsed.response and all_text:
                     # the formula engine reads a categorical column at once, text value by value
                     out = data.copy() if out is None else out
                     out[col] = pd.Categorical(series.astype(object))

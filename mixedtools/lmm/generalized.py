@@ -31,6 +31,7 @@ from mixedtools.lmm._names import unquote
 from mixedtools.lmm.design import build_design
 from mixedtools.lmm.families import family as make_family
 from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
+from mixedtools.lmm.glmer_results import GlmerResult
 from mixedtools.lmm.pirls import GLMMStructure
 from mixedtools.lmm.pls import PLSStructure
 
@@ -108,10 +109,10 @@ def glmer(
     structure = GLMMStructure(layout, y, trials, design.offset, fam)
     with single_blas_thread(), np.errstate(over="ignore", under="ignore"):
         fit = _optimise(structure, nagq)
-    from mixedtools.lmm.glmer_results import GlmerResult
-
     used_weights = None if weight_values is None else weight_values.loc[design.row_index]
-    return GlmerResult(formula, design, structure, fit, nagq, used_weights)
+    result = GlmerResult(formula, design, structure, fit, nagq, used_weights)
+    result._refit = lambda other, rows, w: glmer(other, rows, fam, nagq=nagq, weights=w)
+    return result
 
 
 # ---------------------------------------------------------------------- the response
@@ -202,7 +203,9 @@ def _response(design, fam, weight_values):
             if np.any(np.abs(y - np.round(y)) > 1e-8):
                 raise ValueError(f"a Poisson response must be counts; {name!r} has non-integers")
     else:
-        raise FormulaError(f"the response {name!r} must be one column or cbind(successes, failures)")
+        raise FormulaError(
+            f"the response {name!r} must be one column or cbind(successes, failures)"
+        )
     used = trials > 0
     if fam.name == "binomial" and used.any():
         if np.all(y[used] == 0) or np.all(y[used] == 1):
@@ -270,6 +273,7 @@ def _optimise(structure: GLMMStructure, nagq: int) -> _Fit:
 
 def _derivatives(fun, x, f0):
     """Central-difference gradient and Hessian with lme4's step (``deriv12``)."""
+    f0 = fun(x)  # evaluated afresh from the neighbouring modes, as the differences are
     d = len(x)
     g = np.empty(d)
     H = np.empty((d, d))
@@ -284,9 +288,9 @@ def _derivatives(fun, x, f0):
         for j in range(i):
             ei, ej = np.zeros(d), np.zeros(d)
             ei[i], ej[j] = _DELTA, _DELTA
-            value = (
-                fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)
-            ) / (4 * _DELTA**2)
+            value = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (
+                4 * _DELTA**2
+            )
             H[i, j] = H[j, i] = value
     return g, H
 

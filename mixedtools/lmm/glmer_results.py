@@ -86,6 +86,7 @@ class GlmerResult(MixedModelResult):
         self.bic = minus2 + math.log(self.nobs) * self.n_params
         self.deviance = float(np.sum(state.deviance_residuals))
         self._weights = weights
+        self._refit = None  # set by glmer: fits another formula with this family and nagq
         self.df_residual = self.nobs - self.n_params
         self._check(fit)
 
@@ -156,7 +157,7 @@ class GlmerResult(MixedModelResult):
         >>> import mixedtools as mt
         >>> cbpp = mt.datasets.load("cbpp").astype({"period": "category"})
         >>> fit = mt.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
-        >>> fit.coef_table().loc["period2", ["estimate", "std_error", "z"]].round(3).tolist()
+        >>> fit.coef_table().loc["period[T.2]", ["estimate", "std_error", "z"]].round(3).tolist()
         [-0.992, 0.303, -3.27]
         """
         se = np.sqrt(np.diag(self.vcov.to_numpy()))
@@ -253,17 +254,14 @@ class GlmerResult(MixedModelResult):
 
     def _null_intercept(self) -> float:
         if getattr(self, "_null", None) is None:
-            from mixedtools.lmm.generalized import glmer
-
             parsed = self.design.parsed
             parts = ["1", *(f"offset({e})" for e in parsed.offsets)]
             parts += [f"({t.effects_formula} | {t.group_name})" for t in parsed.random]
             formula = f"{parsed.response} ~ {' + '.join(parts)}"
-            data = self.design.data
+            weights = None if self._weights is None else self._weights.to_numpy()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                weights = None if self._weights is None else self._weights.to_numpy()
-                null = glmer(formula, data, self.family, nagq=self.nagq, weights=weights)
+                null = self._refit(formula, self.design.data, weights)
             self._null = float(null.fixef.iloc[0])
         return self._null
 
@@ -364,7 +362,7 @@ class GlmerResult(MixedModelResult):
             f" Family: {fam.name}  ( {fam.link} )",
             f"Formula: {self.formula}",
             "",
-            f"     AIC      BIC   logLik deviance df.resid",
+            "     AIC      BIC   logLik deviance df.resid",
             f"{self.aic:8.1f} {self.bic:8.1f} {self.loglik:8.1f} {self.deviance:8.1f} "
             f"{self.df_residual:8d}",
             "",
