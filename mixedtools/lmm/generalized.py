@@ -85,7 +85,7 @@ def glmer(
     >>> cbpp = mt.datasets.load("cbpp").astype({"period": "category"})
     >>> fit = mt.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
     >>> round(fit.loglik, 3), fit.fixef.round(3).tolist()
-    (-92.026, [-1.399, -0.992, -1.128, -1.58])
+    (-92.026, [-1.399, -0.992, -1.129, -1.58])
     """
     fam = make_family(family, link)
     if isinstance(nagq, bool) or not isinstance(nagq, (int, np.integer)) or nagq < 1:

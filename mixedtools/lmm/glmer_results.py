@@ -158,7 +158,7 @@ class GlmerResult(MixedModelResult):
         >>> cbpp = mt.datasets.load("cbpp").astype({"period": "category"})
         >>> fit = mt.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
         >>> fit.coef_table().loc["period[T.2]", ["estimate", "std_error", "z"]].round(3).tolist()
-        [-0.992, 0.303, -3.27]
+        [-0.992, 0.307, -3.236]
         """
         se = np.sqrt(np.diag(self.vcov.to_numpy()))
         est = self.fixef.to_numpy()
