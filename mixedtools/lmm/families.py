@@ -35,11 +35,6 @@ _EPS = np.finfo(float).eps
 _PROBIT_BOUND = -stats.norm.ppf(_EPS)  # R's probit clamps eta to +-8.125
 
 
-def _xlogy_ratio(y, mu):
-    """``y log(y / mu)`` with 0 at y = 0."""
-    return special.xlogy(y, y) - special.xlogy(y, mu)
-
-
 @dataclass(frozen=True)
 class _Link:
     name: str
@@ -118,12 +113,21 @@ class Family:
             return (weights * y + 0.5) / (weights + 1.0)
         return y + 0.1
 
-    def deviance_residuals(self, y, mu, weights):
-        """Squared deviance residuals ``d_i`` (R's ``dev.resids``)."""
+    def saturated_term(self, y):
+        """The part of the deviance residuals that depends on ``y`` only: ``y log y +
+        (1 - y) log(1 - y)`` (binomial) or ``y log y - y`` (Poisson), 0 log 0 = 0."""
         if self.name == "binomial":
-            d = _xlogy_ratio(y, mu) + _xlogy_ratio(1.0 - y, 1.0 - mu)
+            return special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y)
+        return special.xlogy(y, y) - y
+
+    def deviance_residuals(self, y, mu, weights, saturated=None):
+        """Squared deviance residuals ``d_i`` (R's ``dev.resids``); ``saturated`` is
+        :meth:`saturated_term` of ``y``, computed once by a caller that evaluates many ``mu``."""
+        c = self.saturated_term(y) if saturated is None else saturated
+        if self.name == "binomial":
+            d = c - y * np.log(mu) - (1.0 - y) * np.log1p(-mu)
         else:
-            d = _xlogy_ratio(y, mu) - (y - mu)
+            d = c - y * np.log(mu) + mu
         return 2.0 * weights * d
 
     def log_density(self, y, mu, weights):

@@ -251,6 +251,10 @@ def _optimise(structure: GLMMStructure, nagq: int) -> _Fit:
         return structure.deviance(x[:n_theta], x[n_theta:], nagq)
 
     x = np.concatenate([r1.x, beta0])
+    # quasi-Newton from a Hessian whose fixed-effects block PIRLS gives for free (2 RX'RX),
+    # then Newton steps on the full central-difference Hessian, which the standard errors need
+    H0 = _start_hessian(structure, full, x, n_theta)
+    x = _quasi_newton(full, x, lower_zero, n_theta, H0)
     x, f0, g, H, ok = _newton(full, x, lower_zero, n_theta)
     if not ok:  # a bounded quasi-Newton search, then Newton again
         res = optimize.minimize(
@@ -269,6 +273,64 @@ def _optimise(structure: GLMMStructure, nagq: int) -> _Fit:
             x, f0, g, H, ok = x2, f2, g2, H2, ok2
     structure.deviance(x[:n_theta], x[n_theta:], nagq)  # leave the state at the optimum
     return _Fit(x[:n_theta], x[n_theta:], f0, H, g, ok, count[0])
+
+
+def _start_hessian(structure, fun, x, n_theta):
+    """Block-diagonal start: theta's block by differences, beta's from the PIRLS factor."""
+    d = len(x)
+    H = np.zeros((d, d))
+    theta_part = lambda t: fun(np.concatenate([t, x[n_theta:]]))  # noqa: E731
+    H[:n_theta, :n_theta] = _derivatives(theta_part, x[:n_theta], None)[1]
+    state = structure.pirls(x[:n_theta], x[n_theta:])
+    H[n_theta:, n_theta:] = 2.0 * np.linalg.inv(structure.fixed_covariance(state))
+    w, U = np.linalg.eigh(H)
+    return (U * np.maximum(w, 1e-3 * max(w.max(), 1.0))) @ U.T
+
+
+def _gradient(fun, x, f0, step=1e-6):
+    """Forward differences: enough to steer the quasi-Newton steps (the modes are converged
+    to 1e-10, so the error is about 1e-4 of the curvature); the finish uses central ones."""
+    d = len(x)
+    g = np.empty(d)
+    for i in range(d):
+        e = np.zeros(d)
+        e[i] = step
+        g[i] = (fun(x + e) - f0) / step
+    return g
+
+
+def _quasi_newton(fun, x, lower_zero, n_theta, H, max_iter=40):
+    """BFGS steps with forward-difference gradients, from the Hessian ``H``; theta's diagonal
+    stays at or above 0.  Returns the last point (the Newton finish judges convergence)."""
+    mask = np.concatenate([lower_zero, np.zeros(len(x) - n_theta, bool)])
+    f0 = fun(x)
+    g = _gradient(fun, x, f0)
+    for _ in range(max_iter):
+        free = ~(mask & (x <= 0) & (g >= 0))
+        step = np.zeros(len(x))
+        try:
+            step[free] = -np.linalg.solve(H[np.ix_(free, free)], g[free])
+        except np.linalg.LinAlgError:
+            break
+        if float(-g @ step) < 1e-6:
+            break
+        t = 1.0
+        while t > 1e-6:
+            x_new = x + t * step
+            x_new[mask] = np.maximum(x_new[mask], 0.0)
+            f_new = fun(x_new)
+            if f_new < f0:
+                break
+            t /= 2
+        else:
+            break
+        g_new = _gradient(fun, x_new, f_new)
+        s_vec, y_vec = x_new - x, g_new - g
+        if s_vec @ y_vec > 1e-12:
+            Hs = H @ s_vec
+            H = H - np.outer(Hs, Hs) / (s_vec @ Hs) + np.outer(y_vec, y_vec) / (s_vec @ y_vec)
+        x, f0, g = x_new, f_new, g_new
+    return x
 
 
 def _derivatives(fun, x, f0):

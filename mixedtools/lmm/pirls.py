@@ -104,6 +104,7 @@ class GLMMStructure:
         # -2 log p(y | mu) = sum of deviance residuals - 2 * (log-likelihood of the saturated
         # model); the second part does not depend on the parameters
         self._saturated = float(np.sum(saturated))
+        self._saturated_terms = family.saturated_term(self.y)
         self._last = None  # warm start: the last converged state
         self._Zt = layout.Zs.T.tocsr()
 
@@ -161,7 +162,7 @@ class GLMMStructure:
         mu = fam.linkinv(eta)
         mu_eta = fam.mu_eta(eta)
         weights = self.prior_weights * mu_eta**2 / fam.variance(mu)
-        dev = fam.deviance_residuals(self.y, mu, self.prior_weights)
+        dev = fam.deviance_residuals(self.y, mu, self.prior_weights, self._saturated_terms)
         return mu, mu_eta, weights, dev
 
     def start_state(self, theta):
@@ -289,7 +290,9 @@ class GLMMStructure:
 
         def group_deviance(u):
             mu = self.family.linkinv(fixed + zcol * lam * u[codes])
-            d = self.family.deviance_residuals(self.y, mu, self.prior_weights)
+            d = self.family.deviance_residuals(
+                self.y, mu, self.prior_weights, self._saturated_terms
+            )
             return np.bincount(codes, d, minlength=term.n_levels) + u**2
 
         g0 = group_deviance(state.u)

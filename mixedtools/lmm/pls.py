@@ -326,6 +326,8 @@ class PLSStructure:
         each product is a weighted sum over the rows into fixed positions (no sparse algebra).
         """
         w = np.asarray(w, dtype=float)
+        if self.q > self.q1:
+            self._rest_components  # noqa: B018 -- the pattern, computed once and shared by views
         view = copy.copy(self)
         t1 = self.terms[self.order[0]]
         k1 = t1.k
