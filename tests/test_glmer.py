@@ -284,3 +284,25 @@ def test_weights_as_array_and_as_column_agree():
     with pytest.raises(ValueError, match="index"):
         mt.glmer("incidence / size ~ period + (1 | herd)", data,
                  weights=data["size"].sample(frac=1, random_state=1))  # fmt: skip
+
+
+def test_lrt_between_nested_glmer_fits():
+    data = _cbpp()
+    reduced = mt.glmer("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", data)
+    full = fitted("cbpp_laplace")
+    out = mt.lrt(reduced, full)
+    assert out.loc["full", "df"] == 3
+    assert out.loc["full", "chisq"] == pytest.approx(2 * (full.loglik - reduced.loglik))
+    assert out.attrs["method"] == "ML"
+    with pytest.raises(TypeError, match="same family"):
+        mt.lrt(fitted("cbpp_probit"), full)
+
+
+def test_caterpillar_draws_a_glmer_fit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = mt.plots.caterpillar(fitted("verbagg_crossed"), group="item")
+    assert fig.axes[0].get_ylabel().startswith("item")
+    with pytest.raises(TypeError, match="lmer"):
+        mt.plots.shrinkage(fitted("cbpp_laplace"))

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from mixedtools.lmm.fit import LmerResult
+from mixedtools.lmm.glmer_results import GlmerResult
 
 __all__ = ["lrt"]
 
@@ -127,8 +128,12 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
     '0.5 chi2(1) + 0.5 chi2(2)'
     """
     for name, fit in (("reduced", reduced), ("full", full)):
-        if not isinstance(fit, LmerResult):
-            raise TypeError(f"{name} must be a fit returned by mixedtools.lmer")
+        if not isinstance(fit, (LmerResult, GlmerResult)):
+            raise TypeError(f"{name} must be a fit returned by mixedtools.lmer or glmer")
+    if type(reduced) is not type(full) or getattr(reduced, "family", None) != getattr(
+        full, "family", None
+    ):
+        raise TypeError("both fits must be lmer fits, or glmer fits of the same family and link")
     order = _aligned_rows(reduced, full)
     relation = _fixed_relation(reduced.design.X[order], full.design.X)
     if relation == "not nested":
@@ -139,7 +144,7 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
             stacklevel=2,
         )
     same_fixed = relation == "same"
-    refit = not same_fixed or reduced.reml != full.reml
+    refit = (not same_fixed and full.reml) or reduced.reml != full.reml  # glmer fits are ML
     if refit:
         reduced, full = reduced.refit(reml=False), full.refit(reml=False)
     df = full.n_params - reduced.n_params
@@ -180,7 +185,7 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
                 "aic": fit.aic,
                 "bic": fit.bic,
                 "loglik": fit.loglik,
-                "deviance": fit.deviance,
+                "deviance": -2.0 * fit.loglik,
             }
         )
     out = pd.DataFrame(rows, index=["reduced", "full"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mixedtools.lmm.fit import LmerResult
+from mixedtools.lmm.glmer_results import GlmerResult
 from mixedtools.meta.plots import forest, funnel  # noqa: E402, F401
 
 __all__ = []
@@ -24,9 +25,13 @@ def _label(name: str) -> str:
     return "intercept" if name == "Intercept" else name
 
 
-def _check_fit(fit):
-    if not isinstance(fit, LmerResult):
-        raise TypeError("expected a fit returned by mixedtools.lmer")
+def _check_fit(fit, generalized=False):
+    """Refuse anything but an lmer fit (or a glmer fit, where the plot reads only what both
+    share: random effects and their conditional variances)."""
+    if isinstance(fit, LmerResult) or (generalized and isinstance(fit, GlmerResult)):
+        return
+    allowed = "mixedtools.lmer or mixedtools.glmer" if generalized else "mixedtools.lmer"
+    raise TypeError(f"expected a fit returned by {allowed}")
 
 
 def _default_x(fit: LmerResult) -> str:

@@ -53,7 +53,7 @@ def caterpillar(fit: LmerResult, group: str | None = None, level: float = 0.95, 
     >>> [ax.get_xlabel() for ax in fig.axes]
     ['random intercept (deviation from 251.4)', 'random slope of days (deviation from 10.47)']
     """
-    _check_fit(fit)
+    _check_fit(fit, generalized=True)
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     groups = list(fit.ranef)
