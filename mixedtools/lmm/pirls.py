@@ -175,18 +175,26 @@ class GLMMStructure:
     def pirls(self, theta, beta=None, u0=None, beta0=None) -> PirlsState:
         """Conditional modes at ``theta`` (and ``beta``; with ``beta=None`` also ``beta``).
 
-        Fisher scoring on the penalised deviance with step halving, from ``u0`` (default the
-        last solution, or 0) until the Fisher step moves no mode by more than 1e-10."""
+        Fisher scoring on the penalised deviance with step halving until the Fisher step
+        moves no mode by more than 1e-10: from ``u0`` if given, else from the last converged
+        solution (warm start) and, if that does not converge, from lme4's start (``u = 0``,
+        ``beta`` from R's ``mustart``)."""
+        warm = self._last if self._last is not None and self._last.converged else None
+        if warm is not None and u0 is None:
+            state = self._solve(theta, beta, warm.u, warm.beta if beta0 is None else beta0)
+            if state.converged:
+                self._last = state
+                return state
+        fresh_beta = self.start_state(theta)[1] if beta0 is None else beta0
+        u_start = np.zeros(self.layout.q) if u0 is None else u0
+        state = self._solve(theta, beta, u_start, fresh_beta)
+        self._last = state
+        return state
+
+    def _solve(self, theta, beta, u0, beta0) -> PirlsState:
         Ts = self.layout.factors_from_theta(np.asarray(theta, float))
         joint = beta is None
-        if u0 is None:
-            u0 = self._last.u if self._last is not None else np.zeros(self.layout.q)
         if joint:
-            if beta0 is None:
-                if self._last is not None:
-                    beta0 = self._last.beta
-                else:
-                    _, beta0, _ = self.start_state(theta)
             beta = np.asarray(beta0, float)
         u = np.asarray(u0, float).copy()
         beta = np.asarray(beta, float)
@@ -215,7 +223,12 @@ class GLMMStructure:
                     break
                 step /= 2
             else:
-                break  # no decrease along the step: at the minimum up to rounding
+                # no decrease along the step: at the minimum up to rounding if the step is
+                # tiny; otherwise stuck (the caller then starts afresh)
+                step_size = max(np.max(np.abs(u_new - u), initial=0.0),
+                                np.max(np.abs(beta_new - beta), initial=0.0))  # fmt: skip
+                converged = step_size < 1e-6
+                break
             change = pdev - pdev_try
             increment = max(np.max(np.abs(u_new - u), initial=0.0),
                             np.max(np.abs(beta_new - beta), initial=0.0))  # fmt: skip
@@ -227,9 +240,7 @@ class GLMMStructure:
                 converged = True
                 break
         f = self.layout.reweighted(w).factor(Ts)
-        state = PirlsState(u, beta, eta, mu, w, f, dev, converged, np.asarray(theta, float))
-        self._last = state
-        return state
+        return PirlsState(u, beta, eta, mu, w, f, dev, converged, np.asarray(theta, float))
 
     def _joint_step(self, Ts, f, w, z):
         """Penalised weighted least squares for (u, beta) with working response ``z``."""

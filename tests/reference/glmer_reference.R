@@ -3,7 +3,8 @@
 #
 # Run from the repository root:
 #   Rscript tests/reference/glmer_reference.R
-# Writes tests/reference/glmer_reference.json (read by tests/test_glmer.py).  The data are the
+# Writes tests/reference/glmer_reference.json (read by tests/test_glmer.py) and
+# tests/reference/glmer_bacteria.csv (MASS::bacteria, which mixedtools does not bundle).  The data are the
 # CSV files bundled with mixedtools (mixedtools/data), read as the Python side reads them: text
 # columns become factors with their levels in code-point order, as pandas sorts them.
 suppressPackageStartupMessages({
@@ -35,6 +36,12 @@ grouse <- as_text(load_set("grouseticks"), c("index", "brood", "year", "location
 grouse$c_height <- grouse$height - mean(grouse$height)
 verb <- as_text(load_set("verbagg"), c("id"))
 insur <- as_text(load_set("insurance"), c("district"))
+# MASS::bacteria (not bundled): exported next to this script for the test
+bacteria <- MASS::bacteria
+bacteria <- data.frame(y = as.character(bacteria$y), trt = as.character(bacteria$trt),
+                       week = bacteria$week, ID = as.character(bacteria$ID))
+write.csv(bacteria, "tests/reference/glmer_bacteria.csv", row.names = FALSE)
+bacteria <- as_text(bacteria, c("y", "trt", "ID"))
 
 head_n <- 10
 describe <- function(fit, data, extra = list()) {
@@ -119,6 +126,9 @@ cases$insurance_offset <- case(claims ~ age + group + offset(log(holders)) + (1 
                                insur, family = poisson)
 cases$verbagg_crossed <- case(r2 ~ anger + gender + btype + situ + (1 | id) + (1 | item), verb,
                               family = binomial)
+# a boundary fit where lme4 stops at a worse optimum (correlation -1, logLik -99.996)
+cases$bacteria_probit_slope <- case(y ~ trt + week + (week | ID), bacteria,
+                                    family = binomial(link = "probit"))
 
 write_json(cases, "tests/reference/glmer_reference.json", digits = NA, auto_unbox = TRUE,
            pretty = TRUE, null = "null")
