@@ -306,3 +306,18 @@ def test_caterpillar_draws_a_glmer_fit():
     assert fig.axes[0].get_ylabel().startswith("item")
     with pytest.raises(TypeError, match="lmer"):
         mt.plots.shrinkage(fitted("cbpp_laplace"))
+
+
+def test_boundary_fit_reaches_at_least_lme4s_optimum():
+    # MASS::bacteria, probit with a correlated slope: lme4 stops at a boundary point with
+    # logLik -99.996; mt.glmer must not end below it (it finds a better singular optimum)
+    ref = REFERENCE["bacteria_probit_slope"]
+    data = pd.read_csv(Path(__file__).parent / "reference" / "glmer_bacteria.csv",
+                       dtype={"ID": str})  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mt.glmer("y ~ trt + week + (week | ID)", data, link="probit")
+    assert fit.loglik >= ref["loglik"] - 1e-6
+    assert fit.loglik >= ref["loglik_default"] - 1e-6
+    assert fit.singular and ref["singular"]
+    assert fit.converged

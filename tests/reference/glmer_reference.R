@@ -54,8 +54,10 @@ describe <- function(fit, data, extra = list()) {
          cond_var = lapply(seq_len(ncol(m)), function(a) pv[a, a, ]))
   })
   names(modes) <- names(re)
-  r2 <- tryCatch(performance::r2_nakagawa(fit, verbose = FALSE), error = function(e) NULL)
-  icc <- tryCatch(performance::icc(fit, verbose = FALSE), error = function(e) NULL)
+  # performance returns NA (not a list) for singular fits
+  as_list <- function(x) if (is.list(x)) x else NULL
+  r2 <- tryCatch(as_list(performance::r2_nakagawa(fit, verbose = FALSE)), error = function(e) NULL)
+  icc <- tryCatch(as_list(performance::icc(fit, verbose = FALSE)), error = function(e) NULL)
   od <- tryCatch(performance::check_overdispersion(fit), error = function(e) NULL)
   out <- list(
     formula = deparse1(formula(fit)),
