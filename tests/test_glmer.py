@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import mixedtools as mt
 
@@ -321,3 +322,19 @@ def test_boundary_fit_reaches_at_least_lme4s_optimum():
     assert fit.loglik >= ref["loglik_default"] - 1e-6
     assert fit.singular and ref["singular"]
     assert fit.converged
+
+
+def test_marginal_means_integrate_over_the_random_effects():
+    probit = fitted("cbpp_probit")
+    eta = probit.predict(re_form="~0").to_numpy()
+    sd2 = probit.varcorr.vcov.iloc[0]
+    exact = stats.norm.cdf(eta / np.sqrt(1 + sd2))
+    assert np.allclose(probit.marginal_means().to_numpy(), exact, atol=1e-10)
+    logit = fitted("cbpp_laplace")
+    pa = logit.marginal_means().to_numpy()
+    at_zero = logit.predict(type="response", re_form="~0").to_numpy()
+    assert np.all(np.abs(pa - 0.5) < np.abs(at_zero - 0.5))  # pulled towards 1/2
+    rng = np.random.default_rng(1)
+    b = rng.normal(0, np.sqrt(logit.varcorr.vcov.iloc[0]), 200_000)
+    eta0 = logit.predict(re_form="~0").iloc[0]
+    assert pa[0] == pytest.approx(np.mean(1 / (1 + np.exp(-(eta0 + b)))), abs=2e-3)

@@ -23,6 +23,7 @@ from mixedtools.lmm.mixed_result import (
     MixedModelResult,
     SingularFitWarning,
 )
+from mixedtools.rformula import evaluate
 
 __all__ = ["GlmerResult"]
 
@@ -190,7 +191,7 @@ class GlmerResult(MixedModelResult):
             None: conditional on the random effects; ``"~0"`` (or ``"NA"``): population level,
             random effects at 0.  A population prediction on the response scale is the
             response at the mean random effect, not the population-averaged response (see
-            :meth:`marginal_means`).
+            ``marginal_means``).
 
         Returns
         -------
@@ -206,6 +207,39 @@ class GlmerResult(MixedModelResult):
         if type == "response":
             return pd.Series(self.family.linkinv(eta.to_numpy()), index=eta.index, name="mu")
         return eta.rename("eta")
+
+    def marginal_means(self, newdata=None, nodes: int = 40) -> pd.Series:
+        """Population-averaged means: the response averaged over the random effects.
+
+        ``E[g^-1(x'beta + offset + z'b)]`` with ``b`` drawn from its fitted normal
+        distribution, row by row (the variance ``z' G z`` summed over the random terms),
+        integrated by Gauss-Hermite quadrature with ``nodes`` nodes.  On the logit scale this
+        is closer to 0.5 than the response at ``b = 0`` (``predict(type="response",
+        re_form="~0")``); for the probit it equals ``Phi(eta / sqrt(1 + z'Gz))`` exactly.
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            Default the rows of the fit.
+        nodes : int
+
+        Returns
+        -------
+        Series
+        """
+        eta = super().predict(newdata, re=False)
+        data = self.design.data if newdata is None else newdata.reset_index(drop=True)
+        variance = np.zeros(len(eta))
+        layout = self.structure.layout
+        # the design's random terms are in the layout's order (the formula's)
+        for ti, info in enumerate(self.design.term_design_infos.values()):
+            Z = evaluate([info], data, "raise", "random-effects design")[0].to_numpy(float)
+            variance += np.einsum("ia,ab,ib->i", Z, layout.term_G(self.tau, ti), Z)
+        z, w = np.polynomial.hermite_e.hermegauss(nodes)
+        w = w / w.sum()
+        eta_nodes = eta.to_numpy()[:, None] + np.sqrt(variance)[:, None] * z[None, :]
+        means = self.family.linkinv(eta_nodes) @ w
+        return pd.Series(means, index=eta.index, name="marginal_mean")
 
     @property
     def fitted(self) -> pd.Series:
