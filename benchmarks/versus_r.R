@@ -87,7 +87,7 @@ lmer_case("lmer nested pastes (1|batch/cask)", strength ~ 1 + (1 | batch / cask)
           function() pastes)
 lmer_case("lmer 10^5 rows (x|g), 1000 groups", y ~ x + (x | g), large)
 
-cases[["glmer"]] <- function() {
+cases[["glmer cbpp (1|herd), Laplace"]] <- function() {
   cbpp <- lme4::cbpp
   function() {
     fit <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp, binomial)
