@@ -360,7 +360,8 @@ def _derivatives(fun, x, f0):
 def _newton(fun, x, lower_zero, n_theta, max_rounds=8):
     """Newton steps on the deviance with a backtracking line search; theta's diagonal stays
     at or above 0.  Returns ``(x, f, gradient, Hessian, converged)``: converged when the
-    deviance still to gain (the Newton decrement) is below 1e-6."""
+    deviance still to gain (the Newton decrement) is below 1e-8, or below 1e-5 and one more
+    Newton step lowers the deviance.  The Hessian is that of the last point but one step."""
     mask = np.concatenate([lower_zero, np.zeros(len(x) - n_theta, bool)])
     f0 = fun(x)
     g = H = None
@@ -378,6 +379,15 @@ def _newton(fun, x, lower_zero, n_theta, max_rounds=8):
         decrement = float(-g @ step)
         if decrement < 1e-8:
             return x, f0, g, H, True
+        if decrement < 1e-5:
+            # the last, tiny step (|step| ~ 1e-3 / sqrt(curvature)): the Hessian of this
+            # point serves the standard errors of the next one to far better than 1e-3
+            x_new = x + step
+            x_new[mask] = np.maximum(x_new[mask], 0.0)
+            f_new = fun(x_new)
+            if f_new <= f0:
+                return x_new, f_new, g, H, True
+            return x, f0, g, H, decrement < 2e-6
         t = 1.0
         while t > 1e-6:
             x_new = x + t * step
