@@ -57,3 +57,36 @@ def test_the_closed_form_is_the_lmer_fit_in_a_balanced_design():
     assert isinstance(t, pd.DataFrame) and len(t) == 1
     with pytest.raises(ValueError, match="method"):
         mt.simulate.contextual_effect_study(k=10, n=3, icc_x=0.2, method="ols")
+
+
+def test_within_between_splits_into_group_means_and_deviations():
+    d = pd.DataFrame(
+        {"id": ["a", "a", "a", "b", "b"], "x": [0.0, 1.0, np.nan, 4.0, 6.0], "z": [1, 1, 1, 2, 4]}
+    )
+    out = mt.lmm.within_between(d, ["x", "z"], "id")
+    assert list(out.columns) == ["id", "x", "z", "x_between", "x_within", "z_between", "z_within"]
+    # the mean of the observed values, on every row of the group; missing x stays missing
+    assert out["x_between"].tolist() == [0.5, 0.5, 0.5, 5.0, 5.0]
+    assert np.isnan(out.loc[2, "x_within"])
+    np.testing.assert_allclose(out["z_between"] + out["z_within"], d["z"])
+    assert out.groupby("id")["z_within"].sum().abs().max() < 1e-12
+    assert "x_between" not in d.columns  # a copy
+    custom = mt.lmm.within_between(d, "z", "id", suffixes=("_pm", "_pmc"))
+    assert {"z_pm", "z_pmc"} <= set(custom.columns)
+
+
+def test_within_between_bad_input():
+    d = pd.DataFrame({"id": [1, 1, None], "x": [1.0, 2.0, 3.0], "s": ["u", "v", "w"]})
+    with pytest.raises(TypeError, match="DataFrame"):
+        mt.lmm.within_between(d.to_numpy(), "x", "id")
+    with pytest.raises(ValueError, match="lacks"):
+        mt.lmm.within_between(d, "y", "id")
+    with pytest.raises(ValueError, match="missing values"):
+        mt.lmm.within_between(d, "x", "id")
+    d = d.dropna()
+    with pytest.raises(ValueError, match="not numeric"):
+        mt.lmm.within_between(d, "s", "id")
+    with pytest.raises(ValueError, match="suffixes"):
+        mt.lmm.within_between(d, "x", "id", suffixes=("_a", "_a"))
+    with pytest.raises(ValueError, match="at least one"):
+        mt.lmm.within_between(d, [], "id")

@@ -25,6 +25,7 @@ EXPECTED_NAMES = [
     "konstantopoulos2011",
     "machines",
     "obrien_kaiser",
+    "oxboys",
     "pastes",
     "penicillin",
     "shoes",
@@ -88,6 +89,7 @@ def test_codebook_matches_columns(name):
         ("machines", "Milliken"),
         ("shoes", "Statistics for Experimenters"),
         ("obrien_kaiser", "O'Brien, R. G. and Kaiser, M. K. (1985)"),
+        ("oxboys", "Goldstein, H. (1987)"),
     ],
 )
 def test_describe_cites_the_original_source(name, citation):
@@ -118,6 +120,9 @@ def test_balanced_designs_have_the_documented_layout():
     assert not grunfeld.duplicated(["firm", "year"]).any() and len(grunfeld) == 10 * 20
     obk = mt.datasets.load("obrien_kaiser")
     assert (obk.groupby(["id", "phase", "hour"]).size() == 1).all() and len(obk) == 16 * 15
+    oxboys = mt.datasets.load("oxboys")
+    assert (pd.crosstab(oxboys["subject"], oxboys["occasion"]) == 1).all().all()
+    assert oxboys.shape == (26 * 9, 4)
 
 
 def test_load_returns_an_independent_copy():

@@ -188,6 +188,47 @@ def test_trajectories_bad_input():
         mt.plots.trajectories(fit, sleep(), "day", "reaction", "subject")
 
 
+def test_mean_curves_draw_observed_means_and_population_curves():
+    data = sleep().assign(restricted=lambda d: (d["days"] - 2).clip(lower=0))
+    fits = {
+        "linear": mt.lmer("reaction ~ days + (days | subject)", data),
+        "piecewise": mt.lmer("reaction ~ days + restricted + (days | subject)", data),
+    }
+    grid = pd.DataFrame({"days": [0.0, 2.0, 5.0, 9.0]})
+    grid["restricted"] = (grid["days"] - 2).clip(lower=0)
+    ax = mt.plots.mean_curves(
+        fits, data, x="days", y="reaction", group="subject", grid=grid, ylabel="RT (ms)"
+    )
+    lines = ax.get_lines()
+    trajectories = [line for line in lines if line.get_label() == "_nolegend_"]
+    assert len(trajectories) == data["subject"].nunique()
+    means, linear, piecewise = [line for line in lines if line.get_label() != "_nolegend_"]
+    assert means.get_label() == "observed mean"
+    np.testing.assert_allclose(means.get_ydata(), data.groupby("days")["reaction"].mean())
+    np.testing.assert_allclose(piecewise.get_ydata(), fits["piecewise"].predict(grid, re=False))
+    np.testing.assert_allclose(linear.get_xdata(), grid["days"])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("days", "RT (ms)")
+    plt.close(ax.figure)
+
+
+def test_mean_curves_average_x_within_occasions_and_check_input():
+    ox = mt.datasets.load("oxboys")
+    fit = mt.lmer("height ~ age + (age | subject)", ox)
+    ax = mt.plots.mean_curves({"linear": fit}, ox, x="age", y="height", at="occasion")
+    means = ax.get_lines()[0]
+    np.testing.assert_allclose(means.get_xdata(), ox.groupby("occasion")["age"].mean())
+    assert len(ax.get_lines()[1].get_xdata()) == 101  # default grid over the range of age
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="non-empty dict"):
+        mt.plots.mean_curves({}, ox, "age", "height")
+    with pytest.raises(ValueError, match="lacks"):
+        mt.plots.mean_curves({"linear": fit}, ox, "age", "weight")
+    with pytest.raises(ValueError, match="grid"):
+        mt.plots.mean_curves({"linear": fit}, ox, "age", "height", grid=pd.DataFrame({"x": [0]}))
+    with pytest.raises(TypeError, match="mixedtools.lmer"):
+        mt.plots.mean_curves({"linear": "not a fit"}, ox, "age", "height")
+
+
 def test_simple_slopes_one_population_line_per_moderator_setting():
     hsb = mt.datasets.load("hsb")
     fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)

@@ -247,6 +247,38 @@ datasets$machines <- list(
   )
 )
 
+# ---- nlme: Oxboys ----------------------------------------------------------------------------------
+oxboys <- as.data.frame(Oxboys)
+oxboys <- oxboys[order(as.integer(as_chr(oxboys$Subject)), oxboys$Occasion), ]
+datasets$oxboys <- list(
+  data = data.frame(
+    subject = as_chr(oxboys$Subject),
+    age = oxboys$age,
+    height = oxboys$height,
+    occasion = as.integer(as_chr(oxboys$Occasion))
+  ),
+  title = "Heights of boys in Oxford measured on nine occasions",
+  design = paste(
+    "26 boys x 9 occasions (balanced; repeated measures on boys, the ages at each occasion",
+    "differ slightly between boys)."
+  ),
+  package = "nlme", dataset = "Oxboys",
+  reference = paste(
+    "Goldstein, H. (1987). Multilevel Models in Educational and Social Research. Griffin,",
+    "London. (Also Pinheiro, J. C. and Bates, D. M. (2000). Mixed-Effects Models in S and",
+    "S-PLUS. Springer, Appendix A.19.)"
+  ),
+  columns = list(
+    col("subject", "str", "Boy identifier, 1 to 26; the grouping factor."),
+    col("age", "float", paste(
+      "Standardised age (dimensionless, as distributed), from -1 at the first occasion to",
+      "about 1 at the last."
+    )),
+    col("height", "float", "Height (cm)."),
+    col("occasion", "int", "Measurement occasion, 1 to 9.")
+  )
+)
+
 # ---- metafor (metadat): dat.bcg ------------------------------------------------------------------
 datasets$bcg <- list(
   data = data.frame(

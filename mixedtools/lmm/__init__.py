@@ -21,7 +21,8 @@ Around the fit: :mod:`~mixedtools.lmm.likelihood_ratio` (likelihood-ratio tests)
 :mod:`~mixedtools.lmm.marginal` (estimated marginal means and pairwise contrasts, ``emmeans``),
 :mod:`~mixedtools.lmm.influence` (group-deletion diagnostics, standardised random effects),
 :mod:`~mixedtools.lmm.planning` (design effects, standard errors and optimal group size), and
-:mod:`~mixedtools.lmm.contextual` (reliability of group means, manifest contextual effects).
+:mod:`~mixedtools.lmm.contextual` (reliability of group means, manifest contextual effects,
+the within-between split of a level-1 predictor).
 """
 
 from mixedtools.lmm import (
@@ -36,7 +37,11 @@ from mixedtools.lmm import (
     reml,
     slopes,
 )
-from mixedtools.lmm.contextual import group_mean_reliability, manifest_contextual_bias
+from mixedtools.lmm.contextual import (
+    group_mean_reliability,
+    manifest_contextual_bias,
+    within_between,
+)
 from mixedtools.lmm.families import Family, family
 from mixedtools.lmm.fit import (
     LmerConvergenceWarning,
@@ -82,6 +87,7 @@ __all__ = [
     "contextual",
     "group_mean_reliability",
     "manifest_contextual_bias",
+    "within_between",
     "simple_slopes",
     "johnson_neyman",
     "linear_combinations",

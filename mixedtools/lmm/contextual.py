@@ -16,6 +16,9 @@ means then estimates ``lambda beta_B + (1 - lambda) beta_W`` and the manifest co
 (Lüdtke, Marsh, Robitzsch, Trautwein, Asparouhov & Muthén 2008, *Psychological Methods* 13,
 203-229; for many groups).  Small groups and a small ICC of the predictor attenuate the
 contextual effect towards zero; the within effect is unbiased.
+
+:func:`within_between` splits a level-1 predictor into the two parts that such a model uses: the
+group (person) mean and the deviation from it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["group_mean_reliability", "manifest_contextual_bias"]
+__all__ = ["group_mean_reliability", "manifest_contextual_bias", "within_between"]
 
 
 def group_mean_reliability(n, icc_x):
@@ -106,3 +109,63 @@ def manifest_contextual_bias(n, icc_x, beta_within, beta_contextual):
     with np.errstate(divide="ignore", invalid="ignore"):
         grid["relative_bias"] = lam - 1 if beta_contextual != 0 else np.nan
     return grid
+
+
+def within_between(data, columns, group, suffixes=("_between", "_within")):
+    """Split level-1 predictors into their group means (between) and the deviations (within).
+
+    For a time-varying covariate ``x_ij`` of occasion ``i`` in person ``j`` (or a student-level
+    predictor in school ``j``) the between part is the person mean ``xbar_j`` and the within part
+    is ``x_ij - xbar_j`` (person-mean centring, centring within clusters).  Entered together in a
+    model, the within part's coefficient is the within-person effect and the between part's the
+    between-person effect; the uncentred ``x`` alone gets a blend of the two.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    columns : str or sequence of str
+        Numeric columns to split.
+    group : str
+        The grouping column (person, school).
+    suffixes : tuple of two str
+        Appended to each column name for the between and the within part.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of `data` with, for each column ``x``, the columns ``x + suffixes[0]`` (the group
+        mean of the non-missing values, repeated on every row of the group) and ``x +
+        suffixes[1]`` (``x`` minus that mean; missing where ``x`` is missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"id": [1, 1, 1, 2, 2], "x": [0, 1, 2, 4, 6]})
+    >>> within_between(d, "x", "id")
+       id  x  x_between  x_within
+    0   1  0        1.0      -1.0
+    1   1  1        1.0       0.0
+    2   1  2        1.0       1.0
+    3   2  4        5.0      -1.0
+    4   2  6        5.0       1.0
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    if not columns:
+        raise ValueError("columns must name at least one column")
+    if len(suffixes) != 2 or suffixes[0] == suffixes[1]:
+        raise ValueError(f"suffixes must be two different strings, got {suffixes!r}")
+    missing = [c for c in [*columns, group] if c not in data.columns]
+    if missing:
+        raise ValueError(f"data lacks the column(s) {missing}")
+    if data[group].isna().any():
+        raise ValueError(f"the grouping column {group!r} has missing values")
+    out = data.copy()
+    for column in columns:
+        if not pd.api.types.is_numeric_dtype(data[column]):
+            raise ValueError(f"column {column!r} is not numeric")
+        mean = data.groupby(group)[column].transform("mean").astype(float)
+        out[column + suffixes[0]] = mean
+        out[column + suffixes[1]] = data[column] - mean
+    return out

@@ -1,7 +1,7 @@
 """Teaching plots (``mt.plots``): every figure of the book that takes more than a few lines.
 
 - :mod:`~mixedtools.plots.mixed`: a mixed-model fit -- caterpillar, spaghetti, shrinkage,
-  trajectories, simple slopes;
+  trajectories, simple slopes, mean growth curves;
 - :mod:`~mixedtools.plots.influence`: level-2 diagnostics -- Q-Q plot of standardised random
   effects, Cook's distance by deleted group;
 - :mod:`~mixedtools.plots.slopes`: the Johnson-Neyman plot of a simple slope against its moderator;
@@ -19,6 +19,7 @@ from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.mixed import (
     caterpillar,
     caterpillar_effect,
+    mean_curves,
     shrinkage,
     simple_slopes,
     spaghetti,
@@ -36,6 +37,7 @@ __all__ = [
     "forest",
     "johnson_neyman_plot",
     "funnel",
+    "mean_curves",
     "power_curves",
     "ranef_qq",
     "rejection_by_method",

@@ -1,4 +1,5 @@
-"""Plots of a mixed-model fit: caterpillar, spaghetti, shrinkage, trajectories, simple slopes.
+"""Plots of a mixed-model fit: caterpillar, spaghetti, shrinkage, trajectories, simple slopes,
+mean growth curves.
 
 Every function draws on a new figure sized for a book page (about 7 inches wide) unless an ``ax`` is
 given, labels its axes and legend, and returns the matplotlib object it drew on.
@@ -22,6 +23,7 @@ __all__ = [
     "caterpillar_effect",
     "trajectories",
     "simple_slopes",
+    "mean_curves",
 ]
 
 
@@ -704,4 +706,95 @@ def simple_slopes(
     ax.set(xlabel=xlabel or x, ylabel=ylabel or f"predicted {outcome}")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.figure.tight_layout()
+    return ax
+
+
+def mean_curves(
+    fits: dict,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str | None = None,
+    at: str | None = None,
+    grid: pd.DataFrame | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    ax=None,
+):
+    """Fitted mean growth curves of several models over the observed means (and trajectories).
+
+    Each model's curve is its population prediction (fixed part only, no random effects) over a
+    grid of `x`; the points are the observed means of `y` at each occasion, plotted at the mean of
+    `x` there; with `group`, every group's observed trajectory is drawn as a thin grey line.
+
+    Parameters
+    ----------
+    fits : dict of str to LmerResult
+        The models to draw, keyed by their legend labels.
+    data : pandas.DataFrame
+        The observations (usually the data of the fits).
+    x, y : str
+        Columns of time (horizontal axis) and of the outcome.
+    group : str, optional
+        Grouping column (person); if given, each person's trajectory is drawn.
+    at : str, optional
+        Column defining the occasions whose means are plotted; default `x` itself (use an
+        occasion number when the times differ slightly between persons).
+    grid : pandas.DataFrame, optional
+        Rows to predict at, with a column `x` and every other column the fixed parts need
+        (e.g. a piecewise term computed from `x`); default 101 values of `x` over its range.
+    xlabel, ylabel : str, optional
+        Axis labels; default the column names.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import mixedtools as mt
+    >>> sleep = mt.datasets.load("sleepstudy")
+    >>> fits = {
+    ...     "linear": mt.lmer("reaction ~ days + (days | subject)", sleep),
+    ...     "quadratic": mt.lmer("reaction ~ days + I(days^2) + (days | subject)", sleep),
+    ... }
+    >>> ax = mean_curves(fits, sleep, x="days", y="reaction")
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['observed mean', 'linear', 'quadratic']
+    """
+    if not isinstance(fits, dict) or not fits:
+        raise ValueError("fits must be a non-empty dict of label -> fit")
+    for fit in fits.values():
+        _check_fit(fit)
+    at = x if at is None else at
+    missing = [c for c in dict.fromkeys([x, y, at] + ([group] if group else [])) if c not in data]
+    if missing:
+        raise ValueError(f"data lacks the column(s) {missing}")
+    if grid is None:
+        grid = pd.DataFrame({x: np.linspace(data[x].min(), data[x].max(), 101)})
+    elif not isinstance(grid, pd.DataFrame) or x not in grid.columns:
+        raise ValueError(f"grid must be a DataFrame with a column {x!r}")
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6 / 7, 3.6))
+    if group is not None:
+        for _, rows in data.sort_values(x).groupby(group, sort=False):
+            ax.plot(rows[x], rows[y], color="0.82", lw=0.7, zorder=1, label="_nolegend_")
+    means = data.groupby(at)[list(dict.fromkeys([x, y]))].mean()
+    means = means.reset_index(drop=True).sort_values(x)
+    ax.plot(means[x], means[y], "o", color="black", ms=4, zorder=3, label="observed mean")
+    grid = grid.sort_values(x)
+    palette, styles = ["C0", "C3", "C2", "C4", "C1"], ["-", "--", ":", "-."]
+    for k, (label, fit) in enumerate(fits.items()):
+        ax.plot(
+            grid[x],
+            fit.predict(grid, re=False),
+            color=palette[k % len(palette)],
+            ls=styles[k % len(styles)],
+            lw=1.6,
+            zorder=2,
+            label=label,
+        )
+    ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
     return ax

@@ -47,7 +47,7 @@ CHAPTER_NUMBER = {
     "panel": "6",
     "meta": "7",
 }
-# Figures added in the second edition (issue 12), by page: they must render with a number.
+# Figures added in the second edition (issue 12) and later, by page: they must render with a number.
 NEW_FIGURES = {
     "concepts": ["fig-type1"],
     "regression": ["fig-regression-sleep-diagnostics"],
@@ -57,6 +57,8 @@ NEW_FIGURES = {
         "fig-simple-slopes",
         "fig-caterpillar-slopes",
         "fig-shrinkage-factor",
+        "fig-oxboys-mean-curves",
+        "fig-sleep-piecewise",
     ],
 }
 RAW_MARKUP = (":::", "```", "{exercise}", "{solution", "{numref}", "{cite", "$$")
