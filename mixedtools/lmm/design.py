@@ -84,6 +84,7 @@ class LmmDesign:
     general: bool = False
     pls_terms: list = field(default_factory=list)
     random_terms: list = field(default_factory=list)  # the RandomTerm behind each PLSTerm
+    weights: np.ndarray | None = None  # lme4's prior weights of the rows used (lmer)
 
     @property
     def n_obs(self) -> int:

@@ -33,6 +33,7 @@ more threads).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -147,6 +148,7 @@ def lmer(
     na_action: str = "drop",
     polish: bool = True,
     optimizer: str = "auto",
+    weights=None,
 ) -> LmerResult:
     """Fit a linear mixed model written in lme4's formula notation.
 
@@ -174,6 +176,11 @@ def lmer(
         ``MixedLM.fit`` (a cross-check; one grouping factor with nested components only).
         Crossed factors and several correlated terms are fitted by lme4's penalised
         least-squares engine (:mod:`mixedtools.lmm.pls`).
+    weights : str or array_like, optional
+        lme4's prior weights: a column name or one positive value per row; row i has residual
+        variance ``sigma^2 / w_i``.  The model is fitted to rows scaled by ``sqrt(w_i)``, so
+        estimates, standard errors and Satterthwaite and Kenward-Roger df are those of lme4 and
+        lmerTest; the log-likelihood adds ``sum(log w_i) / 2``, as lme4's does.
 
     Returns
     -------
@@ -199,17 +206,59 @@ def lmer(
     if not isinstance(reml, bool):
         raise TypeError("reml must be True or False")
     with single_blas_thread():
-        return _lmer(formula, data, reml, na_action, polish, optimizer)
+        return _lmer(formula, data, reml, na_action, polish, optimizer, weights)
 
 
-def _lmer(formula, data, reml, na_action, polish, optimizer) -> LmerResult:
+def _prior_weights(data, weights):
+    """One positive weight per row of ``data`` (a column name or values), as a Series."""
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise ValueError(f"weights: the data have no column {weights!r}")
+        values = data[weights]
+    else:
+        if isinstance(weights, pd.Series) and not weights.index.equals(data.index):
+            raise ValueError("weights: a Series must have the index of the data")
+        values = weights
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(data),):
+        raise ValueError(f"weights must have one value per row ({len(data)}), got {values.shape}")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError("weights must be finite and positive (lme4's prior weights)")
+    return pd.Series(values, index=data.index)
+
+
+def _weighted(design: LmmDesign, w: np.ndarray) -> LmmDesign:
+    """The design with every row scaled by sqrt(w): residual variance sigma^2 / w becomes
+    sigma^2, so the unweighted engine fits the weighted model."""
+    s = np.sqrt(w)
+    return dataclasses.replace(
+        design,
+        y=design.y * s,
+        X=design.X * s[:, None],
+        Z=design.Z * s[:, None],
+        vcs=[dataclasses.replace(vc, matrix=vc.matrix * s[:, None]) for vc in design.vcs],
+        pls_terms=[dataclasses.replace(t, Z=t.Z * s[:, None]) for t in design.pls_terms],
+    )
+
+
+def _lmer(formula, data, reml, na_action, polish, optimizer, weights=None) -> LmerResult:
     # stage 1: parse the formula and build the design
     parsed = parse_lmer_formula(formula)
     if optimizer not in ("auto", "statsmodels", "direct"):
         raise ValueError(f"optimizer must be 'auto', 'statsmodels' or 'direct', got {optimizer!r}")
+    if weights is not None:
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if optimizer == "statsmodels":
+            raise ValueError("optimizer='statsmodels' does not take weights; use 'auto'")
+        weights = _prior_weights(data, weights)
     design = build_design(parsed, data, na_action=na_action, blockwise=optimizer == "statsmodels")
     # stage 2: the model whose deviance is a function of the variance parameters
-    structure = make_structure(design)
+    if weights is not None:
+        design.weights = weights.loc[design.row_index].to_numpy()
+        structure = make_structure(_weighted(design, design.weights))
+    else:
+        structure = make_structure(design)
     # stage 3: optimise
     sm_result, sm_warnings = None, []
     if optimizer == "statsmodels":

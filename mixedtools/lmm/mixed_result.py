@@ -95,6 +95,8 @@ class MixedModelResult:
         self.fixef = pd.Series(quantities.beta, index=design.fe_names, name="estimate")
         self.vcov = pd.DataFrame(quantities.Phi, index=design.fe_names, columns=design.fe_names)
         self.loglik = float(quantities.loglik)
+        if design.weights is not None:  # the scaled rows' likelihood, back on the data's scale
+            self.loglik += 0.5 * float(np.sum(np.log(design.weights)))
         self.n_params = len(self.fixef) + structure.n_tau
         self.deviance = -2.0 * self.loglik
         self.aic = self.deviance + 2.0 * self.n_params
