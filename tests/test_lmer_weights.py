@@ -31,7 +31,7 @@ def test_weighted_fit_matches_lme4_and_lmertest(sleep, formula):
     assert fit.sigma == pytest.approx(ref["sigma"][0], rel=1e-5)
     table = fit.coef_table(ddf="satterthwaite")
     assert np.allclose(table["df"], ref["df_satterthwaite"], rtol=1e-4)
-    assert np.allclose(fit.ranef["subject"].to_numpy(), ref["ranef"], atol=1e-4)
+    assert np.allclose(fit.ranef["subject"].to_numpy(), ref["ranef"], atol=1e-3)
 
 
 def test_weights_as_values_and_equal_weights(sleep):
