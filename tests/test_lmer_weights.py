@@ -57,3 +57,9 @@ def test_bad_weights_are_refused(sleep):
     shuffled = sleep["w"].sample(frac=1, random_state=1)
     with pytest.raises(ValueError, match="index"):
         mt.lmer("reaction ~ days + (1 | subject)", sleep, weights=shuffled)
+
+
+def test_group_deletion_refuses_a_weighted_fit(sleep):
+    fit = mt.lmer("reaction ~ days + (1 | subject)", sleep, weights="w")
+    with pytest.raises(NotImplementedError, match="weights"):
+        mt.lmm.group_influence(fit, "subject")

@@ -140,6 +140,11 @@ def group_influence(fit, group: str | None = None, executor=None) -> GroupInflue
     """
     if not (hasattr(fit, "fixef") and hasattr(fit, "design") and hasattr(fit, "ngroups")):
         raise TypeError(f"expected a fit returned by mixedtools.lmer, got {type(fit).__name__}")
+    if fit.design.weights is not None:
+        raise NotImplementedError(
+            "group_influence refits the model without each group and does not carry prior "
+            "weights yet; refit without weights= to use it"
+        )
     data = fit.design.data
     groups = list(fit.ngroups)
     if group is None:
