@@ -34,8 +34,11 @@ ESCALC_CASES = (
         ("bcg", m, dict(ai="tpos", bi="tneg", ci="cpos", di="cneg"))
         for m in ("RR", "OR", "RD", "PETO")
     ]
-    + [("nielweise", m, dict(ai="ai", bi="bi", ci="ci", di="di")) for m in ("OR", "RR", "RD")]
-    + [("both_zero", m, dict(ai="ai", bi="bi", ci="ci", di="di")) for m in ("OR", "RR", "RD")]
+    + [
+        (name, m, dict(ai="ai", bi="bi", ci="ci", di="di"))
+        for name in ("nielweise", "both_zero")
+        for m in ("OR", "RR", "RD", "PETO")
+    ]
     + [
         ("normand", m, {c: c for c in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")})
         for m in ("SMD", "MD")
@@ -116,6 +119,17 @@ def test_rma_matches_metafor(name, measure, block, key):
     if method in ("REML", "ML"):
         close([res.loglik, res.se_tau2], [ref["ll"], ref["se_tau2"]], tol)
     assert res.converged
+
+
+def test_peto_adds_one_half_to_tables_with_zero_cells_as_metafor():
+    # metafor's escalc defaults (add = 1/2, to = "only0", drop00 = FALSE): a table without events
+    # gets a finite Peto log odds ratio, 0 for arms of equal size, not NaN
+    es = mt.meta.escalc("PETO", ai=[0, 0], bi=[20, 20], ci=[0, 0], di=[20, 15])
+    assert np.isfinite(es.to_numpy()).all()
+    assert es.yi.iloc[0] == 0.0
+    close(
+        es.to_numpy()[1], [REF["both_zero"]["escalc"]["PETO"][c][-1] for c in ("yi", "vi")], 1e-12
+    )
 
 
 def test_shared_reference_note_values():

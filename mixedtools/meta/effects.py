@@ -10,10 +10,14 @@ variance ``vi`` of that number, which shrinks as the study's sample size grows. 
 - ``"COR"``: the correlation itself, variance ``(1 - r^2)^2 / (n - 1)``; ``"ZCOR"``: Fisher's z,
   ``atanh(r)``, variance ``1 / (n - 3)``.
 - ``"OR"``, ``"RR"``, ``"RD"`` from 2 x 2 tables (``ai, bi`` events / non-events in group 1,
-  ``ci, di`` in group 2): log odds ratio, log risk ratio, risk difference. As in metafor
-  (``add=1/2, to="only0", drop00=FALSE``), 1/2 is added to every cell of a table that has a zero
-  cell, and a table with no events (or only events) in both groups is kept.
+  ``ci, di`` in group 2): log odds ratio, log risk ratio, risk difference.
 - ``"PETO"``: Peto's one-step log odds ratio ``(O - E) / V``, variance ``1 / V``.
+
+For all four, as in metafor's defaults (``add=1/2, to="only0", drop00=FALSE``), 1/2 is added to
+every cell of a table that has a zero cell, and a table with no events (or only events) in both
+groups is kept: it gets a finite effect (0 for groups of equal size) with a large variance, where
+the unmodified Peto formula would divide by 0. (The pooled :func:`mixedtools.meta.peto` works on
+the unmodified counts, as metafor's ``rma.peto``.)
 
 Conversions between families (Borenstein et al., 2009, ch. 7; the logistic one is metafor's
 ``"D2ORL"`` / ``"OR2DL"``): :func:`d_to_log_or`, :func:`log_or_to_d`, :func:`r_to_d`,
@@ -149,29 +153,24 @@ def escalc(measure: str, **data) -> pd.DataFrame:
             yi, vi = r, (1 - r**2) ** 2 / (n - 1)
     else:
         _check_counts(a)
+        b = _add_half_to_zero_tables(a)
+        ai, bi, ci, di = b["ai"], b["bi"], b["ci"], b["di"]
+        n1, n2 = ai + bi, ci + di
         if measure == "PETO":
-            ai, bi, ci, di = a["ai"], a["bi"], a["ci"], a["di"]
-            n1, n2 = ai + bi, ci + di
             total, events = n1 + n2, ai + ci
             expected = n1 * events / total
             variance = n1 * n2 * events * (total - events) / (total**2 * (total - 1))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                yi = np.where(variance > 0, (ai - expected) / variance, np.nan)
-                vi = np.where(variance > 0, 1 / variance, np.nan)
+            yi, vi = (ai - expected) / variance, 1 / variance
+        elif measure == "OR":
+            yi = np.log(ai * di / (bi * ci))
+            vi = 1 / ai + 1 / bi + 1 / ci + 1 / di
+        elif measure == "RR":
+            yi = np.log((ai / n1) / (ci / n2))
+            vi = 1 / ai - 1 / n1 + 1 / ci - 1 / n2
         else:
-            b = _add_half_to_zero_tables(a)
-            ai, bi, ci, di = b["ai"], b["bi"], b["ci"], b["di"]
-            n1, n2 = ai + bi, ci + di
-            if measure == "OR":
-                yi = np.log(ai * di / (bi * ci))
-                vi = 1 / ai + 1 / bi + 1 / ci + 1 / di
-            elif measure == "RR":
-                yi = np.log((ai / n1) / (ci / n2))
-                vi = 1 / ai - 1 / n1 + 1 / ci - 1 / n2
-            else:
-                p1, p2 = ai / n1, ci / n2
-                yi = p1 - p2
-                vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+            p1, p2 = ai / n1, ci / n2
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
     return pd.DataFrame({"yi": yi, "vi": vi})
 
 

@@ -137,18 +137,22 @@ ref$nielweise <- list(
   escalc = list(
     OR = escalc_frame(escalc("OR", ai = ai, bi = bi, ci = ci, di = di, data = niel)),
     RR = escalc_frame(escalc("RR", ai = ai, bi = bi, ci = ci, di = di, data = niel)),
-    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = niel))
+    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = niel)),
+    PETO = escalc_frame(escalc("PETO", ai = ai, bi = bi, ci = ci, di = di, data = niel))
   ),
   mh = mh_cases(niel$ai, niel$bi, niel$ci, niel$di)
 )
-# A table with zero events in both arms: escalc keeps it (drop00 = FALSE) for OR / RR / RD.
-both0 <- data.frame(ai = c(0, 3, 5), bi = c(20, 17, 25), ci = c(0, 6, 9), di = c(20, 14, 21))
+# A table with zero events in both arms: escalc keeps it (drop00 = FALSE) for OR / RR / RD / PETO,
+# adding 1/2 to its cells (add = 1/2, to = "only0"); the last table has arms of unequal size.
+both0 <- data.frame(ai = c(0, 3, 5, 0), bi = c(20, 17, 25, 20), ci = c(0, 6, 9, 0),
+                    di = c(20, 14, 21, 15))
 ref$both_zero <- list(
   data = both0,
   escalc = list(
     OR = escalc_frame(escalc("OR", ai = ai, bi = bi, ci = ci, di = di, data = both0)),
     RR = escalc_frame(escalc("RR", ai = ai, bi = bi, ci = ci, di = di, data = both0)),
-    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = both0))
+    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = both0)),
+    PETO = escalc_frame(escalc("PETO", ai = ai, bi = bi, ci = ci, di = di, data = both0))
   )
 )
 
