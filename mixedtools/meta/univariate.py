@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from mixedtools.meta._iteration import _MAXITER, _TOL, ConvergenceWarning
+from mixedtools.meta._knha import knha_scale, warn_exact_fit
 from mixedtools.meta.batch import rma_batch
 
 __all__ = ["rma", "RmaResult", "METHODS", "ConvergenceWarning"]
@@ -170,6 +171,34 @@ class _Wls:
 
 def _gen_q(y, v, X, tau2):
     return _Wls(y, X, 1 / (v + tau2)).q
+
+
+def wald_statistics(est, se, X, y):
+    """``est / se``; where ``se`` is 0 (a Knapp-Hartung fit through every effect size): +-inf as in
+    metafor, but NaN for a coefficient that is 0 up to rounding (its sign is rounding noise)."""
+    est, se = np.asarray(est, dtype=float), np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = est / se
+    zero_se = se == 0
+    if zero_se.any():
+        contribution = np.abs(est) * np.abs(X).max(axis=0)
+        noise = 64 * np.finfo(float).eps * max(float(np.abs(y).max()), np.finfo(float).tiny)
+        stat = np.where(zero_se & (contribution <= noise), np.nan, stat)
+    return stat
+
+
+def _omnibus(beta, vb, btt, test, k, p):
+    """QM (chi-square, or F for Knapp-Hartung) of the coefficients ``btt`` and its p-value; NaN
+    when their covariance is singular (all SEs 0 under Knapp-Hartung: metafor gives NA)."""
+    sub = vb[np.ix_(btt, btt)]
+    if not (np.diag(sub) > 0).all():
+        return np.nan, np.nan
+    b = beta[btt]
+    QM = float(b @ np.linalg.solve(sub, b))
+    if test == "knha":
+        QM /= len(btt)
+        return QM, float(special.fdtrc(len(btt), k - p, QM))
+    return QM, float(special.chdtrc(len(btt), QM))
 
 
 def _tau2_closed_form(y, v, X, method):
@@ -358,7 +387,7 @@ class RmaResult:
         """Coefficients: ``estimate, std_error, statistic, df, p_value, ci_lower, ci_upper``."""
         est = self.beta.to_numpy()
         se = self.se_all.to_numpy()
-        stat = est / se
+        stat = wald_statistics(est, se, self.X, self.yi)
         if self.test == "knha":
             df = self.k - self.p
             crit = stats.t.ppf(1 - (1 - self.level) / 2, df)
@@ -417,7 +446,9 @@ class RmaResult:
             f"Q({self.k - self.p}) = {self.Q:.3f}, {p_text(self.Q_p)}"
         )
         lines = [head, het]
-        if self.p > 1:
+        if self.p > 1 and np.isnan(self.QM):
+            lines.append("test of moderators: not defined (the standard errors are 0)")
+        elif self.p > 1:
             lines.append(f"test of moderators: QM = {self.QM:.3f}, {p_text(self.QM_p)}")
         lines.append(format_table(self.coef_table().round(4)).to_string())
         return "\n".join(lines)
@@ -449,7 +480,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True, pi_method="d
     beta = XtWX_inv @ (X.T @ (w * y))
     resid = y - X @ beta
     q_gen = float(np.sum(w * resid**2))
-    s2w = q_gen / (k - p) if test == "knha" else 1.0
+    s2w = knha_scale(q_gen, k - p) if test == "knha" else 1.0
     vb = XtWX_inv * s2w
 
     # heterogeneity with the FE weights
@@ -469,13 +500,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True, pi_method="d
     # moderators: omnibus test of all but the intercept (or of the intercept alone)
     has_intercept = np.allclose(X[:, 0], 1.0)
     btt = np.arange(1, p) if (has_intercept and p > 1) else np.arange(p)
-    b_sub = beta[btt]
-    QM = float(b_sub @ np.linalg.solve(vb[np.ix_(btt, btt)], b_sub))
-    if test == "knha":
-        QM /= len(btt)
-        QM_p = float(special.fdtrc(len(btt), k - p, QM))
-    else:
-        QM_p = float(special.chdtrc(len(btt), QM))
+    QM, QM_p = _omnibus(beta, vb, btt, test, k, p)
 
     # log-likelihood (ML and REML as metafor reports them)
     vt = v + tau2
@@ -592,6 +617,12 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     on it; with ``control = list(threshold = 1e-12, tol = 1e-12)`` the two agree to the digits
     the test suite checks.
 
+    Effect sizes that lie exactly on the fitted model (e.g. all equal) give ``tau2 = 0`` for every
+    estimator. Under ``test="knha"`` the scale factor ``Q(tau2) / (k - p)`` is then 0 (as in
+    metafor, once ``Q(tau2)`` is below the machine epsilon): the standard errors are exactly 0, the
+    t statistics +-inf with p = 0 (NaN for a coefficient that is 0 up to rounding, whose sign
+    would be noise), ``QM`` is NaN, and a warning says so.
+
     Examples
     --------
     >>> import mixedtools as mt
@@ -624,4 +655,7 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
         raise ValueError(f"mods has {X.shape[0]} rows but there are {len(y)} studies")
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the moderators are collinear (the model matrix is not of full rank)")
-    return _fit_one(y, v, X, names, method, test, level, pi_method=pi_method)
+    fit = _fit_one(y, v, X, names, method, test, level, pi_method=pi_method)
+    if test == "knha" and fit.s2w == 0:
+        warn_exact_fit()
+    return fit

@@ -215,5 +215,18 @@ ref$konstantopoulos <- list(
                                 data = kon))
 )
 
+# ---- All effect sizes equal: tau2 = 0 for every estimator; Knapp-Hartung SEs of 0 -------------
+# metafor sets s2w to 0 when Q(tau2) <= .Machine$double.eps, so the Knapp-Hartung SEs are 0 and
+# the t statistics +-Inf (JSON has no Inf: zval_text keeps them as text) and QM is NA.
+equal <- data.frame(yi = rep(0.3, 5), vi = c(0.01, 0.02, 0.03, 0.04, 0.05), x = 0:4)
+with_zval_text <- function(fits) {
+  lapply(fits, function(fit) c(fit, list(zval_text = as.character(fit$zval))))
+}
+ref$equal_effects <- list(
+  data = equal,
+  rma = with_zval_text(fit_all(equal$yi, equal$vi)),
+  rma_x = with_zval_text(fit_all(equal$yi, equal$vi, mods = ~x, data = equal))
+)
+
 write_json(ref, file.path("tests", "reference", "meta_reference.json"), digits = NA,
            auto_unbox = TRUE, pretty = TRUE, na = "null")
