@@ -369,13 +369,3 @@ def test_non_convergence_is_reported_not_silent(monkeypatch):
     with pytest.warns(mt.meta.ConvergenceWarning, match="3 of 3"):
         batch = mt.meta.rma(yi, vi, method="ML")
     assert not batch.converged.any()
-
-
-def test_series_with_different_indexes_are_not_paired_by_position():
-    yi = pd.Series([0.1, 0.2, 0.4], index=[5, 9, 2])
-    vi = pd.Series([0.01, 0.02, 0.03], index=[2, 5, 9])
-    with pytest.raises(ValueError, match="different indexes"):
-        mt.meta.rma(yi, vi)
-    aligned = mt.meta.rma(yi, vi.reindex(yi.index))
-    reference = mt.meta.rma(yi.to_numpy(), vi.reindex(yi.index).to_numpy())
-    assert aligned.estimate == pytest.approx(reference.estimate)

@@ -25,6 +25,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from mixedtools.meta._pairing import pair_rows
+
 __all__ = ["vcalc"]
 
 
@@ -74,6 +76,8 @@ def vcalc(vi, cluster, obs=None, rho=None) -> np.ndarray:
                estimate  std_error       df
     Intercept    0.3678      0.097  14.5333
     """
+    rows = pair_rows(vi=vi, cluster=cluster, obs=obs)
+    vi, cluster, obs = rows["vi"], rows["cluster"], rows["obs"]
     v = np.asarray(vi, dtype=float)
     if v.ndim != 1:
         raise ValueError(f"vi must be 1-D (one sampling variance per effect size); got {v.ndim}-D")

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from mixedtools.meta._pairing import labels_of, pair_rows
+
 __all__ = ["escalc", "d_to_log_or", "log_or_to_d", "r_to_d", "d_to_r", "hedges_correction"]
 
 MEASURES = ("SMD", "MD", "COR", "ZCOR", "OR", "RR", "RD", "PETO")
@@ -58,6 +60,7 @@ def hedges_correction(df):
 
 
 def _as_arrays(measure, kwargs):
+    """The inputs as float arrays, paired by label or position (``pair_rows``), and their labels."""
     needed = _NEEDS[measure]
     missing = [name for name in needed if name not in kwargs]
     if missing:
@@ -67,6 +70,8 @@ def _as_arrays(measure, kwargs):
     extra = sorted(set(kwargs) - set(needed))
     if extra:
         raise TypeError(f'escalc("{measure}") does not use {", ".join(extra)}')
+    kwargs = pair_rows(**{name: kwargs[name] for name in needed})
+    labels = labels_of(*kwargs.values())
     arrays = {name: np.atleast_1d(np.asarray(kwargs[name], dtype=float)) for name in needed}
     lengths = {name: a.shape[0] for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
@@ -75,7 +80,7 @@ def _as_arrays(measure, kwargs):
         if np.isnan(a).any():
             rows = np.flatnonzero(np.isnan(a)).tolist()
             raise ValueError(f"{name} has missing values (rows {rows}); drop those studies first")
-    return arrays
+    return arrays, labels
 
 
 def _check_counts(a):
@@ -106,11 +111,14 @@ def escalc(measure: str, **data) -> pd.DataFrame:
         See the module docstring for the formulas.
     **data : array-like
         Named as in metafor: ``m1i, sd1i, n1i, m2i, sd2i, n2i`` (SMD, MD); ``ri, ni`` (COR, ZCOR);
-        ``ai, bi, ci, di`` (OR, RR, RD, PETO).
+        ``ai, bi, ci, di`` (OR, RR, RD, PETO). pandas Series are paired by their index labels,
+        arrays by position (an array next to a Series whose index is not ``0, ..., k-1`` in order
+        is refused), as in :func:`mixedtools.meta.rma`.
 
     Returns
     -------
-    pandas.DataFrame with columns ``yi`` and ``vi``, one row per study.
+    pandas.DataFrame with columns ``yi`` and ``vi``, one row per study, with the index of the
+    pandas inputs (so that it pairs with their table in :func:`~mixedtools.meta.rma`).
 
     Examples
     --------
@@ -123,7 +131,7 @@ def escalc(measure: str, **data) -> pd.DataFrame:
     measure = str(measure).upper()
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
-    a = _as_arrays(measure, data)
+    a, labels = _as_arrays(measure, data)
     if measure in ("SMD", "MD"):
         n1, n2 = a["n1i"], a["n2i"]
         if (n1 < 2).any() or (n2 < 2).any():
@@ -171,7 +179,7 @@ def escalc(measure: str, **data) -> pd.DataFrame:
             p1, p2 = ai / n1, ci / n2
             yi = p1 - p2
             vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-    return pd.DataFrame({"yi": yi, "vi": vi})
+    return pd.DataFrame({"yi": yi, "vi": vi}, index=labels)
 
 
 def d_to_log_or(d, vd):

@@ -31,6 +31,7 @@ from scipy import optimize, special, stats
 
 from mixedtools.meta._iteration import _MAXITER, _TOL, ConvergenceWarning
 from mixedtools.meta._knha import knha_scale, warn_exact_fit
+from mixedtools.meta._pairing import labels_of, pair_rows
 from mixedtools.meta.batch import rma_batch
 
 __all__ = ["rma", "RmaResult", "METHODS", "ConvergenceWarning"]
@@ -83,13 +84,22 @@ def _resolve(yi, vi, data):
                 raise ValueError(f"{role}={value!r} is not a column of data; columns: {columns}")
             value = data[value]
         out.append(value)
-    if all(isinstance(value, pd.Series) for value in out) and not out[0].index.equals(out[1].index):
-        raise ValueError(
-            "yi and vi are pandas Series with different indexes, so pairing them by position could "
-            "match a study's effect with another study's variance; align them first "
-            "(e.g. vi.reindex(yi.index)) or pass arrays"
-        )
     return out
+
+
+def _paired(yi, vi, mods, data, **more):
+    """The per-study inputs in one row order (:func:`mixedtools.meta._pairing.pair_rows`), as a
+    dict with the labels of the rows under ``"labels"`` (None for arrays). A formula's moderators
+    come from the rows of ``data``, which then take part in the pairing."""
+    inputs = dict(yi=yi, vi=vi, **more, mods=mods)
+    if np.ndim(yi) != 1:  # a batch: rows are replications
+        return dict(inputs, data=data, labels=None)
+    formula = isinstance(mods, str)
+    rows = pair_rows(**inputs, data=data if formula else None)
+    rows["labels"] = labels_of(*rows.values())
+    if not formula:
+        rows["data"] = data
+    return rows
 
 
 def _design(mods, data, k):
@@ -319,7 +329,12 @@ class RmaResult:
         ``pi_method`` (``"default"``: metafor's ``predict``; ``"t"``: t(k - 2)).
     converged : bool
         False if an iterative tau2 estimate did not converge (a warning was issued).
+    labels : pandas.Index or None
+        The index of the studies when they were given as pandas objects (None for arrays), so
+        that per-study inputs of later steps (``robust(cluster=...)``) are paired by label.
     """
+
+    labels = None
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
@@ -586,7 +601,10 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     ----------
     yi, vi : array-like, or column names of ``data``
         Effect sizes and their sampling variances (positive). A 2-D array (replications x studies)
-        fits every row at once and returns a :class:`BatchRmaResult` (no moderators).
+        fits every row at once and returns a :class:`BatchRmaResult` (no moderators). pandas
+        inputs (``yi``, ``vi``, a ``mods`` DataFrame, the rows of ``data`` for a formula) are
+        paired by their index labels, arrays by position; an array next to a pandas object whose
+        index is not ``0, 1, ..., k-1`` in order is refused (see Notes).
     method : {"FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB"}
     test : {"z", "knha"}
         Normal-theory tests, or Knapp-Hartung: the variance of the coefficients scaled by
@@ -617,6 +635,13 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     on it; with ``control = list(threshold = 1e-12, tol = 1e-12)`` the two agree to the digits
     the test suite checks.
 
+    How studies are paired across arguments: pandas objects by label (in another order they are
+    put in the order of the first; different labels are refused), arrays by position, and an
+    array together with a pandas object only when that object has the default index
+    ``0, 1, ..., k-1`` in order. So a sorted, filtered or shuffled Series is never paired by
+    position with an array; pass every input as a Series, or every one as an array
+    (``.to_numpy()``) if their positions match.
+
     Effect sizes that lie exactly on the fitted model (e.g. all equal) give ``tau2 = 0`` for every
     estimator. Under ``test="knha"`` the scale factor ``Q(tau2) / (k - p)`` is then 0 (as in
     metafor, once ``Q(tau2)`` is below the machine epsilon): the standard errors are exactly 0, the
@@ -645,6 +670,8 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     if pi_method not in ("default", "t"):
         raise ValueError(f"unknown pi_method {pi_method!r}; choose 'default' or 't'")
     yi, vi = _resolve(yi, vi, data)
+    rows = _paired(yi, vi, mods, data)
+    yi, vi, mods, data = rows["yi"], rows["vi"], rows["mods"], rows["data"]
     y, v = _check_inputs(yi, vi, allow_batch=mods is None)
     if y.ndim == 2:
         if pi_method != "default":
@@ -656,6 +683,7 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the moderators are collinear (the model matrix is not of full rank)")
     fit = _fit_one(y, v, X, names, method, test, level, pi_method=pi_method)
+    fit.labels = rows["labels"]
     if test == "knha" and fit.s2w == 0:
         warn_exact_fit()
     return fit
