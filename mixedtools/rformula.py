@@ -91,6 +91,7 @@ __all__ = [
     "model_frame",
     "design_infos",
     "evaluate",
+    "check_finite",
     "EVAL_ENV",
 ]
 
@@ -701,6 +702,11 @@ class _Poly:
                         "poly(): the variable has missing values, which R's poly() refuses "
                         "too; drop those rows from the data first"
                     )
+                if np.isinf(self.x).any():
+                    raise FormulaError(
+                        f"poly(): the variable has infinite values ({int(np.isinf(self.x).sum())} "
+                        "row(s)), which R's poly() refuses too; remove or recode those rows first"
+                    )
                 if degree >= len(np.unique(self.x)):
                     raise FormulaError(
                         f"poly(): 'degree' ({degree}) must be less than the number of unique "
@@ -1270,8 +1276,13 @@ def _as_termlist(desc):
     return list(desc)
 
 
-def evaluate(infos: list, data: pd.DataFrame, na_action: str = "drop", what: str = "design"):
-    """Evaluate memorized designs on ``data`` (DataFrames indexed like the rows kept)."""
+def evaluate(
+    infos: list, data: pd.DataFrame, na_action: str = "drop", what: str = "design", row_labels=None
+):
+    """Evaluate memorized designs on ``data`` (DataFrames indexed like the rows kept).
+
+    ``row_labels``: the labels of the user's rows when ``data`` is indexed by position (they name
+    the row of an infinite value in the error)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -1283,11 +1294,42 @@ def evaluate(infos: list, data: pd.DataFrame, na_action: str = "drop", what: str
     except patsy.PatsyError as err:
         raise _translate_patsy_error(err, what) from None
     for df in out:
-        arr = df.to_numpy(dtype=float)
-        if arr.size and np.isinf(arr).any():
-            col = df.columns[np.nonzero(~np.isfinite(arr).all(axis=0))[0][0]]
-            raise FormulaError(f"the column {col!r} of the {what} has infinite values")
+        rows = df.index if row_labels is None else row_labels[np.asarray(df.index)]
+        check_finite(df.to_numpy(dtype=float), list(df.columns), what, rows)
     return out
+
+
+def check_finite(X, names, what: str = "design", row_labels=None) -> None:
+    """Refuse infinite values in the columns of ``X`` (rows x columns), naming the column.
+
+    An infinite predictor is not a rank deficiency or a failed SVD, and R refuses it too
+    (``NA/NaN/Inf in 'x'``): the message says which column, how many rows and the first of them
+    (its label in ``row_labels``, else its position). NaN is left to the missing-value handling of
+    each front-end.
+
+    Examples
+    --------
+    >>> check_finite(np.array([[1.0, 0.0], [1.0, -np.inf]]), ["Intercept", "x"], "design")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mixedtools.rformula.FormulaError: the column 'x' of the design has infinite values (1 row, ...
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    infinite = np.isinf(X)
+    if not infinite.any():
+        return
+    j = int(np.flatnonzero(infinite.any(axis=0))[0])
+    rows = np.flatnonzero(infinite[:, j])
+    count = f"{rows.size} row" + ("s" if rows.size > 1 else "")
+    row = rows[0] if row_labels is None else row_labels[rows[0] : rows[0] + 1].tolist()[0]
+    raise FormulaError(
+        f"the column {str(names[j])!r} of the {what} has infinite values ({count}, e.g. "
+        f"{X[rows[0], j]:g} in row {row}); R refuses them too ('NA/NaN/Inf in ...'): "
+        "remove or recode those rows first"
+    )
 
 
 _KEEP_NA = patsy.NAAction(NA_types=[])
@@ -1390,7 +1432,8 @@ def model_frame(
         descs.append([patsy.Term([f]) for f in compiled.response])
     descs += offset_desc(compiled)
     infos = design_infos(descs, data)
-    frames = evaluate(infos, data, "drop" if na_action != "keep" else _KEEP_NA, "model design")
+    na = "drop" if na_action != "keep" else _KEEP_NA
+    frames = evaluate(infos, data, na, "model design", original)
     keep = np.ones(len(data), dtype=bool)
     for df in frames:
         keep &= data.index.isin(df.index)
@@ -1400,7 +1443,7 @@ def model_frame(
     sub = data.loc[keep]
     if n_drop:
         infos = design_infos(descs, data, kept=keep)
-        frames = evaluate(infos, sub, "raise", "model design")
+        frames = evaluate(infos, sub, "raise", "model design", original)
     X = frames[0].set_axis(original[keep], axis=0)
     response = None
     k = 1

@@ -190,6 +190,14 @@ def test_equal_effect_sizes_in_a_batch_and_leave_one_out():
     assert (loo.se == 0).all() and np.isinf(loo.statistic).all()
 
 
+def test_infinite_moderators_are_named_not_called_collinear():
+    bcg = frame("bcg").assign(z=lambda d: np.log(d.ablat - d.ablat.min()))
+    es = REF["bcg"]["escalc"]["RR"]
+    for mods in (bcg[["z"]], "z"):
+        with pytest.raises(ValueError, match="'z' of the (moderators|model design) has infinite"):
+            mt.meta.rma(es["yi"], es["vi"], mods=mods, data=bcg)
+
+
 def test_shared_reference_note_values():
     bcg = mt.datasets.load("bcg")
     es = mt.meta.escalc("RR", ai=bcg.tpos, bi=bcg.tneg, ci=bcg.cpos, di=bcg.cneg)

@@ -1,6 +1,7 @@
 """mixedtools.panel against plm 2.6 and lme4 (reference/panel_reference.R writes the JSON)."""
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -308,6 +309,24 @@ def test_error_for_missing_values():
     data.loc[3, "value"] = np.nan
     with pytest.raises(ValueError, match=r"missing values \(NaN\) in 'value' \(1\)"):
         mt.panel.random_effects("inv ~ 1 + value", data.set_index(["firm", "year"]))
+
+
+@pytest.mark.parametrize("fit", [mt.panel.random_effects, mt.panel.fixed_effects])
+@pytest.mark.parametrize("formula", ["inv ~ 1 + x + value", "inv ~ 1 + np.log(x) + value"])
+def test_error_for_infinite_values_names_the_column_not_collinearity(fit, formula):
+    # -inf in a regressor was reported as "perfectly collinear" (random effects) or as a
+    # LinAlgError "SVD did not converge" (fixed effects)
+    data = _grunfeld().set_index(["firm", "year"])
+    data = data.assign(x=data["capital"].where(data["capital"] != data["capital"].min(), 0.0))
+    if "log" not in formula:
+        data["x"] = np.log(data["x"])
+    column = "'x' of the panel model" if "log" not in formula else "'np.log(x)' of the model design"
+    with pytest.raises(
+        ValueError, match=re.escape(f"{column} has infinite values (1 row, e.g. -inf")
+    ):
+        fit(formula, data)
+    with pytest.raises(ValueError, match=re.escape("-inf in row ('8', 1936))")):
+        fit(formula, data)
 
 
 def test_error_for_duplicated_rows_unknown_method_and_effects_terms():

@@ -33,6 +33,7 @@ from mixedtools.meta._iteration import _MAXITER, _TOL, ConvergenceWarning
 from mixedtools.meta._knha import knha_scale, warn_exact_fit
 from mixedtools.meta._pairing import labels_of, pair_rows
 from mixedtools.meta.batch import rma_batch
+from mixedtools.rformula import check_finite
 
 __all__ = ["rma", "RmaResult", "METHODS", "ConvergenceWarning"]
 
@@ -138,6 +139,7 @@ def _design(mods, data, k):
     frame = frame.astype(float)
     if frame.isna().any().any():
         raise ValueError("mods has missing values")
+    check_finite(frame.to_numpy(), [str(c) for c in frame.columns], "moderators", frame.index)
     X = np.column_stack([np.ones(len(frame)), frame.to_numpy()])
     return X, ["Intercept"] + [str(c) for c in frame.columns]
 
