@@ -188,6 +188,30 @@ def test_trajectories_bad_input():
         mt.plots.trajectories(fit, sleep(), "day", "reaction", "subject")
 
 
+def test_trajectories_of_many_groups_are_capped_with_a_warning():
+    # 500 groups drew a 368-inch figure in about 10 minutes; now the first max_groups panels
+    rng = np.random.default_rng(4)
+    n_groups = 120
+    data = pd.DataFrame(
+        {
+            "g": np.repeat([f"g{i:03d}" for i in range(n_groups)], 4),
+            "x": np.tile(range(4), n_groups),
+        }
+    )
+    data["y"] = rng.normal(0, 1, n_groups)[np.repeat(range(n_groups), 4)] + data["x"]
+    data["y"] += rng.normal(0, 1, len(data))
+    fit = mt.lmer("y ~ x + (1 | g)", data)
+    levels = list(data["g"].unique())
+    with pytest.warns(UserWarning, match=r"120 g levels .* first 24 .* 88 inches tall"):
+        fig = mt.plots.trajectories(fit, data, "x", "y", "g", groups=levels)
+    assert len(fig.axes) == 24 and fig.get_size_inches()[1] < 20
+    assert fig.axes[-1].get_title() == "g g023"
+    fig = mt.plots.trajectories(fit, data, "x", "y", "g", groups=levels[24:30], max_groups=6)
+    assert [ax.get_title() for ax in fig.axes][0] == "g g024"
+    with pytest.raises(ValueError, match="max_groups must be at least 1"):
+        mt.plots.trajectories(fit, data, "x", "y", "g", max_groups=0)
+
+
 def test_simple_slopes_one_population_line_per_moderator_setting():
     hsb = mt.datasets.load("hsb")
     fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)

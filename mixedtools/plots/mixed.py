@@ -6,10 +6,13 @@ given, labels its axes and legend, and returns the matplotlib object it drew on.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm.fit import LmerResult
 from mixedtools.lmm.slopes import design_rows
 from mixedtools.meta.plots import forest, funnel  # noqa: E402, F401
@@ -518,6 +521,22 @@ def _caterpillar_band(shown: pd.DataFrame, ax, group: str, label: str):
     return ax
 
 
+def _at_most(groups: list, max_groups: int, group: str, ncols: int) -> list:
+    """The first ``max_groups`` of ``groups``, with a warning when some are left out."""
+    if max_groups < 1:
+        raise ValueError(f"max_groups must be at least 1, got {max_groups}")
+    if len(groups) <= max_groups:
+        return groups
+    warnings.warn(
+        f"{len(groups)} {group} levels asked for, one panel each: drawing the first "
+        f"{max_groups} (a figure of all would be {2.2 * -(-len(groups) // ncols) + 0.4:.0f} inches "
+        f"tall). Pass groups= a selection or sample of levels, or raise max_groups=",
+        UserWarning,
+        stacklevel=external_stacklevel(),
+    )
+    return groups[:max_groups]
+
+
 def trajectories(
     fit: LmerResult,
     data: pd.DataFrame,
@@ -528,6 +547,7 @@ def trajectories(
     ncols: int = 3,
     xlabel: str | None = None,
     ylabel: str | None = None,
+    max_groups: int = 24,
 ):
     """Data, group-specific predictions and the average line, one small panel per group.
 
@@ -547,6 +567,10 @@ def trajectories(
         Levels of `group` to show, in this order; default the first six levels in `data`.
     ncols : int
         Panels per row.
+    max_groups : int, default 24
+        At most this many panels (2.2 inches per row of panels): with more `groups` the first
+        `max_groups` are drawn and a warning says so. Show others with another call (e.g.
+        ``groups=levels[24:48]``) or a sample of them; raise it for a long figure.
     xlabel, ylabel : str, optional
         Axis labels; default the column names.
 
@@ -574,6 +598,7 @@ def trajectories(
         raise ValueError(f"no rows in data for the {group} level(s) {unknown or groups}")
     if ncols < 1:
         raise ValueError(f"ncols must be at least 1, got {ncols}")
+    groups = _at_most(groups, max_groups, group, ncols)
     ncols = min(ncols, len(groups))
     nrows = -(-len(groups) // ncols)
     fig, axes = _plt().subplots(
@@ -584,11 +609,16 @@ def trajectories(
         sharey=True,
         squeeze=False,
     )
+    # one prediction call for all shown rows (a call per panel costs a design build each)
+    shown = data[data[group].isin(groups)].sort_values(x, kind="stable")
+    own = np.asarray(fit.predict(shown), dtype=float)
+    average = np.asarray(fit.predict(shown, re=False), dtype=float)
     for ax, level in zip(axes.flat, groups, strict=False):
-        rows = data[data[group] == level].sort_values(x)
+        here = (shown[group] == level).to_numpy()
+        rows = shown[here]
         ax.scatter(rows[x], rows[y], s=12, color="0.4", label="data")
-        ax.plot(rows[x], fit.predict(rows), color="C0", label=f"this {group}")
-        ax.plot(rows[x], fit.predict(rows, re=False), color="C3", ls="--", label="average")
+        ax.plot(rows[x], own[here], color="C0", label=f"this {group}")
+        ax.plot(rows[x], average[here], color="C3", ls="--", label="average")
         ax.set_title(f"{group} {level}", fontsize=9)
     for ax in axes.flat[len(groups) :]:
         ax.set_axis_off()
