@@ -92,6 +92,7 @@ __all__ = [
     "design_infos",
     "evaluate",
     "check_finite",
+    "variable_names",
     "EVAL_ENV",
 ]
 
@@ -1143,6 +1144,17 @@ def _names_in(node) -> set:
     if node[0] == "name":
         return {node[1]}
     return set().union(set(), *(_names_in(c) for c in _children(node)))
+
+
+def variable_names(text: str) -> set:
+    """The variables (column names) that an R formula or one side of it uses.
+
+    Examples
+    --------
+    >>> sorted(variable_names("y ~ x * f + log(size) + I(x^2) + np.exp(z)"))
+    ['f', 'size', 'x', 'y', 'z']
+    """
+    return set().union(*(_names_in(parse(side)) for side in text.split("~") if side.strip()))
 
 
 def _dtype_kinds(data: pd.DataFrame) -> dict:

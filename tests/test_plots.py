@@ -228,6 +228,32 @@ def test_simple_slopes_one_population_line_per_moderator_setting():
     plt.close(ax.figure)
 
 
+def test_simple_slopes_with_a_text_moderator_draws_its_levels():
+    # a text moderator failed with "Unknown format code 'g' for object of type 'str'"
+    hsb = mt.datasets.load("hsb")
+    named = hsb.assign(sector=np.where(hsb["sector"] == 1, "Catholic", "Public"))
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", named)
+    numeric = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    settings = pd.DataFrame({"sector": ["Public", "Catholic"]})
+    ax = mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], settings)
+    public, catholic = ax.get_lines()
+    assert [public.get_label(), catholic.get_label()] == ["sector Public", "sector Catholic"]
+    b = numeric.fixef
+    assert np.diff(catholic.get_ydata())[0] / 4 == pytest.approx(b["ses"] + b["ses:sector"])
+    categorical = settings.astype({"sector": "category"})
+    ax = mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], categorical)
+    assert [line.get_label() for line in ax.get_lines()] == ["sector Public", "sector Catholic"]
+    with pytest.raises(ValueError, match="level 'catholic' was not in the data of the fit"):
+        mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], pd.DataFrame({"sector": ["catholic"]}))
+
+
+def test_simple_slopes_warns_about_a_moderator_the_model_does_not_use():
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", mt.datasets.load("hsb"))
+    settings = pd.DataFrame({"sector": [0, 1], "meanses": [0.0, 0.5]})
+    with pytest.warns(UserWarning, match=r"\['meanses'\] do not occur in the fixed part"):
+        mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], settings)
+
+
 def test_simple_slopes_bad_input():
     fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
     with pytest.raises(ValueError, match="at least two"):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools import rformula
 from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm.fit import LmerResult
 from mixedtools.lmm.slopes import design_rows
@@ -631,6 +632,30 @@ def trajectories(
     return fig
 
 
+def _warn_unused_moderators(fit: LmerResult, columns: list) -> None:
+    """A moderator column that the fixed part does not use cannot change the lines."""
+    try:
+        used = rformula.variable_names(fit.design.parsed.fixed)
+    except rformula.FormulaError:  # pragma: no cover - the fit's own formula parses
+        return
+    unused = [c for c in columns if c not in used]
+    if unused:
+        warnings.warn(
+            f"the moderator column(s) {unused} do not occur in the fixed part of the model "
+            f"({fit.design.parsed.fixed!r}), so they do not change the lines that their labels "
+            "name; drop them, or refit the model with them",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
+
+
+def _value_text(value) -> str:
+    """A moderator value for a legend: numbers with ``:g``, levels of a factor as they are."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)
+
+
 def simple_slopes(
     fit: LmerResult,
     x: str,
@@ -658,7 +683,9 @@ def simple_slopes(
     values : array-like
         Values of `x` to predict at.
     moderators : pandas.DataFrame
-        One row per line; columns for every other predictor of the fixed part.
+        One row per line; columns for every other predictor of the fixed part. A factor (text
+        or categorical column) takes its levels, spelled as in the data of the fit (an unknown
+        level is refused); a column the fixed part does not use draws a warning.
     labels : sequence of str, optional
         Legend entries, one per row; default "column value, ...".
     xlabel, ylabel : str, optional
@@ -698,6 +725,7 @@ def simple_slopes(
         raise ValueError(f"{len(labels)} labels for {len(moderators)} rows of moderators")
     if band and not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
+    _warn_unused_moderators(fit, list(moderators.columns))
     if ax is None:
         _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6 / 7, 3.6))
     z = stats.norm.ppf(0.5 + level / 2) if band else 0.0
@@ -715,7 +743,9 @@ def simple_slopes(
     for k, (_, setting) in enumerate(moderators.iterrows()):
         new = pd.DataFrame({x: values, **{c: setting[c] for c in columns}})
         label = (
-            labels[k] if labels is not None else ", ".join(f"{c} {setting[c]:g}" for c in columns)
+            labels[k]
+            if labels is not None
+            else ", ".join(f"{c} {_value_text(setting[c])}" for c in columns)
         )
         colour = colour_of[setting[columns[0]]]
         ax.plot(
