@@ -191,11 +191,23 @@ def test_equal_effect_sizes_in_a_batch_and_leave_one_out():
 
 
 def test_infinite_moderators_are_named_not_called_collinear():
-    bcg = frame("bcg").assign(z=lambda d: np.log(d.ablat - d.ablat.min()))
+    with np.errstate(divide="ignore"):
+        bcg = frame("bcg").assign(z=lambda d: np.log(d.ablat - d.ablat.min()))
     es = REF["bcg"]["escalc"]["RR"]
     for mods in (bcg[["z"]], "z"):
         with pytest.raises(ValueError, match="'z' of the (moderators|model design) has infinite"):
             mt.meta.rma(es["yi"], es["vi"], mods=mods, data=bcg)
+
+
+def test_column_names_where_values_are_expected_get_a_hint():
+    bcg = frame("bcg")
+    with pytest.raises(ValueError, match=r"mods=\['ablat'\] looks like column names.*'~ ablat'"):
+        mt.meta.rma(bcg.tpos / 100 + 0.1, np.full(len(bcg), 0.1), mods=["ablat"], data=bcg)
+    with pytest.raises(TypeError, match=r"not column names \(ai='tpos'.*ai=data\['tpos'\]"):
+        mt.meta.escalc("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    res = mt.meta.rma(*REF["bcg"]["escalc"]["RR"].values())
+    with pytest.raises(TypeError, match="labels='author' is one string"):
+        mt.plots.forest(res, labels="author")
 
 
 def test_shared_reference_note_values():

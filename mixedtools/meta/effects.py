@@ -70,6 +70,13 @@ def _as_arrays(measure, kwargs):
     extra = sorted(set(kwargs) - set(needed))
     if extra:
         raise TypeError(f'escalc("{measure}") does not use {", ".join(extra)}')
+    named = [name for name in needed if isinstance(kwargs[name], str)]
+    if named:
+        shown = ", ".join(f"{name}={kwargs[name]!r}" for name in named)
+        raise TypeError(
+            f"escalc takes the values, not column names ({shown}); pass the columns, "
+            f"e.g. {named[0]}=data[{kwargs[named[0]]!r}]"
+        )
     kwargs = pair_rows(**{name: kwargs[name] for name in needed})
     labels = labels_of(*kwargs.values())
     arrays = {name: np.atleast_1d(np.asarray(kwargs[name], dtype=float)) for name in needed}

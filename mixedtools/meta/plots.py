@@ -69,6 +69,10 @@ def forest(
     import matplotlib.pyplot as plt
 
     k = result.k
+    if isinstance(labels, str):
+        raise TypeError(
+            f"labels={labels!r} is one string; pass one label per study (e.g. data[{labels!r}])"
+        )
     labels = [f"Study {i + 1}" for i in range(k)] if labels is None else [str(s) for s in labels]
     if len(labels) != k:
         raise ValueError(f"{len(labels)} labels for {k} studies")

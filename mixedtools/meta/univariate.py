@@ -127,6 +127,11 @@ def _design(mods, data, k):
         except ValueError as error:
             raise ValueError(f"cannot build the moderators from {mods!r}: {error}") from None
         return frame.X.to_numpy(dtype=float), list(frame.X.columns)
+    if isinstance(mods, (list, tuple)) and mods and all(isinstance(m, str) for m in mods):
+        raise ValueError(
+            f"mods={list(mods)!r} looks like column names; write them as a formula with data=, "
+            f"e.g. mods='~ {' + '.join(mods)}'"
+        )
     frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(np.asarray(mods, dtype=float))
     if isinstance(mods, pd.Series):
         frame = mods.to_frame()
