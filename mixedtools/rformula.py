@@ -72,6 +72,7 @@ model fit.  formulaic is not a dependency.
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import keyword
 import re
@@ -92,7 +93,7 @@ __all__ = [
     "design_infos",
     "evaluate",
     "check_finite",
-    "variable_names",
+    "design_columns",
     "EVAL_ENV",
 ]
 
@@ -571,7 +572,9 @@ class _Factor:
             recoded = x.cat.set_categories(self.levels)
         else:
             x = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x))
-            recoded = pd.Series(pd.Categorical(x, categories=self.levels), index=x.index)
+            # values outside the levels become missing first (pandas will refuse them)
+            known = x.where(x.isin(self.levels))
+            recoded = pd.Series(pd.Categorical(known, categories=self.levels), index=x.index)
         new = recoded.isna() & x.notna()
         kept = _kept(x)
         if kept is not None:  # memorizing: rows left out of the fit may hold dropped levels
@@ -1146,15 +1149,26 @@ def _names_in(node) -> set:
     return set().union(set(), *(_names_in(c) for c in _children(node)))
 
 
-def variable_names(text: str) -> set:
-    """The variables (column names) that an R formula or one side of it uses.
+def design_columns(info, columns) -> set:
+    """The data columns (among ``columns``) that a memorized design reads.
+
+    Read from the evaluated factors (names and quoted names in their code), so ``y ~ .`` and
+    backticked names count as the columns they stand for.
 
     Examples
     --------
-    >>> sorted(variable_names("y ~ x * f + log(size) + I(x^2) + np.exp(z)"))
-    ['f', 'size', 'x', 'y', 'z']
+    >>> d = pd.DataFrame({"y": [1.0, 2, 3], "x": [1.0, 2, 4], "u v": [0.0, 1, 1], "w": 1.0})
+    >>> sorted(design_columns(model_frame("y ~ log(x) + `u v`", d).x_info, d.columns))
+    ['u v', 'x']
     """
-    return set().union(*(_names_in(parse(side)) for side in text.split("~") if side.strip()))
+    found = set()
+    for factor in info.factor_infos:
+        for node in ast.walk(ast.parse(factor.code, mode="eval")):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.add(node.value)
+    return found & set(columns)
 
 
 def _dtype_kinds(data: pd.DataFrame) -> dict:

@@ -184,6 +184,12 @@ def test_trajectories_bad_input():
     fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
     with pytest.raises(ValueError, match="no rows"):
         mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups=["999"])
+    # numbers for text levels: the message shows what the levels look like
+    with pytest.raises(ValueError, match=r"\[308\]; its levels are \['308', '309'"):
+        mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups=[308])
+    # one level as a string is one level, not its characters
+    fig = mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups="308")
+    assert [ax.get_title() for ax in fig.axes] == ["subject 308"]
     with pytest.raises(ValueError, match="lacks"):
         mt.plots.trajectories(fit, sleep(), "day", "reaction", "subject")
 
@@ -252,6 +258,23 @@ def test_simple_slopes_warns_about_a_moderator_the_model_does_not_use():
     settings = pd.DataFrame({"sector": [0, 1], "meanses": [0.0, 0.5]})
     with pytest.warns(UserWarning, match=r"\['meanses'\] do not occur in the fixed part"):
         mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], settings)
+
+
+def test_simple_slopes_names_what_the_fixed_part_needs():
+    hsb = mt.datasets.load("hsb")
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    with pytest.raises(ValueError, match=r"x='SES' is not a variable of the fixed part"):
+        mt.plots.simple_slopes(fit, "SES", [0, 1], pd.DataFrame({"sector": [0]}))
+    with pytest.raises(ValueError, match=r"moderators lack the column\(s\) \['sector'\]"):
+        mt.plots.simple_slopes(fit, "ses", [0, 1], pd.DataFrame({"meanses": [0.0]}))
+    # True/False for a numeric 0/1 column crashed inside the formula engine (AttributeError)
+    with pytest.raises(ValueError, match="'sector' is numeric in the data of the fit but bool"):
+        mt.plots.simple_slopes(fit, "ses", [0, 1], pd.DataFrame({"sector": [False, True]}))
+    # y ~ . stands for the columns it expands to
+    dotted = mt.lmer("reaction ~ . + (1 | subject)", sleep())
+    with pytest.warns(UserWarning, match=r"\['z'\] do not occur in the fixed part"):
+        ax = mt.plots.simple_slopes(dotted, "days", [0, 9], pd.DataFrame({"z": [1]}))
+    assert len(ax.get_lines()) == 1
 
 
 def test_simple_slopes_bad_input():

@@ -593,10 +593,15 @@ def trajectories(
     if missing:
         raise ValueError(f"data lacks the column(s) {missing}")
     levels = list(dict.fromkeys(data[group]))
+    if isinstance(groups, str) or (groups is not None and np.ndim(groups) == 0):
+        groups = [groups]  # one level, not its characters
     groups = levels[:6] if groups is None else list(groups)
     unknown = [g for g in groups if g not in levels]
     if unknown or not groups:
-        raise ValueError(f"no rows in data for the {group} level(s) {unknown or groups}")
+        raise ValueError(
+            f"no rows in data for the {group} level(s) {unknown or groups}; its levels are "
+            f"{levels[:4]}{' ...' if len(levels) > 4 else ''}"
+        )
     if ncols < 1:
         raise ValueError(f"ncols must be at least 1, got {ncols}")
     groups = _at_most(groups, max_groups, group, ncols)
@@ -632,12 +637,21 @@ def trajectories(
     return fig
 
 
-def _warn_unused_moderators(fit: LmerResult, columns: list) -> None:
-    """A moderator column that the fixed part does not use cannot change the lines."""
-    try:
-        used = rformula.variable_names(fit.design.parsed.fixed)
-    except rformula.FormulaError:  # pragma: no cover - the fit's own formula parses
-        return
+def _check_moderators(fit: LmerResult, x: str, columns: list) -> None:
+    """The horizontal axis and the moderators against the variables of the fixed part: a missing
+    one is refused by name, an unused one (it cannot change the lines) warns."""
+    used = rformula.design_columns(fit.design.fe_design_info, fit.design.data.columns)
+    if x not in used:
+        raise ValueError(
+            f"x={x!r} is not a variable of the fixed part ({fit.design.parsed.fixed!r}); "
+            f"choose one of {sorted(used)}"
+        )
+    missing = sorted(used - {x} - set(columns))
+    if missing:
+        raise ValueError(
+            f"moderators lack the column(s) {missing} of the fixed part "
+            f"({fit.design.parsed.fixed!r}); give each line a value for them"
+        )
     unused = [c for c in columns if c not in used]
     if unused:
         warnings.warn(
@@ -725,7 +739,7 @@ def simple_slopes(
         raise ValueError(f"{len(labels)} labels for {len(moderators)} rows of moderators")
     if band and not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
-    _warn_unused_moderators(fit, list(moderators.columns))
+    _check_moderators(fit, x, list(moderators.columns))
     if ax is None:
         _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6 / 7, 3.6))
     z = stats.norm.ppf(0.5 + level / 2) if band else 0.0
