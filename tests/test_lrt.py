@@ -120,6 +120,16 @@ def test_compound_symmetry_is_nested_in_an_unstructured_covariance_as_r_says():
         mt.lrt(fit("score ~ machine + (1 | worker)", data="machines"), cells)
 
 
+def test_one_grouping_under_two_names_is_nested():
+    data = sleep().assign(person=sleep()["subject"])
+    reduced = mt.lmer("reaction ~ days + (1 | subject)", data)
+    full = mt.lmer("reaction ~ days + (1 | person) + (0 + days | subject)", data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = mt.lrt(reduced, full)
+    assert out.loc["full", "df"] == 1
+
+
 def test_equal_parameter_counts_are_not_called_a_swapped_order():
     m0 = fit("reaction ~ days + (1 | subject)")
     with pytest.raises(ValueError, match="the same model .* nothing to test"):

@@ -12,7 +12,8 @@ term ``f`` of the full model (one unstructured covariance ``S_f``) can produce t
 
 1. ``g_t`` is nested in ``g_f`` (each level of ``g_t`` lies in one level of ``g_f``), and
 2. with ``type(r)`` the level of ``g_t`` within its ``g_f`` group (the grouping columns of ``g_t``
-   that ``g_f`` lacks; ``machine`` for ``worker:machine`` in ``worker``), the vectors
+   that ``g_f`` lacks, ``machine`` for ``worker:machine`` in ``worker``; one type when the two
+   factors group the rows alike), the vectors
    ``w(r) = e_type(r) (x) x_t(r)`` are one linear map of the full term's effects,
    ``w(r) = A' x_f(r)`` for every row. Then ``S_f = A (I (x) S_t) A'`` (positive semi-definite).
 
@@ -57,7 +58,10 @@ def _represents(term, full_term) -> bool:
     pairs = len(set(zip(codes_t.tolist(), codes_f.tolist(), strict=True)))
     if pairs != codes_t.max() + 1:  # g_t is not nested in g_f
         return False
-    extra = sorted(group_t - group_f) if group_t >= group_f else sorted(group_t)
+    if pairs == codes_f.max() + 1:  # the same grouping (under another name, perhaps)
+        extra = []
+    else:  # finer: its level within a g_f group, from the columns that g_f lacks
+        extra = sorted(group_t - group_f) if group_t >= group_f else sorted(group_t)
     types = _codes(data, extra)
     n_types = int(types.max()) + 1
     if n_types > Z_f.shape[1]:
