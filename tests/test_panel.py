@@ -311,6 +311,7 @@ def test_error_for_missing_values():
         mt.panel.random_effects("inv ~ 1 + value", data.set_index(["firm", "year"]))
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")
 @pytest.mark.parametrize("fit", [mt.panel.random_effects, mt.panel.fixed_effects])
 @pytest.mark.parametrize("formula", ["inv ~ 1 + x + value", "inv ~ 1 + np.log(x) + value"])
 def test_error_for_infinite_values_names_the_column_not_collinearity(fit, formula):
