@@ -472,7 +472,10 @@ class RmaResult:
             lines.append("test of moderators: not defined (the standard errors are 0)")
         elif self.p > 1:
             lines.append(f"test of moderators: QM = {self.QM:.3f}, {p_text(self.QM_p)}")
-        lines.append(format_table(self.coef_table().round(4)).to_string())
+        table = self.coef_table().round(4)
+        floats = table.select_dtypes("float").columns
+        table[floats] += 0.0  # the -0.0 of a rounded -1e-17 prints as 0.0
+        lines.append(format_table(table).to_string())
         return "\n".join(lines)
 
 
