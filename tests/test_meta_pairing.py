@@ -120,3 +120,18 @@ def test_multilevel_inputs_pair_by_label():
     che = mt.meta.rma_mv(ass.yi, V.iloc[order, order], random=random)
     right_che = mt.meta.rma_mv(ass.yi, V.to_numpy(), random=random)
     np.testing.assert_allclose(che.sigma2, right_che.sigma2, rtol=1e-8)
+
+
+def test_vcalc_of_a_filtered_table_pairs_with_its_effect_sizes():
+    # the CHE workflow on a subset: V carries the subset's labels, so rma_mv pairs it by label
+    ass = mt.datasets.load("assink2016")
+    sub = ass[ass["study"] > 3]
+    V = mt.meta.vcalc(sub.vi, sub.study, obs=sub.esid, rho=0.6)
+    assert isinstance(V, pd.DataFrame) and V.index.equals(sub.index)
+    fit = mt.meta.rma_mv(sub.yi, V, random=sub[["study", "esid"]])
+    flat = sub.reset_index(drop=True)
+    V_flat = mt.meta.vcalc(flat.vi.to_numpy(), flat.study.to_numpy(), flat.esid.to_numpy(), 0.6)
+    right = mt.meta.rma_mv(flat.yi, V_flat, random=flat[["study", "esid"]])
+    np.testing.assert_allclose(fit.sigma2, right.sigma2, rtol=1e-8)
+    with pytest.raises(ValueError, match="vi is an array, paired by position, but yi"):
+        mt.meta.rma_mv(sub.yi, V_flat, random=sub[["study", "esid"]])
