@@ -72,6 +72,7 @@ model fit.  formulaic is not a dependency.
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import keyword
 import re
@@ -91,6 +92,8 @@ __all__ = [
     "model_frame",
     "design_infos",
     "evaluate",
+    "check_finite",
+    "design_columns",
     "EVAL_ENV",
 ]
 
@@ -569,7 +572,9 @@ class _Factor:
             recoded = x.cat.set_categories(self.levels)
         else:
             x = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x))
-            recoded = pd.Series(pd.Categorical(x, categories=self.levels), index=x.index)
+            # values outside the levels become missing first (pandas will refuse them)
+            known = x.where(x.isin(self.levels))
+            recoded = pd.Series(pd.Categorical(known, categories=self.levels), index=x.index)
         new = recoded.isna() & x.notna()
         kept = _kept(x)
         if kept is not None:  # memorizing: rows left out of the fit may hold dropped levels
@@ -700,6 +705,11 @@ class _Poly:
                     raise FormulaError(
                         "poly(): the variable has missing values, which R's poly() refuses "
                         "too; drop those rows from the data first"
+                    )
+                if np.isinf(self.x).any():
+                    raise FormulaError(
+                        f"poly(): the variable has infinite values ({int(np.isinf(self.x).sum())} "
+                        "row(s)), which R's poly() refuses too; remove or recode those rows first"
                     )
                 if degree >= len(np.unique(self.x)):
                     raise FormulaError(
@@ -1139,6 +1149,28 @@ def _names_in(node) -> set:
     return set().union(set(), *(_names_in(c) for c in _children(node)))
 
 
+def design_columns(info, columns) -> set:
+    """The data columns (among ``columns``) that a memorized design reads.
+
+    Read from the evaluated factors (names and quoted names in their code), so ``y ~ .`` and
+    backticked names count as the columns they stand for.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"y": [1.0, 2, 3], "x": [1.0, 2, 4], "u v": [0.0, 1, 1], "w": 1.0})
+    >>> sorted(design_columns(model_frame("y ~ log(x) + `u v`", d).x_info, d.columns))
+    ['u v', 'x']
+    """
+    found = set()
+    for factor in info.factor_infos:
+        for node in ast.walk(ast.parse(factor.code, mode="eval")):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.add(node.value)
+    return found & set(columns)
+
+
 def _dtype_kinds(data: pd.DataFrame) -> dict:
     out = {}
     for c in data.columns:
@@ -1270,8 +1302,13 @@ def _as_termlist(desc):
     return list(desc)
 
 
-def evaluate(infos: list, data: pd.DataFrame, na_action: str = "drop", what: str = "design"):
-    """Evaluate memorized designs on ``data`` (DataFrames indexed like the rows kept)."""
+def evaluate(
+    infos: list, data: pd.DataFrame, na_action: str = "drop", what: str = "design", row_labels=None
+):
+    """Evaluate memorized designs on ``data`` (DataFrames indexed like the rows kept).
+
+    ``row_labels``: the labels of the user's rows when ``data`` is indexed by position (they name
+    the row of an infinite value in the error)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -1283,11 +1320,42 @@ def evaluate(infos: list, data: pd.DataFrame, na_action: str = "drop", what: str
     except patsy.PatsyError as err:
         raise _translate_patsy_error(err, what) from None
     for df in out:
-        arr = df.to_numpy(dtype=float)
-        if arr.size and np.isinf(arr).any():
-            col = df.columns[np.nonzero(~np.isfinite(arr).all(axis=0))[0][0]]
-            raise FormulaError(f"the column {col!r} of the {what} has infinite values")
+        rows = df.index if row_labels is None else row_labels[np.asarray(df.index)]
+        check_finite(df.to_numpy(dtype=float), list(df.columns), what, rows)
     return out
+
+
+def check_finite(X, names, what: str = "design", row_labels=None) -> None:
+    """Refuse infinite values in the columns of ``X`` (rows x columns), naming the column.
+
+    An infinite predictor is not a rank deficiency or a failed SVD, and R refuses it too
+    (``NA/NaN/Inf in 'x'``): the message says which column, how many rows and the first of them
+    (its label in ``row_labels``, else its position). NaN is left to the missing-value handling of
+    each front-end.
+
+    Examples
+    --------
+    >>> check_finite(np.array([[1.0, 0.0], [1.0, -np.inf]]), ["Intercept", "x"], "design")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mixedtools.rformula.FormulaError: the column 'x' of the design has infinite values (1 row, ...
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    infinite = np.isinf(X)
+    if not infinite.any():
+        return
+    j = int(np.flatnonzero(infinite.any(axis=0))[0])
+    rows = np.flatnonzero(infinite[:, j])
+    count = f"{rows.size} row" + ("s" if rows.size > 1 else "")
+    row = rows[0] if row_labels is None else row_labels[rows[0] : rows[0] + 1].tolist()[0]
+    raise FormulaError(
+        f"the column {str(names[j])!r} of the {what} has infinite values ({count}, e.g. "
+        f"{X[rows[0], j]:g} in row {row}); R refuses them too ('NA/NaN/Inf in ...'): "
+        "remove or recode those rows first"
+    )
 
 
 _KEEP_NA = patsy.NAAction(NA_types=[])
@@ -1390,7 +1458,8 @@ def model_frame(
         descs.append([patsy.Term([f]) for f in compiled.response])
     descs += offset_desc(compiled)
     infos = design_infos(descs, data)
-    frames = evaluate(infos, data, "drop" if na_action != "keep" else _KEEP_NA, "model design")
+    na = "drop" if na_action != "keep" else _KEEP_NA
+    frames = evaluate(infos, data, na, "model design", original)
     keep = np.ones(len(data), dtype=bool)
     for df in frames:
         keep &= data.index.isin(df.index)
@@ -1400,7 +1469,7 @@ def model_frame(
     sub = data.loc[keep]
     if n_drop:
         infos = design_infos(descs, data, kept=keep)
-        frames = evaluate(infos, sub, "raise", "model design")
+        frames = evaluate(infos, sub, "raise", "model design", original)
     X = frames[0].set_axis(original[keep], axis=0)
     response = None
     k = 1

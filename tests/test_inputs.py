@@ -105,6 +105,21 @@ def test_aliased_fixed_columns_are_named(sleep):
         mt.lmer("reaction ~ days + days2 + (1 | subject)", sleep.assign(days2=2 * sleep["days"]))
 
 
+def test_infinite_values_are_named_with_their_rows(sleep):
+    # as R (NA/NaN/Inf in 'x'): the column, the number of rows and the first row label
+    data = sleep.assign(x=sleep["days"].astype(float))
+    data.loc[5, "x"] = -np.inf
+    with pytest.raises(
+        FormulaError, match=r"'x' of the model design has infinite values \(1 row, e"
+    ):
+        mt.lmer("reaction ~ x + (1 | subject)", data)
+    with pytest.raises(FormulaError, match=r"e.g. -inf in row 5\)"):
+        mt.lmer("reaction ~ days + (x | subject)", data)
+    # poly() refused them with "no complete rows left to fit the model"
+    with pytest.raises(FormulaError, match=r"poly\(\): the variable has infinite values \(1 row"):
+        mt.lmer("reaction ~ poly(x, 2) + (1 | subject)", data)
+
+
 def test_constant_response_is_refused(sleep):
     with pytest.raises(ValueError, match="response 'flat' is constant"):
         mt.lmer("flat ~ days + (1 | subject)", sleep.assign(flat=3.0))

@@ -1,6 +1,7 @@
 """mt.lrt against R's anova(m0, m1) (tests/reference/lmer_reference.R)."""
 
 import json
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -96,6 +97,52 @@ def test_lrt_warns_when_random_parts_are_not_nested():
     b = fit("strength ~ 1 + (1 | batch) + (1 | cask)", data="pastes")
     with pytest.warns(UserWarning, match="not be nested"):
         mt.lrt(a, b)
+
+
+def test_compound_symmetry_is_nested_in_an_unstructured_covariance_as_r_says():
+    # (1 | worker/machine) adds sigma2_w + sigma2_wm [same machine] within a worker: the
+    # (machine | worker) covariance restricted to compound symmetry. R's anova() compares them;
+    # the former check by variance names warned "not nested"
+    reduced = fit("score ~ machine + (1 | worker/machine)", data="machines")
+    full = fit("score ~ machine + (machine | worker)", data="machines")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = mt.lrt(reduced, full)
+    check_against_r(out, REF["compound_symmetry"])
+    assert out.loc["full", "p_value"] == pytest.approx(REF["compound_symmetry"]["p_naive"])
+    # (1 | worker:machine) alone is nested in (machine | worker) too; (1 | worker) is not
+    # nested in (1 | worker:machine), nor the reverse (the same number of parameters)
+    mt.lrt(fit("score ~ machine + (1 | worker:machine)", data="machines"), full)
+    cells = fit("score ~ machine + (1 | worker:machine)", data="machines")
+    with pytest.warns(UserWarning, match="not be nested"):
+        mt.lrt(fit("score ~ machine + (1 | machine)", data="machines"), full)
+    with pytest.raises(ValueError, match=r"same number of parameters \(5 each\), so neither"):
+        mt.lrt(fit("score ~ machine + (1 | worker)", data="machines"), cells)
+
+
+def test_one_grouping_under_two_names_is_nested():
+    data = sleep().assign(person=sleep()["subject"])
+    reduced = mt.lmer("reaction ~ days + (1 | subject)", data)
+    full = mt.lmer("reaction ~ days + (1 | person) + (0 + days | subject)", data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = mt.lrt(reduced, full)
+    assert out.loc["full", "df"] == 1
+
+
+def test_equal_parameter_counts_are_not_called_a_swapped_order():
+    m0 = fit("reaction ~ days + (1 | subject)")
+    with pytest.raises(ValueError, match="the same model .* nothing to test"):
+        mt.lrt(m0, m0)
+    shuffled = mt.lmer("reaction ~ days + (1 | subject)", sleep().sample(frac=1, random_state=2))
+    with pytest.raises(ValueError, match="the same model"):
+        mt.lrt(m0, shuffled)
+    # the same count, different models: not nested (formerly "pass the smaller model first")
+    other = fit("reaction ~ days + (0 + days | subject)")
+    with pytest.raises(ValueError, match="neither is nested .* AIC or BIC"):
+        mt.lrt(m0, other)
+    with pytest.raises(ValueError, match="fewer parameters .* pass the smaller model first"):
+        mt.lrt(fit("reaction ~ days + (days | subject)"), m0)
 
 
 def test_the_same_rows_in_another_order_give_the_same_test():

@@ -6,6 +6,7 @@ iterative ones (REML, ML, PM, EB) -- relative to max(1, |value|).
 """
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,11 @@ ESCALC_CASES = (
         ("bcg", m, dict(ai="tpos", bi="tneg", ci="cpos", di="cneg"))
         for m in ("RR", "OR", "RD", "PETO")
     ]
-    + [("nielweise", m, dict(ai="ai", bi="bi", ci="ci", di="di")) for m in ("OR", "RR", "RD")]
-    + [("both_zero", m, dict(ai="ai", bi="bi", ci="ci", di="di")) for m in ("OR", "RR", "RD")]
+    + [
+        (name, m, dict(ai="ai", bi="bi", ci="ci", di="di"))
+        for name in ("nielweise", "both_zero")
+        for m in ("OR", "RR", "RD", "PETO")
+    ]
     + [
         ("normand", m, {c: c for c in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")})
         for m in ("SMD", "MD")
@@ -116,6 +120,94 @@ def test_rma_matches_metafor(name, measure, block, key):
     if method in ("REML", "ML"):
         close([res.loglik, res.se_tau2], [ref["ll"], ref["se_tau2"]], tol)
     assert res.converged
+
+
+def test_peto_adds_one_half_to_tables_with_zero_cells_as_metafor():
+    # metafor's escalc defaults (add = 1/2, to = "only0", drop00 = FALSE): a table without events
+    # gets a finite Peto log odds ratio, 0 for arms of equal size, not NaN
+    es = mt.meta.escalc("PETO", ai=[0, 0], bi=[20, 20], ci=[0, 0], di=[20, 15])
+    assert np.isfinite(es.to_numpy()).all()
+    assert es.yi.iloc[0] == 0.0
+    close(
+        es.to_numpy()[1], [REF["both_zero"]["escalc"]["PETO"][c][-1] for c in ("yi", "vi")], 1e-12
+    )
+
+
+def equal_effects_cases():
+    for block in ("rma", "rma_x"):
+        for key in REF["equal_effects"][block]:
+            yield pytest.param(block, key, id=f"{block}-{key}")
+
+
+@pytest.mark.parametrize(("block", "key"), list(equal_effects_cases()))
+def test_equal_effect_sizes_match_metafor(block, key):
+    # all yi equal: tau2 = 0 for every estimator; under Knapp-Hartung the factor s2w is 0, so the
+    # SEs are exactly 0 (not 1e-17) and t = +-Inf as in metafor, and the omnibus test is undefined
+    method, test = key.split("_")
+    data = pd.DataFrame(REF["equal_effects"]["data"])
+    ref = REF["equal_effects"][block][key]
+    mods = "~ x" if block == "rma_x" else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = mt.meta.rma("yi", "vi", method=method, test=test, mods=mods, data=data)
+    exact = [w for w in caught if "Knapp-Hartung factor is 0" in str(w.message)]
+    assert len(exact) == (test == "knha")
+    table = res.coef_table()
+    close(table.estimate, ref["beta"], 1e-10)
+    close(table.std_error, ref["se"], 1e-10)
+    close([res.tau2, res.I2, res.H2, res.Q], [ref[k] for k in ("tau2", "I2", "H2", "QE")], 1e-10)
+    close(table.ci_lower, ref["ci_lb"], 1e-10)
+    close(table.ci_upper, ref["ci_ub"], 1e-10)
+    statistic = np.atleast_1d(np.array(ref["zval_text"], dtype=float))
+    if test == "z":
+        close(table.statistic, statistic, 1e-8)
+        close(table.p_value, ref["pval"], 1e-8)
+        return
+    assert (table.std_error == 0).all() and res.s2w == 0 == ref["s2w"]
+    # the intercept: +Inf, p = 0 as metafor; the slope is 0 up to rounding (metafor's -Inf is the
+    # sign of a rounding error): NaN here
+    assert table.statistic.iloc[0] == statistic[0] == np.inf
+    assert table.p_value.iloc[0] == 0.0
+    if block == "rma_x":
+        assert np.isnan(table.statistic.iloc[1]) and np.isnan(table.p_value.iloc[1])
+        assert np.isnan(res.QM) and ref["QM"] is None
+        assert "not defined" in repr(res) and "-0.0" not in repr(res)
+
+
+def test_equal_effect_sizes_in_a_batch_and_leave_one_out():
+    y, v = np.full((3, 5), 0.3), np.tile([0.01, 0.02, 0.03, 0.04, 0.05], (3, 1))
+    with pytest.warns(UserWarning, match="in 3 of 3 replications"):
+        batch = mt.meta.rma(y, v, method="REML", test="knha")
+    assert (batch.se == 0).all() and (batch.p_value == 0).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero
+        fe = mt.meta.rma(y, v, method="FE")
+        mt.meta.rma(y, v, method="PM")
+    assert (fe.I2 == 0).all()
+    with pytest.warns(UserWarning, match="Knapp-Hartung factor is 0"):
+        fit = mt.meta.rma(y[0], v[0], test="knha")
+    loo = mt.meta.leave_one_out(fit)  # metafor's leave1out: se 0, t = Inf
+    assert (loo.se == 0).all() and np.isinf(loo.statistic).all()
+
+
+def test_infinite_moderators_are_named_not_called_collinear():
+    with np.errstate(divide="ignore"):
+        bcg = frame("bcg").assign(z=lambda d: np.log(d.ablat - d.ablat.min()))
+    es = REF["bcg"]["escalc"]["RR"]
+    for mods in (bcg[["z"]], "z"):
+        with pytest.raises(ValueError, match="'z' of the (moderators|model design) has infinite"):
+            mt.meta.rma(es["yi"], es["vi"], mods=mods, data=bcg)
+
+
+def test_column_names_where_values_are_expected_get_a_hint():
+    bcg = frame("bcg")
+    with pytest.raises(ValueError, match=r"mods=\['ablat'\] looks like column names.*'~ ablat'"):
+        mt.meta.rma(bcg.tpos / 100 + 0.1, np.full(len(bcg), 0.1), mods=["ablat"], data=bcg)
+    with pytest.raises(TypeError, match=r"not column names \(ai='tpos'.*ai=data\['tpos'\]"):
+        mt.meta.escalc("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    res = mt.meta.rma(*REF["bcg"]["escalc"]["RR"].values())
+    with pytest.raises(TypeError, match="labels='author' is one string"):
+        mt.plots.forest(res, labels="author")
 
 
 def test_shared_reference_note_values():
@@ -297,13 +389,3 @@ def test_non_convergence_is_reported_not_silent(monkeypatch):
     with pytest.warns(mt.meta.ConvergenceWarning, match="3 of 3"):
         batch = mt.meta.rma(yi, vi, method="ML")
     assert not batch.converged.any()
-
-
-def test_series_with_different_indexes_are_not_paired_by_position():
-    yi = pd.Series([0.1, 0.2, 0.4], index=[5, 9, 2])
-    vi = pd.Series([0.01, 0.02, 0.03], index=[2, 5, 9])
-    with pytest.raises(ValueError, match="different indexes"):
-        mt.meta.rma(yi, vi)
-    aligned = mt.meta.rma(yi, vi.reindex(yi.index))
-    reference = mt.meta.rma(yi.to_numpy(), vi.reindex(yi.index).to_numpy())
-    assert aligned.estimate == pytest.approx(reference.estimate)

@@ -40,6 +40,27 @@ def test_forest_rows_diamond_and_labels_do_not_overlap_for_k50():
     assert xs.max() == pytest.approx(res.ci_upper)
 
 
+@pytest.mark.parametrize("k", [13, 250])
+def test_forest_fits_inside_its_figure_without_blank_bands(k):
+    # saved without bbox_inches="tight", the right-hand column was cut off; at k = 400 the
+    # margins (fractions of a 98-inch height) left about 12 inches blank above and below
+    res = fit(k)
+    if k > 200:
+        with pytest.warns(UserWarning, match=f"k = {k} studies is 62 inches tall"):
+            ax = mt.plots.forest(res, transform=np.exp, log_scale=True)
+    else:
+        ax = mt.plots.forest(res, transform=np.exp, log_scale=True)
+    fig = ax.figure
+    fig.canvas.draw()
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # in inches
+    width, height = fig.get_size_inches()
+    assert drawn.x0 > 0 and drawn.y0 > 0 and drawn.x1 < width and drawn.y1 < height
+    for gap in (drawn.x0, drawn.y0, width - drawn.x1, height - drawn.y1):
+        assert gap < 0.2  # every margin about 0.1 inch, whatever k
+    right = max(t.get_window_extent().x1 for t in fig.axes[1].get_yticklabels())
+    assert right < fig.bbox.x1
+
+
 def test_forest_and_funnel_reject_bad_input():
     with pytest.raises(TypeError, match="mt.meta.rma"):
         mt.plots.forest([1, 2])

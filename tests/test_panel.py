@@ -1,6 +1,7 @@
 """mixedtools.panel against plm 2.6 and lme4 (reference/panel_reference.R writes the JSON)."""
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -310,6 +311,25 @@ def test_error_for_missing_values():
         mt.panel.random_effects("inv ~ 1 + value", data.set_index(["firm", "year"]))
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")
+@pytest.mark.parametrize("fit", [mt.panel.random_effects, mt.panel.fixed_effects])
+@pytest.mark.parametrize("formula", ["inv ~ 1 + x + value", "inv ~ 1 + np.log(x) + value"])
+def test_error_for_infinite_values_names_the_column_not_collinearity(fit, formula):
+    # -inf in a regressor was reported as "perfectly collinear" (random effects) or as a
+    # LinAlgError "SVD did not converge" (fixed effects)
+    data = _grunfeld().set_index(["firm", "year"])
+    data = data.assign(x=data["capital"].where(data["capital"] != data["capital"].min(), 0.0))
+    if "log" not in formula:
+        data["x"] = np.log(data["x"])
+    column = "'x' of the panel model" if "log" not in formula else "'np.log(x)' of the model design"
+    with pytest.raises(
+        ValueError, match=re.escape(f"{column} has infinite values (1 row, e.g. -inf")
+    ):
+        fit(formula, data)
+    with pytest.raises(ValueError, match=re.escape("-inf in row ('8', 1936))")):
+        fit(formula, data)
+
+
 def test_error_for_duplicated_rows_unknown_method_and_effects_terms():
     data = _grunfeld().set_index(["firm", "year"])
     with pytest.raises(ValueError, match="repeated"):
@@ -350,6 +370,34 @@ def test_hausman_errors_for_mismatched_models():
         mt.panel.hausman(clustered, re)
     # the regression-based test does not use the fits' covariances
     assert mt.panel.hausman(clustered, re, method="aux", robust=True).df == 2
+
+
+@pytest.mark.parametrize("package", ["mixedtools", "linearmodels"])
+def test_hausman_refuses_regressors_that_share_a_name_but_not_their_values(package):
+    # value in one fit, log(value) stored as "value" in the other: same names, same response,
+    # same rows -- formerly a chi-squared of 65.9 comparing unrelated slopes
+    data = _grunfeld().set_index(["firm", "year"])
+    logged = data.assign(value=np.log(data["value"]))
+    if package == "mixedtools":
+        fe = mt.panel.fixed_effects("inv ~ value + capital", data)
+        re = mt.panel.random_effects("inv ~ 1 + value + capital", logged)
+    else:
+        fe = PanelOLS.from_formula("inv ~ value + capital + EntityEffects", data).fit()
+        re = RandomEffects.from_formula("inv ~ 1 + value + capital", logged).fit()
+    with pytest.raises(ValueError, match=r"'value' have the same name in fe and re but different"):
+        mt.panel.hausman(fe, re)
+    with pytest.raises(ValueError, match="200 of 200 rows differ"):
+        mt.panel.hausman(fe, re, method="aux")
+    # one changed value is enough; the message names its row
+    one = data.copy()
+    one.iloc[7, one.columns.get_loc("capital")] += 1.0
+    re = mt.panel.random_effects("inv ~ 1 + value + capital", one)
+    with pytest.raises(ValueError, match=r"'capital' in row \(1, 1942\): 303.7 in fe, 304.7"):
+        mt.panel.hausman(mt.panel.fixed_effects("inv ~ value + capital", data), re)
+    # the same data in another row order is the same model
+    shuffled = data.sample(frac=1, random_state=1)
+    h = mt.panel.hausman(fe, mt.panel.random_effects("inv ~ 1 + value + capital", shuffled))
+    assert h.statistic == pytest.approx(2.3304, abs=1e-4)
 
 
 def test_hausman_warns_when_difference_not_positive_definite():

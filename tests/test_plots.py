@@ -184,6 +184,12 @@ def test_trajectories_bad_input():
     fit = mt.lmer("reaction ~ days + (days | subject)", sleep())
     with pytest.raises(ValueError, match="no rows"):
         mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups=["999"])
+    # numbers for text levels: the message shows what the levels look like
+    with pytest.raises(ValueError, match=r"\[308\]; its levels are \['308', '309'"):
+        mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups=[308])
+    # one level as a string is one level, not its characters
+    fig = mt.plots.trajectories(fit, sleep(), "days", "reaction", "subject", groups="308")
+    assert [ax.get_title() for ax in fig.axes] == ["subject 308"]
     with pytest.raises(ValueError, match="lacks"):
         mt.plots.trajectories(fit, sleep(), "day", "reaction", "subject")
 
@@ -229,6 +235,30 @@ def test_mean_curves_average_x_within_occasions_and_check_input():
         mt.plots.mean_curves({"linear": "not a fit"}, ox, "age", "height")
 
 
+def test_trajectories_of_many_groups_are_capped_with_a_warning():
+    # 500 groups drew a 368-inch figure in about 10 minutes; now the first max_groups panels
+    rng = np.random.default_rng(4)
+    n_groups = 120
+    data = pd.DataFrame(
+        {
+            "g": np.repeat([f"g{i:03d}" for i in range(n_groups)], 4),
+            "x": np.tile(range(4), n_groups),
+        }
+    )
+    data["y"] = rng.normal(0, 1, n_groups)[np.repeat(range(n_groups), 4)] + data["x"]
+    data["y"] += rng.normal(0, 1, len(data))
+    fit = mt.lmer("y ~ x + (1 | g)", data)
+    levels = list(data["g"].unique())
+    with pytest.warns(UserWarning, match=r"120 g levels .* first 24 .* 88 inches tall"):
+        fig = mt.plots.trajectories(fit, data, "x", "y", "g", groups=levels)
+    assert len(fig.axes) == 24 and fig.get_size_inches()[1] < 20
+    assert fig.axes[-1].get_title() == "g g023"
+    fig = mt.plots.trajectories(fit, data, "x", "y", "g", groups=levels[24:30], max_groups=6)
+    assert [ax.get_title() for ax in fig.axes][0] == "g g024"
+    with pytest.raises(ValueError, match="max_groups must be at least 1"):
+        mt.plots.trajectories(fit, data, "x", "y", "g", max_groups=0)
+
+
 def test_simple_slopes_one_population_line_per_moderator_setting():
     hsb = mt.datasets.load("hsb")
     fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
@@ -243,6 +273,49 @@ def test_simple_slopes_one_population_line_per_moderator_setting():
     assert slope == pytest.approx(b["ses"] + b["ses:sector"], rel=1e-8)
     assert ax.get_ylabel() == "predicted mathach"
     plt.close(ax.figure)
+
+
+def test_simple_slopes_with_a_text_moderator_draws_its_levels():
+    # a text moderator failed with "Unknown format code 'g' for object of type 'str'"
+    hsb = mt.datasets.load("hsb")
+    named = hsb.assign(sector=np.where(hsb["sector"] == 1, "Catholic", "Public"))
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", named)
+    numeric = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    settings = pd.DataFrame({"sector": ["Public", "Catholic"]})
+    ax = mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], settings)
+    public, catholic = ax.get_lines()
+    assert [public.get_label(), catholic.get_label()] == ["sector Public", "sector Catholic"]
+    b = numeric.fixef
+    assert np.diff(catholic.get_ydata())[0] / 4 == pytest.approx(b["ses"] + b["ses:sector"])
+    categorical = settings.astype({"sector": "category"})
+    ax = mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], categorical)
+    assert [line.get_label() for line in ax.get_lines()] == ["sector Public", "sector Catholic"]
+    with pytest.raises(ValueError, match="level 'catholic' was not in the data of the fit"):
+        mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], pd.DataFrame({"sector": ["catholic"]}))
+
+
+def test_simple_slopes_warns_about_a_moderator_the_model_does_not_use():
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", mt.datasets.load("hsb"))
+    settings = pd.DataFrame({"sector": [0, 1], "meanses": [0.0, 0.5]})
+    with pytest.warns(UserWarning, match=r"\['meanses'\] do not occur in the fixed part"):
+        mt.plots.simple_slopes(fit, "ses", [-2.0, 2.0], settings)
+
+
+def test_simple_slopes_names_what_the_fixed_part_needs():
+    hsb = mt.datasets.load("hsb")
+    fit = mt.lmer("mathach ~ ses * sector + (1 | school)", hsb)
+    with pytest.raises(ValueError, match=r"x='SES' is not a variable of the fixed part"):
+        mt.plots.simple_slopes(fit, "SES", [0, 1], pd.DataFrame({"sector": [0]}))
+    with pytest.raises(ValueError, match=r"moderators lack the column\(s\) \['sector'\]"):
+        mt.plots.simple_slopes(fit, "ses", [0, 1], pd.DataFrame({"meanses": [0.0]}))
+    # True/False for a numeric 0/1 column crashed inside the formula engine (AttributeError)
+    with pytest.raises(ValueError, match="'sector' is numeric in the data of the fit but bool"):
+        mt.plots.simple_slopes(fit, "ses", [0, 1], pd.DataFrame({"sector": [False, True]}))
+    # y ~ . stands for the columns it expands to
+    dotted = mt.lmer("reaction ~ . + (1 | subject)", sleep())
+    with pytest.warns(UserWarning, match=r"\['z'\] do not occur in the fixed part"):
+        ax = mt.plots.simple_slopes(dotted, "days", [0, 9], pd.DataFrame({"z": [1]}))
+    assert len(ax.get_lines()) == 1
 
 
 def test_simple_slopes_bad_input():

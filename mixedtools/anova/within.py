@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools._warnings import external_stacklevel
 from mixedtools.anova import _linear as _lin
 from mixedtools.anova import _rm_data as _rmdata
 from mixedtools.anova import effect_size as _es
@@ -190,6 +191,39 @@ def rm(
     return table
 
 
+def _mauchly_row(error: np.ndarray, n: int, n_cells: int, term: str) -> dict:
+    """W, chi2, df and p of Mauchly's test on the error SSCP matrix of one within term."""
+    p = error.shape[0]
+    df = p * (p + 1) // 2 - 1
+    if n < p:
+        warnings.warn(
+            f"Mauchly's test of {term!r} needs at least {p} error df "
+            f"(subjects minus between-subjects cells), but there are {n}: the error "
+            "covariance matrix is singular and W, chi2 and p are undefined (NaN).",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
+        return {"W": np.nan, "chi2": np.nan, "df": df, "p_value": np.nan}
+    sign, logdet = np.linalg.slogdet(error)
+    log_w = (logdet if sign > 0 else -np.inf) - p * np.log(np.trace(error) / p)
+    rho = 1 - (2 * p**2 + p + 2) / (6 * p * n)
+    w2 = (
+        (p + 2)
+        * (p - 1)
+        * (p - 2)
+        * (2 * p**3 + 6 * p**2 + 3 * n_cells + 2)
+        / (288 * (n * p * rho) ** 2)
+    )
+    chi2 = -n * rho * log_w
+    pr1, pr2 = stats.chi2.sf(chi2, df), stats.chi2.sf(chi2, df + 4)
+    return {
+        "W": float(np.exp(log_w)),
+        "chi2": float(chi2),
+        "df": int(df),
+        "p_value": float(pr1 + w2 * (pr2 - pr1)),
+    }
+
+
 def mauchly(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> pd.DataFrame:
     """Mauchly's test of sphericity for each within-subject term with two or more df.
 
@@ -213,7 +247,10 @@ def mauchly(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> 
     Returns
     -------
     pandas.DataFrame
-        Indexed by within term; columns ``W, chi2, df, p_value``.
+        Indexed by within term, each followed by its interactions with the between-subjects
+        terms (``treatment:phase``), as ``summary(afex_fit)$sphericity.tests`` lists them: an
+        interaction is tested on the error matrix of its within term, so its row repeats that
+        term's numbers. Columns ``W, chi2, df, p_value``.
 
     Examples
     --------
@@ -227,44 +264,15 @@ def mauchly(data: pd.DataFrame, dv: str, subject: str, within, between=None) -> 
     parts, wide = _rm_parts(data, dv, subject, within, between)
     n_cells = wide.y.shape[1]
     rows = {}
-    for term, _names, _sscps, _dfs, error, n in parts:
-        p = error.shape[0]
-        if not term or p < 2:
+    for term, names, _sscps, _dfs, error, n in parts:
+        if not term or error.shape[0] < 2:
             continue
-        if n < p:
-            warnings.warn(
-                f"Mauchly's test of {_lin.term_name(term)!r} needs at least {p} error df "
-                f"(subjects minus between-subjects cells), but there are {n}: the error "
-                "covariance matrix is singular and W, chi2 and p are undefined (NaN).",
-                UserWarning,
-                stacklevel=2,
-            )
-            rows[_lin.term_name(term)] = {
-                "W": np.nan,
-                "chi2": np.nan,
-                "df": p * (p + 1) // 2 - 1,
-                "p_value": np.nan,
-            }
-            continue
-        sign, logdet = np.linalg.slogdet(error)
-        log_w = (logdet if sign > 0 else -np.inf) - p * np.log(np.trace(error) / p)
-        rho = 1 - (2 * p**2 + p + 2) / (6 * p * n)
-        w2 = (
-            (p + 2)
-            * (p - 1)
-            * (p - 2)
-            * (2 * p**3 + 6 * p**2 + 3 * n_cells + 2)
-            / (288 * (n * p * rho) ** 2)
-        )
-        chi2 = -n * rho * log_w
-        df = p * (p + 1) // 2 - 1
-        pr1, pr2 = stats.chi2.sf(chi2, df), stats.chi2.sf(chi2, df + 4)
-        rows[_lin.term_name(term)] = {
-            "W": float(np.exp(log_w)),
-            "chi2": float(chi2),
-            "df": int(df),
-            "p_value": float(pr1 + w2 * (pr2 - pr1)),
-        }
+        within_name = _lin.term_name(term)
+        row = _mauchly_row(error, n, n_cells, within_name)
+        # the term's interactions with the between terms share its error matrix (car, afex)
+        for name in names:
+            label = within_name if name == "(Intercept)" else f"{name}:{within_name}"
+            rows[label] = dict(row)
     if not rows:
         warnings.warn(
             "No within-subject term has two or more df (every within factor has two levels), "

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools.lmm._nesting import random_part_nested
 from mixedtools.lmm.fit import LmerResult
 from mixedtools.lmm.glmer_results import GlmerResult
 
@@ -79,6 +80,45 @@ def _fixed_relation(X_reduced: np.ndarray, X_full: np.ndarray) -> str:
     return "same" if _rank(X_reduced) == rank_f else "nested"
 
 
+def _check_parameter_counts(reduced: LmerResult, full: LmerResult, same_model: bool) -> None:
+    """Refuse a test without parameters to test, saying why (not "pass the smaller first")."""
+    n_r, n_f = reduced.n_params, full.n_params
+    if n_f > n_r:
+        return
+    if n_f < n_r:
+        raise ValueError(
+            f"the 'full' model has fewer parameters ({n_f}) than the 'reduced' one ({n_r}): "
+            "pass the smaller model first, lrt(reduced, full)"
+        )
+    if same_model:
+        raise ValueError(
+            f"the two fits are the same model (the same fixed part, the same random terms and "
+            f"{n_f} parameters each): there is nothing to test"
+        )
+    raise ValueError(
+        f"the two models have the same number of parameters ({n_f} each), so neither is nested "
+        "in the other and a likelihood-ratio test does not apply (it needs the reduced model "
+        "to have fewer parameters); compare them by AIC or BIC instead"
+    )
+
+
+def _warn_if_not_nested(fixed_relation: str, random_nested: bool) -> None:
+    if fixed_relation == "not nested":
+        warnings.warn(
+            "the fixed part of the 'reduced' model is not contained in that of the 'full' one: "
+            "the models are not nested, and the likelihood-ratio test does not apply (compare "
+            "them by AIC or BIC instead)",
+            stacklevel=3,
+        )
+    if not random_nested:
+        warnings.warn(
+            "the random part of the 'reduced' model is not contained in the 'full' one (no "
+            "term of 'full' can reproduce the covariance of each term of 'reduced'); the models "
+            "may not be nested, and the test may be meaningless",
+            stacklevel=3,
+        )
+
+
 def _mixture_p(stat: float, c: int) -> float:
     """p-value of 0.5 chi2_c + 0.5 chi2_(c+1) (chi2_0 is a point mass at zero)."""
     upper = stats.chi2.sf(stat, c + 1)
@@ -107,13 +147,17 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        When the fits use different data or the "full" model has no more parameters.
+        When the fits use different data, or the "full" model has no more parameters than the
+        reduced one (fewer: the order is swapped; as many: the models are not nested, or they
+        are the same model).
 
     Warns
     -----
     UserWarning
         When the fixed or the random part of `reduced` is not contained in that of `full`: the
-        models are then not nested and the test is not valid.
+        models are then not nested and the test is not valid. The random part is contained when
+        each of its terms is a special case of a term of `full` (``(1 | worker/machine)`` is one
+        of ``(machine | worker)``: a compound-symmetric covariance), as R's ``anova`` assumes.
 
     Examples
     --------
@@ -136,37 +180,22 @@ def lrt(reduced: LmerResult, full: LmerResult) -> pd.DataFrame:
         raise TypeError("both fits must be lmer fits, or glmer fits of the same family and link")
     order = _aligned_rows(reduced, full)
     relation = _fixed_relation(reduced.design.X[order], full.design.X)
-    if relation == "not nested":
-        warnings.warn(
-            "the fixed part of the 'reduced' model is not contained in that of the 'full' one: "
-            "the models are not nested, and the likelihood-ratio test does not apply (compare "
-            "them by AIC or BIC instead)",
-            stacklevel=2,
-        )
     same_fixed = relation == "same"
+    var_r, cov_r = _random_parameters(reduced)
+    var_f, cov_f = _random_parameters(full)
+    by_name = var_r <= var_f and cov_r <= cov_f
+    _check_parameter_counts(reduced, full, same_fixed and var_r == var_f and cov_r == cov_f)
+    _warn_if_not_nested(relation, by_name or random_part_nested(reduced, full, order))
     refit = (not same_fixed and full.reml) or reduced.reml != full.reml  # glmer fits are ML
     if refit:
         reduced, full = reduced.refit(reml=False), full.refit(reml=False)
     df = full.n_params - reduced.n_params
-    if df <= 0:
-        raise ValueError(
-            f"the 'full' model has {full.n_params} parameters and the 'reduced' one "
-            f"{reduced.n_params}: pass the smaller model first, lrt(reduced, full)"
-        )
     stat = max(2.0 * (full.loglik - reduced.loglik), 0.0)
     p_naive = float(stats.chi2.sf(stat, df))
 
-    var_r, cov_r = _random_parameters(reduced)
-    var_f, cov_f = _random_parameters(full)
-    if not (var_r <= var_f and cov_r <= cov_f):
-        warnings.warn(
-            "the random part of the 'reduced' model is not contained in the 'full' one; the "
-            "models may not be nested, and the test may be meaningless",
-            stacklevel=2,
-        )
-    dropped_var = len(var_f - var_r)
+    dropped_var = len(var_f - var_r) if by_name else 0
     dropped_cov = len(cov_f - cov_r)
-    if same_fixed and dropped_var == 1 and dropped_cov == df - 1:
+    if same_fixed and by_name and dropped_var == 1 and dropped_cov == df - 1:
         p_value = float(_mixture_p(stat, dropped_cov))
         null = f"0.5 chi2({dropped_cov}) + 0.5 chi2({dropped_cov + 1})"
         if dropped_cov == 0:

@@ -253,6 +253,7 @@ class MixedModelResult:
 
     # ---------------------------------------------------------------- prediction
     def _fixed_design(self, data: pd.DataFrame) -> pd.DataFrame:
+        check_new_data_types(self.design, data)
         try:
             (X,) = patsy.build_design_matrices(
                 [self.design.fe_design_info], data, NA_action="drop", return_type="dataframe"
@@ -353,6 +354,26 @@ class MixedModelResult:
     def fitted(self) -> pd.Series:
         """Conditional fitted values (fixed plus random effects) of the rows used."""
         return self.predict()
+
+
+def _is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def check_new_data_types(design: LmmDesign, data: pd.DataFrame) -> None:
+    """Refuse new data whose column is not numeric where the fit's was (R's ``.checkMFClasses``:
+    "variable 'x' was fitted with type "numeric" but type "logical" was supplied"). The formula
+    engine would fail inside its own error message (``'DataFrame' object has no attribute
+    'dtype'``)."""
+    fitted = design.data
+    for column in data.columns:
+        if column in fitted.columns and _is_number(fitted[column]):
+            if not _is_number(data[column]):
+                raise ValueError(
+                    f"the column {column!r} is numeric in the data of the fit but "
+                    f"{data[column].dtype} in the new data; give it numbers as in the fit "
+                    f"(e.g. new[{column!r}].astype(float))"
+                )
 
 
 def _lookup(table: pd.DataFrame, labels: pd.Series) -> np.ndarray:

@@ -27,6 +27,7 @@ import patsy
 from scipy import stats
 
 from mixedtools.lmm import ddf as _ddf
+from mixedtools.lmm.mixed_result import check_new_data_types
 
 __all__ = [
     "linear_combinations",
@@ -84,6 +85,7 @@ def design_rows(fit, data: pd.DataFrame) -> pd.DataFrame:
     _check_fit(fit)
     if not isinstance(data, pd.DataFrame) or data.empty:
         raise ValueError("data must be a non-empty DataFrame of predictor values")
+    check_new_data_types(fit.design, data)
     try:
         (X,) = patsy.build_design_matrices(
             [fit.design.fe_design_info], data, NA_action="raise", return_type="dataframe"

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from mixedtools.meta._iteration import fisher_scoring
-from mixedtools.meta.univariate import _design, _resolve
+from mixedtools.meta.univariate import _design, _paired, _resolve
 
 __all__ = ["fit_full_v", "cluster_codes", "same_cluster_matrices"]
 
@@ -60,7 +60,16 @@ def fit_full_v(yi, V, random, mods=None, method="REML", data=None, level=0.95) -
     """Fit the multilevel model with the known sampling covariance ``V``; fields of RmaMvResult."""
     if isinstance(V, str):
         raise ValueError("a full V is passed as a matrix, not as a column name")
-    y = np.asarray(_resolve(yi, yi, data)[0], dtype=float)
+    if isinstance(V, pd.DataFrame) and not V.columns.equals(V.index):
+        raise ValueError(
+            "V is a DataFrame whose columns are not labelled like its rows; pass a matrix whose "
+            "rows and columns follow the effect sizes (e.g. V.to_numpy())"
+        )
+    rows = _paired(_resolve(yi, yi, data)[0], V, mods, data, random=random)
+    V, random, mods, data = rows["vi"], rows["random"], rows["mods"], rows["data"]
+    if isinstance(V, pd.DataFrame):  # rows in the order of the effects: the columns too
+        V = V.loc[:, V.index]
+    y = np.asarray(rows["yi"], dtype=float)
     if y.ndim != 1:
         raise ValueError(f"yi must be 1-D; got {y.ndim}-D")
     if not np.isfinite(y).all():
@@ -153,4 +162,5 @@ def fit_full_v(yi, V, random, mods=None, method="REML", data=None, level=0.95) -
         vi=np.diag(V).copy(),
         V=V,
         random=random,
+        labels=rows["labels"],
     )

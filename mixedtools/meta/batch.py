@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from mixedtools.meta._iteration import _MAXITER, _TOL, ConvergenceWarning
+from mixedtools.meta._knha import knha_scale, warn_exact_fit
 
 __all__ = ["rma_batch", "BatchRmaResult"]
 
@@ -51,7 +52,7 @@ def _tau2_pm(y, v):
         r = y - mu[:, None]
         q = (w * r**2).sum(axis=1)
         dq = -(w**2 * r**2).sum(axis=1)
-        step = np.where(q > k - 1, -(q - (k - 1)) / dq, 0.0)
+        step = np.where(q > k - 1, -(q - (k - 1)) / np.where(dq < 0, dq, -1.0), 0.0)
         new = tau2 + step
         converged = np.abs(new - tau2) < _TOL * np.maximum(1.0, tau2)
         tau2 = new
@@ -94,6 +95,15 @@ def _tau2_fisher(y, v, tau2, method):
         if converged.all():
             break
     return tau2, converged
+
+
+def _ratio(mu, se, y):
+    """``mu / se`` row by row; +-inf where ``se`` is 0, NaN where ``mu`` is also 0 up to rounding
+    (as :func:`mixedtools.meta.univariate.wald_statistics`)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = mu / se
+    noise = 64 * np.finfo(float).eps * np.maximum(np.abs(y).max(axis=1), np.finfo(float).tiny)
+    return np.where((se == 0) & (np.abs(mu) <= noise), np.nan, ratio)
 
 
 def rma_batch(yi, vi, method="REML", test="z", level=0.95):
@@ -150,15 +160,18 @@ def rma_batch(yi, vi, method="REML", test="z", level=0.95):
     var = 1 / sw
     if test == "knha":
         q_gen = (w * (y - mu[:, None]) ** 2).sum(axis=1)
-        var = var * q_gen / (k - 1)
+        scale = knha_scale(q_gen, k - 1)
+        if (scale == 0).any():
+            warn_exact_fit(f"in {int((scale == 0).sum())} of {n_rep} replications, ")
+        var = var * scale
         crit = stats.t.ppf(1 - (1 - level) / 2, k - 1)
-        p = 2 * stats.t.sf(np.abs(mu / np.sqrt(var)), k - 1)
+        p = 2 * stats.t.sf(np.abs(_ratio(mu, np.sqrt(var), y)), k - 1)
     else:
         crit = stats.norm.ppf(1 - (1 - level) / 2)
         p = 2 * stats.norm.sf(np.abs(mu / np.sqrt(var)))
     se = np.sqrt(var)
     if method == "FE":
-        I2 = 100 * np.maximum(0.0, (Q - (k - 1)) / Q)
+        I2 = 100 * np.maximum(0.0, (Q - (k - 1)) / np.where(Q > 0, Q, 1.0))
     else:
         s2 = (k - 1) / trP0
         I2 = 100 * tau2 / (s2 + tau2)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from mixedtools.meta._pairing import pair_rows, pair_with_fit
 from mixedtools.meta.effects import escalc
 from mixedtools.meta.univariate import RmaResult, _fit_one
 
@@ -114,7 +115,7 @@ def regtest(result, model="rma", predictor="sei", ni=None) -> pd.Series:
     if predictor in ("ninv", "sqrtninv"):
         if ni is None:
             raise ValueError(f"predictor={predictor!r} needs ni= (the total sample sizes)")
-        n = np.asarray(ni, dtype=float)
+        n = np.asarray(pair_with_fit(result, ni=ni)["ni"], dtype=float)
         if n.shape != v.shape:
             raise ValueError(f"ni has {n.size} values but the model has {len(v)} studies")
         if not np.isfinite(n).all() or (n <= 0).any():
@@ -183,8 +184,9 @@ def peters(ai, bi, ci, di, weights="peters") -> pd.Series:
     """
     if weights not in ("peters", "inverse_variance"):
         raise ValueError(f"unknown weights {weights!r}; choose 'peters' or 'inverse_variance'")
-    es = escalc("OR", ai=ai, bi=bi, ci=ci, di=di)
-    cells = [np.asarray(x, dtype=float) for x in (ai, bi, ci, di)]
+    tables = pair_rows(ai=ai, bi=bi, ci=ci, di=di)
+    es = escalc("OR", **tables)
+    cells = [np.asarray(x, dtype=float) for x in tables.values()]
     n = sum(cells)
     events, nonevents = cells[0] + cells[2], cells[1] + cells[3]
     if weights == "peters":
@@ -247,8 +249,9 @@ def pet_peese(yi, vi, alpha=0.05, level=0.95) -> pd.DataFrame:
     PEESE       -0.3786   0.0480  PEESE
     PET-PEESE   -0.1571   0.5214    PET
     """
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
+    rows = pair_rows(yi=yi, vi=vi)
+    y = np.asarray(rows["yi"], dtype=float)
+    v = np.asarray(rows["vi"], dtype=float)
     if y.shape != v.shape or y.ndim != 1:
         raise ValueError("yi and vi must be 1-D arrays of the same length")
     if not (np.isfinite(y).all() and np.isfinite(v).all()) or (v <= 0).any():

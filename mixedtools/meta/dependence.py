@@ -25,6 +25,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from mixedtools.meta._pairing import labels_of, pair_rows
+
 __all__ = ["vcalc"]
 
 
@@ -51,9 +53,12 @@ def vcalc(vi, cluster, obs=None, rho=None) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        The ``k x k`` matrix ``V``, for :func:`mixedtools.meta.rma_mv`'s ``vi`` argument. A
-        warning is issued when a cluster's block is not positive definite (as metafor does).
+    numpy.ndarray, or pandas.DataFrame
+        The ``k x k`` matrix ``V``, for :func:`mixedtools.meta.rma_mv`'s ``vi`` argument: a
+        DataFrame with the index of the pandas inputs as rows and columns (so that ``rma_mv``
+        pairs it with the effect sizes by label, also for a filtered table), an array for array
+        inputs. A warning is issued when a cluster's block is not positive definite (as metafor
+        does).
 
     Examples
     --------
@@ -74,6 +79,9 @@ def vcalc(vi, cluster, obs=None, rho=None) -> np.ndarray:
                estimate  std_error       df
     Intercept    0.3678      0.097  14.5333
     """
+    rows = pair_rows(vi=vi, cluster=cluster, obs=obs)
+    vi, cluster, obs = rows["vi"], rows["cluster"], rows["obs"]
+    labels = labels_of(vi, cluster, obs)
     v = np.asarray(vi, dtype=float)
     if v.ndim != 1:
         raise ValueError(f"vi must be 1-D (one sampling variance per effect size); got {v.ndim}-D")
@@ -119,4 +127,4 @@ def vcalc(vi, cluster, obs=None, rho=None) -> np.ndarray:
             RuntimeWarning,
             stacklevel=2,
         )
-    return V
+    return V if labels is None else pd.DataFrame(V, index=labels, columns=labels)

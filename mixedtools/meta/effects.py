@@ -10,10 +10,14 @@ variance ``vi`` of that number, which shrinks as the study's sample size grows. 
 - ``"COR"``: the correlation itself, variance ``(1 - r^2)^2 / (n - 1)``; ``"ZCOR"``: Fisher's z,
   ``atanh(r)``, variance ``1 / (n - 3)``.
 - ``"OR"``, ``"RR"``, ``"RD"`` from 2 x 2 tables (``ai, bi`` events / non-events in group 1,
-  ``ci, di`` in group 2): log odds ratio, log risk ratio, risk difference. As in metafor
-  (``add=1/2, to="only0", drop00=FALSE``), 1/2 is added to every cell of a table that has a zero
-  cell, and a table with no events (or only events) in both groups is kept.
+  ``ci, di`` in group 2): log odds ratio, log risk ratio, risk difference.
 - ``"PETO"``: Peto's one-step log odds ratio ``(O - E) / V``, variance ``1 / V``.
+
+For all four, as in metafor's defaults (``add=1/2, to="only0", drop00=FALSE``), 1/2 is added to
+every cell of a table that has a zero cell, and a table with no events (or only events) in both
+groups is kept: it gets a finite effect (0 for groups of equal size) with a large variance, where
+the unmodified Peto formula would divide by 0. (The pooled :func:`mixedtools.meta.peto` works on
+the unmodified counts, as metafor's ``rma.peto``.)
 
 Conversions between families (Borenstein et al., 2009, ch. 7; the logistic one is metafor's
 ``"D2ORL"`` / ``"OR2DL"``): :func:`d_to_log_or`, :func:`log_or_to_d`, :func:`r_to_d`,
@@ -25,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
+
+from mixedtools.meta._pairing import labels_of, pair_rows
 
 __all__ = ["escalc", "d_to_log_or", "log_or_to_d", "r_to_d", "d_to_r", "hedges_correction"]
 
@@ -54,6 +60,7 @@ def hedges_correction(df):
 
 
 def _as_arrays(measure, kwargs):
+    """The inputs as float arrays, paired by label or position (``pair_rows``), and their labels."""
     needed = _NEEDS[measure]
     missing = [name for name in needed if name not in kwargs]
     if missing:
@@ -63,6 +70,15 @@ def _as_arrays(measure, kwargs):
     extra = sorted(set(kwargs) - set(needed))
     if extra:
         raise TypeError(f'escalc("{measure}") does not use {", ".join(extra)}')
+    named = [name for name in needed if isinstance(kwargs[name], str)]
+    if named:
+        shown = ", ".join(f"{name}={kwargs[name]!r}" for name in named)
+        raise TypeError(
+            f"escalc takes the values, not column names ({shown}); pass the columns, "
+            f"e.g. {named[0]}=data[{kwargs[named[0]]!r}]"
+        )
+    kwargs = pair_rows(**{name: kwargs[name] for name in needed})
+    labels = labels_of(*kwargs.values())
     arrays = {name: np.atleast_1d(np.asarray(kwargs[name], dtype=float)) for name in needed}
     lengths = {name: a.shape[0] for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
@@ -71,7 +87,7 @@ def _as_arrays(measure, kwargs):
         if np.isnan(a).any():
             rows = np.flatnonzero(np.isnan(a)).tolist()
             raise ValueError(f"{name} has missing values (rows {rows}); drop those studies first")
-    return arrays
+    return arrays, labels
 
 
 def _check_counts(a):
@@ -102,11 +118,14 @@ def escalc(measure: str, **data) -> pd.DataFrame:
         See the module docstring for the formulas.
     **data : array-like
         Named as in metafor: ``m1i, sd1i, n1i, m2i, sd2i, n2i`` (SMD, MD); ``ri, ni`` (COR, ZCOR);
-        ``ai, bi, ci, di`` (OR, RR, RD, PETO).
+        ``ai, bi, ci, di`` (OR, RR, RD, PETO). pandas Series are paired by their index labels,
+        arrays by position (an array next to a Series whose index is not ``0, ..., k-1`` in order
+        is refused), as in :func:`mixedtools.meta.rma`.
 
     Returns
     -------
-    pandas.DataFrame with columns ``yi`` and ``vi``, one row per study.
+    pandas.DataFrame with columns ``yi`` and ``vi``, one row per study, with the index of the
+    pandas inputs (so that it pairs with their table in :func:`~mixedtools.meta.rma`).
 
     Examples
     --------
@@ -119,7 +138,7 @@ def escalc(measure: str, **data) -> pd.DataFrame:
     measure = str(measure).upper()
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
-    a = _as_arrays(measure, data)
+    a, labels = _as_arrays(measure, data)
     if measure in ("SMD", "MD"):
         n1, n2 = a["n1i"], a["n2i"]
         if (n1 < 2).any() or (n2 < 2).any():
@@ -149,30 +168,25 @@ def escalc(measure: str, **data) -> pd.DataFrame:
             yi, vi = r, (1 - r**2) ** 2 / (n - 1)
     else:
         _check_counts(a)
+        b = _add_half_to_zero_tables(a)
+        ai, bi, ci, di = b["ai"], b["bi"], b["ci"], b["di"]
+        n1, n2 = ai + bi, ci + di
         if measure == "PETO":
-            ai, bi, ci, di = a["ai"], a["bi"], a["ci"], a["di"]
-            n1, n2 = ai + bi, ci + di
             total, events = n1 + n2, ai + ci
             expected = n1 * events / total
             variance = n1 * n2 * events * (total - events) / (total**2 * (total - 1))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                yi = np.where(variance > 0, (ai - expected) / variance, np.nan)
-                vi = np.where(variance > 0, 1 / variance, np.nan)
+            yi, vi = (ai - expected) / variance, 1 / variance
+        elif measure == "OR":
+            yi = np.log(ai * di / (bi * ci))
+            vi = 1 / ai + 1 / bi + 1 / ci + 1 / di
+        elif measure == "RR":
+            yi = np.log((ai / n1) / (ci / n2))
+            vi = 1 / ai - 1 / n1 + 1 / ci - 1 / n2
         else:
-            b = _add_half_to_zero_tables(a)
-            ai, bi, ci, di = b["ai"], b["bi"], b["ci"], b["di"]
-            n1, n2 = ai + bi, ci + di
-            if measure == "OR":
-                yi = np.log(ai * di / (bi * ci))
-                vi = 1 / ai + 1 / bi + 1 / ci + 1 / di
-            elif measure == "RR":
-                yi = np.log((ai / n1) / (ci / n2))
-                vi = 1 / ai - 1 / n1 + 1 / ci - 1 / n2
-            else:
-                p1, p2 = ai / n1, ci / n2
-                yi = p1 - p2
-                vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-    return pd.DataFrame({"yi": yi, "vi": vi})
+            p1, p2 = ai / n1, ci / n2
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    return pd.DataFrame({"yi": yi, "vi": vi}, index=labels)
 
 
 def d_to_log_or(d, vd):

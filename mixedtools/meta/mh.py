@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools.meta._pairing import pair_rows
 from mixedtools.meta.effects import escalc
 
 __all__ = ["mantel_haenszel", "peto", "MhResult"]
@@ -35,7 +36,8 @@ class MhResult(pd.Series):
 
 
 def _tables(ai, bi, ci, di):
-    cells = [np.atleast_1d(np.asarray(x, dtype=float)) for x in (ai, bi, ci, di)]
+    paired = pair_rows(ai=ai, bi=bi, ci=ci, di=di).values()
+    cells = [np.atleast_1d(np.asarray(x, dtype=float)) for x in paired]
     lengths = {len(c) for c in cells}
     if len(lengths) > 1:
         raise ValueError(f"ai, bi, ci, di have different lengths: {[len(c) for c in cells]}")

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from mixedtools.meta._iteration import fisher_scoring
-from mixedtools.meta.univariate import _check_inputs, _design, _resolve, _Wls
+from mixedtools.meta.univariate import _check_inputs, _design, _paired, _resolve, _Wls
 
 __all__ = ["rma_mv", "RmaMvResult"]
 
@@ -38,7 +38,11 @@ class RmaMvResult:
     X, yi, vi, V, random
         The data of the fit (model matrix, effects, sampling variances, the full sampling
         covariance matrix or None, the cluster ids), for :func:`mixedtools.meta.robust`.
+    labels : pandas.Index or None
+        The index of the effect sizes when they were given as pandas objects (None for arrays).
     """
+
+    labels = None
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
@@ -177,6 +181,8 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
         :func:`mixedtools.meta.vcalc` for a correlated-and-hierarchical-effects (CHE) model.
     random : pandas.DataFrame
         Nested cluster ids, outermost first, one column per level (e.g. ``study``, ``es_id``).
+        pandas inputs are paired with each other by their index labels, arrays by position, as
+        in :func:`mixedtools.meta.rma`.
     mods : None, formula string (with ``data``), DataFrame or array
         A formula such as ``"~ log(ablat) + factor(alloc)"`` is read as R reads it (metafor's
         ``mods = ~ ...``); coefficients are named like ``log(ablat)``, ``factor(alloc)[T.b]``.
@@ -206,6 +212,8 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
 
         return RmaMvResult(**fit_full_v(yi, vi, random, mods, method, data, level))
     yi, vi = _resolve(yi, vi, data)
+    rows = _paired(yi, vi, mods, data, random=random)
+    yi, vi, random, mods, data = (rows[n] for n in ("yi", "vi", "random", "mods", "data"))
     y, v = _check_inputs(yi, vi)
     k = len(y)
     if isinstance(random, pd.Series):
@@ -302,4 +310,5 @@ def rma_mv(yi, vi, random, mods=None, method="REML", data=None, level=0.95):
         vi=v,
         V=None,
         random=random.reset_index(drop=True),
+        labels=rows["labels"],
     )

@@ -6,14 +6,18 @@ unless an ``ax`` is given; they return the matplotlib Axes.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
+from mixedtools._warnings import external_stacklevel
 from mixedtools.meta.univariate import RmaResult
 
 __all__ = ["forest", "funnel"]
 
 _BOOK_WIDTH = 7.0
+_TALL = 50.0  # inches: a taller forest plot draws with a warning
 
 
 def _check(result):
@@ -37,7 +41,10 @@ def forest(
     ----------
     result : RmaResult without moderators
     labels : sequence of str, optional
-        Study labels (default ``"Study 1"``, ...). The figure grows with k so labels never overlap.
+        Study labels (default ``"Study 1"``, ...). The figure grows with k so labels never overlap
+        (0.24 inch per study; beyond 50 inches, about k = 200, with a warning). Its margins are
+        laid out in inches, so the saved figure holds both label columns and the legend with or
+        without ``bbox_inches="tight"``.
     transform : callable, optional
         Applied to estimates and limits before plotting (e.g. ``numpy.exp`` for ratios).
     xlabel : str
@@ -62,6 +69,10 @@ def forest(
     import matplotlib.pyplot as plt
 
     k = result.k
+    if isinstance(labels, str):
+        raise TypeError(
+            f"labels={labels!r} is one string; pass one label per study (e.g. data[{labels!r}])"
+        )
     labels = [f"Study {i + 1}" for i in range(k)] if labels is None else [str(s) for s in labels]
     if len(labels) != k:
         raise ValueError(f"{len(labels)} labels for {k} studies")
@@ -71,8 +82,18 @@ def forest(
     lo, hi = f(result.yi - crit * se), f(result.yi + crit * se)
     est = f(result.yi)
     weights = result.weights.to_numpy()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(_BOOK_WIDTH, 1.2 + 0.24 * (k + 3)))
+    own_figure = ax is None
+    if own_figure:
+        height = 1.2 + 0.24 * (k + 3)
+        if height > _TALL:
+            warnings.warn(
+                f"a forest plot of k = {k} studies is {height:.0f} inches tall (one row per "
+                "study); plot a subset (e.g. the largest weights) or use mt.plots.funnel for an "
+                "overview",
+                UserWarning,
+                stacklevel=external_stacklevel(),
+            )
+        _, ax = plt.subplots(figsize=(_BOOK_WIDTH, height))
     rows = np.arange(k, 0, -1) + 1.5
     ax.hlines(rows, lo, hi, color="0.3", lw=1)
     ax.scatter(
@@ -121,14 +142,41 @@ def forest(
         family="monospace",
     )
     ax2.tick_params(length=0)
+    from matplotlib.transforms import offset_copy
+
+    # below the x-axis label at a fixed distance in points (an axes fraction grows with k)
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-36, units="points")
     ax.legend(
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.12 - 0.6 / (k + 5)),
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=below,
         ncol=2,
         fontsize=8,
         frameon=False,
     )
+    if own_figure:
+        _margins_in_inches(ax.figure, (ax, ax2))
     return ax
+
+
+def _margins_in_inches(fig, axes, pad=0.1):
+    """Margins that hold every label, the header and the legend inside the figure, ``pad`` inches
+    from its edges: measured in inches, so a tall figure gets no blank bands (the default margins
+    are fractions of the height) and the right-hand column is not cut off without
+    ``bbox_inches="tight"``. Two passes: the legend is centred on the resized axes."""
+    for _ in range(2):
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        box = axes[0].get_window_extent(renderer)
+        tight = [a.get_tightbbox(renderer) for a in axes]
+        width, height = fig.bbox.width, fig.bbox.height
+        margin = pad * fig.dpi
+        fig.subplots_adjust(
+            left=(box.x0 - min(t.x0 for t in tight) + margin) / width,
+            right=1 - (max(t.x1 for t in tight) - box.x1 + margin) / width,
+            bottom=(box.y0 - min(t.y0 for t in tight) + margin) / height,
+            top=1 - (max(t.y1 for t in tight) - box.y1 + margin) / height,
+        )
 
 
 def funnel(result, ax=None, contours=(0.90, 0.95, 0.99), filled=None, xlabel="effect size"):

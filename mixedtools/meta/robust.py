@@ -54,6 +54,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from mixedtools.meta._full_v import cluster_codes, same_cluster_matrices
+from mixedtools.meta._pairing import pair_with_fit
 from mixedtools.meta.multilevel import RmaMvResult
 from mixedtools.meta.univariate import RmaResult
 
@@ -105,6 +106,7 @@ def _cluster_ids(result, cluster, k):
             f"(e.g. data[{cluster!r}])"
         )
     name = cluster.name if isinstance(cluster, pd.Series) and cluster.name is not None else None
+    cluster = pair_with_fit(result, cluster=cluster)["cluster"]
     ids = np.asarray(cluster)
     if ids.ndim != 1 or len(ids) != k:
         raise ValueError(f"cluster must give one id per effect size ({k}); got shape {ids.shape}")

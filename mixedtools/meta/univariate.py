@@ -30,7 +30,10 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from mixedtools.meta._iteration import _MAXITER, _TOL, ConvergenceWarning
+from mixedtools.meta._knha import knha_scale, warn_exact_fit
+from mixedtools.meta._pairing import labels_of, pair_rows
 from mixedtools.meta.batch import rma_batch
+from mixedtools.rformula import check_finite
 
 __all__ = ["rma", "RmaResult", "METHODS", "ConvergenceWarning"]
 
@@ -82,13 +85,22 @@ def _resolve(yi, vi, data):
                 raise ValueError(f"{role}={value!r} is not a column of data; columns: {columns}")
             value = data[value]
         out.append(value)
-    if all(isinstance(value, pd.Series) for value in out) and not out[0].index.equals(out[1].index):
-        raise ValueError(
-            "yi and vi are pandas Series with different indexes, so pairing them by position could "
-            "match a study's effect with another study's variance; align them first "
-            "(e.g. vi.reindex(yi.index)) or pass arrays"
-        )
     return out
+
+
+def _paired(yi, vi, mods, data, **more):
+    """The per-study inputs in one row order (:func:`mixedtools.meta._pairing.pair_rows`), as a
+    dict with the labels of the rows under ``"labels"`` (None for arrays). A formula's moderators
+    come from the rows of ``data``, which then take part in the pairing."""
+    inputs = dict(yi=yi, vi=vi, **more, mods=mods)
+    if np.ndim(yi) != 1:  # a batch: rows are replications
+        return dict(inputs, data=data, labels=None)
+    formula = isinstance(mods, str)
+    rows = pair_rows(**inputs, data=data if formula else None)
+    rows["labels"] = labels_of(*rows.values())
+    if not formula:
+        rows["data"] = data
+    return rows
 
 
 def _design(mods, data, k):
@@ -115,6 +127,11 @@ def _design(mods, data, k):
         except ValueError as error:
             raise ValueError(f"cannot build the moderators from {mods!r}: {error}") from None
         return frame.X.to_numpy(dtype=float), list(frame.X.columns)
+    if isinstance(mods, (list, tuple)) and mods and all(isinstance(m, str) for m in mods):
+        raise ValueError(
+            f"mods={list(mods)!r} looks like column names; write them as a formula with data=, "
+            f"e.g. mods='~ {' + '.join(mods)}'"
+        )
     frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(np.asarray(mods, dtype=float))
     if isinstance(mods, pd.Series):
         frame = mods.to_frame()
@@ -127,6 +144,7 @@ def _design(mods, data, k):
     frame = frame.astype(float)
     if frame.isna().any().any():
         raise ValueError("mods has missing values")
+    check_finite(frame.to_numpy(), [str(c) for c in frame.columns], "moderators", frame.index)
     X = np.column_stack([np.ones(len(frame)), frame.to_numpy()])
     return X, ["Intercept"] + [str(c) for c in frame.columns]
 
@@ -170,6 +188,34 @@ class _Wls:
 
 def _gen_q(y, v, X, tau2):
     return _Wls(y, X, 1 / (v + tau2)).q
+
+
+def wald_statistics(est, se, X, y):
+    """``est / se``; where ``se`` is 0 (a Knapp-Hartung fit through every effect size): +-inf as in
+    metafor, but NaN for a coefficient that is 0 up to rounding (its sign is rounding noise)."""
+    est, se = np.asarray(est, dtype=float), np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = est / se
+    zero_se = se == 0
+    if zero_se.any():
+        contribution = np.abs(est) * np.abs(X).max(axis=0)
+        noise = 64 * np.finfo(float).eps * max(float(np.abs(y).max()), np.finfo(float).tiny)
+        stat = np.where(zero_se & (contribution <= noise), np.nan, stat)
+    return stat
+
+
+def _omnibus(beta, vb, btt, test, k, p):
+    """QM (chi-square, or F for Knapp-Hartung) of the coefficients ``btt`` and its p-value; NaN
+    when their covariance is singular (all SEs 0 under Knapp-Hartung: metafor gives NA)."""
+    sub = vb[np.ix_(btt, btt)]
+    if not (np.diag(sub) > 0).all():
+        return np.nan, np.nan
+    b = beta[btt]
+    QM = float(b @ np.linalg.solve(sub, b))
+    if test == "knha":
+        QM /= len(btt)
+        return QM, float(special.fdtrc(len(btt), k - p, QM))
+    return QM, float(special.chdtrc(len(btt), QM))
 
 
 def _tau2_closed_form(y, v, X, method):
@@ -290,7 +336,12 @@ class RmaResult:
         ``pi_method`` (``"default"``: metafor's ``predict``; ``"t"``: t(k - 2)).
     converged : bool
         False if an iterative tau2 estimate did not converge (a warning was issued).
+    labels : pandas.Index or None
+        The index of the studies when they were given as pandas objects (None for arrays), so
+        that per-study inputs of later steps (``robust(cluster=...)``) are paired by label.
     """
+
+    labels = None
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
@@ -358,7 +409,7 @@ class RmaResult:
         """Coefficients: ``estimate, std_error, statistic, df, p_value, ci_lower, ci_upper``."""
         est = self.beta.to_numpy()
         se = self.se_all.to_numpy()
-        stat = est / se
+        stat = wald_statistics(est, se, self.X, self.yi)
         if self.test == "knha":
             df = self.k - self.p
             crit = stats.t.ppf(1 - (1 - self.level) / 2, df)
@@ -417,9 +468,14 @@ class RmaResult:
             f"Q({self.k - self.p}) = {self.Q:.3f}, {p_text(self.Q_p)}"
         )
         lines = [head, het]
-        if self.p > 1:
+        if self.p > 1 and np.isnan(self.QM):
+            lines.append("test of moderators: not defined (the standard errors are 0)")
+        elif self.p > 1:
             lines.append(f"test of moderators: QM = {self.QM:.3f}, {p_text(self.QM_p)}")
-        lines.append(format_table(self.coef_table().round(4)).to_string())
+        table = self.coef_table().round(4)
+        floats = table.select_dtypes("float").columns
+        table[floats] += 0.0  # the -0.0 of a rounded -1e-17 prints as 0.0
+        lines.append(format_table(table).to_string())
         return "\n".join(lines)
 
 
@@ -449,7 +505,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True, pi_method="d
     beta = XtWX_inv @ (X.T @ (w * y))
     resid = y - X @ beta
     q_gen = float(np.sum(w * resid**2))
-    s2w = q_gen / (k - p) if test == "knha" else 1.0
+    s2w = knha_scale(q_gen, k - p) if test == "knha" else 1.0
     vb = XtWX_inv * s2w
 
     # heterogeneity with the FE weights
@@ -469,13 +525,7 @@ def _fit_one(y, v, X, names, method, test, level, data_for_r2=True, pi_method="d
     # moderators: omnibus test of all but the intercept (or of the intercept alone)
     has_intercept = np.allclose(X[:, 0], 1.0)
     btt = np.arange(1, p) if (has_intercept and p > 1) else np.arange(p)
-    b_sub = beta[btt]
-    QM = float(b_sub @ np.linalg.solve(vb[np.ix_(btt, btt)], b_sub))
-    if test == "knha":
-        QM /= len(btt)
-        QM_p = float(special.fdtrc(len(btt), k - p, QM))
-    else:
-        QM_p = float(special.chdtrc(len(btt), QM))
+    QM, QM_p = _omnibus(beta, vb, btt, test, k, p)
 
     # log-likelihood (ML and REML as metafor reports them)
     vt = v + tau2
@@ -561,7 +611,10 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     ----------
     yi, vi : array-like, or column names of ``data``
         Effect sizes and their sampling variances (positive). A 2-D array (replications x studies)
-        fits every row at once and returns a :class:`BatchRmaResult` (no moderators).
+        fits every row at once and returns a :class:`BatchRmaResult` (no moderators). pandas
+        inputs (``yi``, ``vi``, a ``mods`` DataFrame, the rows of ``data`` for a formula) are
+        paired by their index labels, arrays by position; an array next to a pandas object whose
+        index is not ``0, 1, ..., k-1`` in order is refused (see Notes).
     method : {"FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB"}
     test : {"z", "knha"}
         Normal-theory tests, or Knapp-Hartung: the variance of the coefficients scaled by
@@ -592,6 +645,19 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     on it; with ``control = list(threshold = 1e-12, tol = 1e-12)`` the two agree to the digits
     the test suite checks.
 
+    How studies are paired across arguments: pandas objects by label (in another order they are
+    put in the order of the first; different labels are refused), arrays by position, and an
+    array together with a pandas object only when that object has the default index
+    ``0, 1, ..., k-1`` in order. So a sorted, filtered or shuffled Series is never paired by
+    position with an array; pass every input as a Series, or every one as an array
+    (``.to_numpy()``) if their positions match.
+
+    Effect sizes that lie exactly on the fitted model (e.g. all equal) give ``tau2 = 0`` for every
+    estimator. Under ``test="knha"`` the scale factor ``Q(tau2) / (k - p)`` is then 0 (as in
+    metafor, once ``Q(tau2)`` is below the machine epsilon): the standard errors are exactly 0, the
+    t statistics +-inf with p = 0 (NaN for a coefficient that is 0 up to rounding, whose sign
+    would be noise), ``QM`` is NaN, and a warning says so.
+
     Examples
     --------
     >>> import mixedtools as mt
@@ -614,6 +680,8 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
     if pi_method not in ("default", "t"):
         raise ValueError(f"unknown pi_method {pi_method!r}; choose 'default' or 't'")
     yi, vi = _resolve(yi, vi, data)
+    rows = _paired(yi, vi, mods, data)
+    yi, vi, mods, data = rows["yi"], rows["vi"], rows["mods"], rows["data"]
     y, v = _check_inputs(yi, vi, allow_batch=mods is None)
     if y.ndim == 2:
         if pi_method != "default":
@@ -624,4 +692,8 @@ def rma(yi, vi, method="REML", test="z", mods=None, data=None, level=0.95, pi_me
         raise ValueError(f"mods has {X.shape[0]} rows but there are {len(y)} studies")
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the moderators are collinear (the model matrix is not of full rank)")
-    return _fit_one(y, v, X, names, method, test, level, pi_method=pi_method)
+    fit = _fit_one(y, v, X, names, method, test, level, pi_method=pi_method)
+    fit.labels = rows["labels"]
+    if test == "knha" and fit.s2w == 0:
+        warn_exact_fit()
+    return fit

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from mixedtools.rformula import check_finite
+
 INTERCEPT_NAMES = ("Intercept", "const")
 
 
@@ -119,8 +121,8 @@ def check_panel_frame(data) -> None:
 def build_design(dependent: pd.DataFrame, exog: pd.DataFrame) -> PanelDesign:
     """Check the parsed model frame and build a :class:`PanelDesign`.
 
-    Raises a ValueError naming the problem for missing values, a panel with one period
-    only, or a single entity.
+    Raises a ValueError naming the problem for missing or infinite values, a panel with one
+    period only, or a single entity.
     """
     return design_from_arrays(
         dependent.iloc[:, 0].to_numpy(dtype=float),
@@ -144,6 +146,7 @@ def design_from_arrays(y, X, y_name, names, index: pd.MultiIndex) -> PanelDesign
             f"missing values (NaN) in {detail}; drop or impute these rows before fitting "
             "(e.g. data.dropna(subset=[...]))."
         )
+    check_finite(np.column_stack([y, X]), list(y_name) + list(names), "panel model", index)
     entity_codes, entities = _entity_codes(index)
     n_entities = len(entities)
     if n_entities < 2:

@@ -128,6 +128,42 @@ def _check_same_data(fe, y_re: pd.Series) -> None:
         )
 
 
+def _regressors(fit) -> pd.DataFrame:
+    """The regressor columns of a fit (mixedtools or linearmodels), on its estimation rows."""
+    if isinstance(fit, (FixedEffectsResult, RandomEffectsResult)):
+        d = fit.design
+        return pd.DataFrame(d.X, index=d.index, columns=d.names)
+    exog = fit.model.exog.dataframe
+    if len(exog) != fit.nobs:  # rows dropped for missing values
+        exog = exog[exog.index.isin(fit.resids.index)]
+    return exog
+
+
+def _check_same_regressors(fe, re, names) -> None:
+    """Refuse fits whose regressors share a name but not their values (e.g. ``value`` in one and
+    ``log(value)`` stored as ``value`` in the other): the test would compare unrelated slopes."""
+    a, b = _regressors(fe)[names], _regressors(re)[names]
+    if not _same_index(a.index, b.index):  # the same rows in another order (_check_same_data)
+        a, b = a.sort_index(), b.sort_index()
+    rows = a.index
+    a, b = a.to_numpy(float), b.to_numpy(float)
+    scale = np.maximum(np.abs(a).max(axis=0), np.abs(b).max(axis=0))
+    differ = ~np.isclose(a, b, rtol=1e-8, atol=0) & (np.abs(a - b) > 1e-12 * scale)
+    columns = np.flatnonzero(differ.any(axis=0))
+    if columns.size:
+        j = columns[0]
+        i = np.flatnonzero(differ[:, j])[0]
+        listed = ", ".join(repr(names[c]) for c in columns)
+        row = rows[i]
+        row = "(" + ", ".join(map(str, row)) + ")" if isinstance(row, tuple) else str(row)
+        raise ValueError(
+            f"the regressor(s) {listed} have the same name in fe and re but different values "
+            f"(e.g. {names[j]!r} in row {row}: {a[i, j]:.6g} in fe, {b[i, j]:.6g} in re; "
+            f"{int(differ[:, j].sum())} of {len(a)} rows differ), so the two fits are not of "
+            "the same model. Fit both with the same formula on the same data."
+        )
+
+
 def _compared_names(fe_params: pd.Index, re_params: pd.Index, time_invariant) -> list:
     fe_names = [nm for nm in fe_params if nm not in INTERCEPT_NAMES]
     re_names = [nm for nm in re_params if nm not in INTERCEPT_NAMES]
@@ -183,8 +219,8 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     Raises
     ------
     ValueError
-        If the models were fitted to different data or different regressors, or fe has no
-        entity effects.
+        If the models were fitted to different data or different regressors (also regressors
+        that share a name but not their values), or fe has no entity effects.
 
     Examples
     --------
@@ -227,6 +263,7 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     else:
         time_invariant = ()
     names = _compared_names(fe.params.index, re_params.index, time_invariant)
+    _check_same_regressors(fe, re, names)
     if method == "chisq":
         return _hausman_chisq(fe, re_params, re_cov, names)
     return _hausman_aux(y, exog, theta, names, robust)

@@ -7,10 +7,14 @@ given, labels its axes and legend, and returns the matplotlib object it drew on.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mixedtools import rformula
+from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm.fit import LmerResult
 from mixedtools.lmm.slopes import design_rows
 from mixedtools.meta.plots import forest, funnel  # noqa: E402, F401
@@ -520,6 +524,22 @@ def _caterpillar_band(shown: pd.DataFrame, ax, group: str, label: str):
     return ax
 
 
+def _at_most(groups: list, max_groups: int, group: str, ncols: int) -> list:
+    """The first ``max_groups`` of ``groups``, with a warning when some are left out."""
+    if max_groups < 1:
+        raise ValueError(f"max_groups must be at least 1, got {max_groups}")
+    if len(groups) <= max_groups:
+        return groups
+    warnings.warn(
+        f"{len(groups)} {group} levels asked for, one panel each: drawing the first "
+        f"{max_groups} (a figure of all would be {2.2 * -(-len(groups) // ncols) + 0.4:.0f} inches "
+        f"tall). Pass groups= a selection or sample of levels, or raise max_groups=",
+        UserWarning,
+        stacklevel=external_stacklevel(),
+    )
+    return groups[:max_groups]
+
+
 def trajectories(
     fit: LmerResult,
     data: pd.DataFrame,
@@ -530,6 +550,7 @@ def trajectories(
     ncols: int = 3,
     xlabel: str | None = None,
     ylabel: str | None = None,
+    max_groups: int = 24,
 ):
     """Data, group-specific predictions and the average line, one small panel per group.
 
@@ -549,6 +570,10 @@ def trajectories(
         Levels of `group` to show, in this order; default the first six levels in `data`.
     ncols : int
         Panels per row.
+    max_groups : int, default 24
+        At most this many panels (2.2 inches per row of panels): with more `groups` the first
+        `max_groups` are drawn and a warning says so. Show others with another call (e.g.
+        ``groups=levels[24:48]``) or a sample of them; raise it for a long figure.
     xlabel, ylabel : str, optional
         Axis labels; default the column names.
 
@@ -570,12 +595,18 @@ def trajectories(
     if missing:
         raise ValueError(f"data lacks the column(s) {missing}")
     levels = list(dict.fromkeys(data[group]))
+    if isinstance(groups, str) or (groups is not None and np.ndim(groups) == 0):
+        groups = [groups]  # one level, not its characters
     groups = levels[:6] if groups is None else list(groups)
     unknown = [g for g in groups if g not in levels]
     if unknown or not groups:
-        raise ValueError(f"no rows in data for the {group} level(s) {unknown or groups}")
+        raise ValueError(
+            f"no rows in data for the {group} level(s) {unknown or groups}; its levels are "
+            f"{levels[:4]}{' ...' if len(levels) > 4 else ''}"
+        )
     if ncols < 1:
         raise ValueError(f"ncols must be at least 1, got {ncols}")
+    groups = _at_most(groups, max_groups, group, ncols)
     ncols = min(ncols, len(groups))
     nrows = -(-len(groups) // ncols)
     fig, axes = _plt().subplots(
@@ -586,11 +617,16 @@ def trajectories(
         sharey=True,
         squeeze=False,
     )
+    # one prediction call for all shown rows (a call per panel costs a design build each)
+    shown = data[data[group].isin(groups)].sort_values(x, kind="stable")
+    own = np.asarray(fit.predict(shown), dtype=float)
+    average = np.asarray(fit.predict(shown, re=False), dtype=float)
     for ax, level in zip(axes.flat, groups, strict=False):
-        rows = data[data[group] == level].sort_values(x)
+        here = (shown[group] == level).to_numpy()
+        rows = shown[here]
         ax.scatter(rows[x], rows[y], s=12, color="0.4", label="data")
-        ax.plot(rows[x], fit.predict(rows), color="C0", label=f"this {group}")
-        ax.plot(rows[x], fit.predict(rows, re=False), color="C3", ls="--", label="average")
+        ax.plot(rows[x], own[here], color="C0", label=f"this {group}")
+        ax.plot(rows[x], average[here], color="C3", ls="--", label="average")
         ax.set_title(f"{group} {level}", fontsize=9)
     for ax in axes.flat[len(groups) :]:
         ax.set_axis_off()
@@ -601,6 +637,39 @@ def trajectories(
     axes[0, 0].legend(frameon=False, fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def _check_moderators(fit: LmerResult, x: str, columns: list) -> None:
+    """The horizontal axis and the moderators against the variables of the fixed part: a missing
+    one is refused by name, an unused one (it cannot change the lines) warns."""
+    used = rformula.design_columns(fit.design.fe_design_info, fit.design.data.columns)
+    if x not in used:
+        raise ValueError(
+            f"x={x!r} is not a variable of the fixed part ({fit.design.parsed.fixed!r}); "
+            f"choose one of {sorted(used)}"
+        )
+    missing = sorted(used - {x} - set(columns))
+    if missing:
+        raise ValueError(
+            f"moderators lack the column(s) {missing} of the fixed part "
+            f"({fit.design.parsed.fixed!r}); give each line a value for them"
+        )
+    unused = [c for c in columns if c not in used]
+    if unused:
+        warnings.warn(
+            f"the moderator column(s) {unused} do not occur in the fixed part of the model "
+            f"({fit.design.parsed.fixed!r}), so they do not change the lines that their labels "
+            "name; drop them, or refit the model with them",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
+
+
+def _value_text(value) -> str:
+    """A moderator value for a legend: numbers with ``:g``, levels of a factor as they are."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)
 
 
 def simple_slopes(
@@ -630,7 +699,9 @@ def simple_slopes(
     values : array-like
         Values of `x` to predict at.
     moderators : pandas.DataFrame
-        One row per line; columns for every other predictor of the fixed part.
+        One row per line; columns for every other predictor of the fixed part. A factor (text
+        or categorical column) takes its levels, spelled as in the data of the fit (an unknown
+        level is refused); a column the fixed part does not use draws a warning.
     labels : sequence of str, optional
         Legend entries, one per row; default "column value, ...".
     xlabel, ylabel : str, optional
@@ -670,6 +741,7 @@ def simple_slopes(
         raise ValueError(f"{len(labels)} labels for {len(moderators)} rows of moderators")
     if band and not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
+    _check_moderators(fit, x, list(moderators.columns))
     if ax is None:
         _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6 / 7, 3.6))
     z = stats.norm.ppf(0.5 + level / 2) if band else 0.0
@@ -687,7 +759,9 @@ def simple_slopes(
     for k, (_, setting) in enumerate(moderators.iterrows()):
         new = pd.DataFrame({x: values, **{c: setting[c] for c in columns}})
         label = (
-            labels[k] if labels is not None else ", ".join(f"{c} {setting[c]:g}" for c in columns)
+            labels[k]
+            if labels is not None
+            else ", ".join(f"{c} {_value_text(setting[c])}" for c in columns)
         )
         colour = colour_of[setting[columns[0]]]
         ax.plot(

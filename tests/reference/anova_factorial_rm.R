@@ -132,7 +132,12 @@ out$rm <- list(
                        c("phase", "hour")),
   md_12_1 = c(list(data = md),
               rm_case(md, rt ~ Error(id / (angle * noise)), "rt", "id", c("angle", "noise"))),
-  sleepstudy = rm_case(sleep, reaction ~ Error(subject / days), "reaction", "subject", "days")
+  sleepstudy = rm_case(sleep, reaction ~ Error(subject / days), "reaction", "subject", "days"),
+  # one between factor and one within factor with 5 levels (aov_ez("id", "value", obk,
+  # between = "treatment", within = "hour"); phase is averaged over): Mauchly's rows for hour
+  # and treatment:hour, as summary(fit)$sphericity.tests lists them
+  obk_treatment_hour = rm_case(obk, value ~ treatment + Error(id / hour), "value", "id", "hour",
+                               "treatment")
 )
 
 # Mauchly's test as stats::mauchly.test computes it (chi-square statistic, df, p), for the

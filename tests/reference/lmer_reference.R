@@ -230,6 +230,11 @@ lrt$fixed <- lrt_row(m0_fixed, fits$sleep_reml, refit = TRUE)
 m0_pastes <- lmer(strength ~ 1 + (1 | batch), pastes, REML = TRUE, control = ctrl)
 lrt$nested <- lrt_row(m0_pastes, fits$pastes, refit = FALSE)
 lrt$nested$p_mixture <- 0.5 * pchisq(lrt$nested$chisq, 1, lower.tail = FALSE)
+# (1 | worker/machine) is (machine | worker) with a compound-symmetric covariance: nested, and
+# anova() compares them (same fixed part, REML fits as they are)
+m0_machines <- lmer(score ~ machine + (1 | worker/machine), machines, REML = TRUE,
+                    control = ctrl)
+lrt$compound_symmetry <- lrt_row(m0_machines, fits$machines, refit = FALSE)
 
 out <- list(
   versions = list(R = paste(R.version$major, R.version$minor, sep = "."),

@@ -137,18 +137,22 @@ ref$nielweise <- list(
   escalc = list(
     OR = escalc_frame(escalc("OR", ai = ai, bi = bi, ci = ci, di = di, data = niel)),
     RR = escalc_frame(escalc("RR", ai = ai, bi = bi, ci = ci, di = di, data = niel)),
-    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = niel))
+    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = niel)),
+    PETO = escalc_frame(escalc("PETO", ai = ai, bi = bi, ci = ci, di = di, data = niel))
   ),
   mh = mh_cases(niel$ai, niel$bi, niel$ci, niel$di)
 )
-# A table with zero events in both arms: escalc keeps it (drop00 = FALSE) for OR / RR / RD.
-both0 <- data.frame(ai = c(0, 3, 5), bi = c(20, 17, 25), ci = c(0, 6, 9), di = c(20, 14, 21))
+# A table with zero events in both arms: escalc keeps it (drop00 = FALSE) for OR / RR / RD / PETO,
+# adding 1/2 to its cells (add = 1/2, to = "only0"); the last table has arms of unequal size.
+both0 <- data.frame(ai = c(0, 3, 5, 0), bi = c(20, 17, 25, 20), ci = c(0, 6, 9, 0),
+                    di = c(20, 14, 21, 15))
 ref$both_zero <- list(
   data = both0,
   escalc = list(
     OR = escalc_frame(escalc("OR", ai = ai, bi = bi, ci = ci, di = di, data = both0)),
     RR = escalc_frame(escalc("RR", ai = ai, bi = bi, ci = ci, di = di, data = both0)),
-    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = both0))
+    RD = escalc_frame(escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = both0)),
+    PETO = escalc_frame(escalc("PETO", ai = ai, bi = bi, ci = ci, di = di, data = both0))
   )
 )
 
@@ -209,6 +213,19 @@ ref$konstantopoulos <- list(
   ml = mv_summary(rma.mv(yi, vi, random = ~ 1 | district / school, data = kon, method = "ML")),
   reml_year = mv_summary(rma.mv(yi, vi, mods = ~year, random = ~ 1 | district / school,
                                 data = kon))
+)
+
+# ---- All effect sizes equal: tau2 = 0 for every estimator; Knapp-Hartung SEs of 0 -------------
+# metafor sets s2w to 0 when Q(tau2) <= .Machine$double.eps, so the Knapp-Hartung SEs are 0 and
+# the t statistics +-Inf (JSON has no Inf: zval_text keeps them as text) and QM is NA.
+equal <- data.frame(yi = rep(0.3, 5), vi = c(0.01, 0.02, 0.03, 0.04, 0.05), x = 0:4)
+with_zval_text <- function(fits) {
+  lapply(fits, function(fit) c(fit, list(zval_text = as.character(fit$zval))))
+}
+ref$equal_effects <- list(
+  data = equal,
+  rma = with_zval_text(fit_all(equal$yi, equal$vi)),
+  rma_x = with_zval_text(fit_all(equal$yi, equal$vi, mods = ~x, data = equal))
 )
 
 write_json(ref, file.path("tests", "reference", "meta_reference.json"), digits = NA,
