@@ -16,11 +16,13 @@ simulation results, and takes a ``seed`` so that every number in the book can be
   effects -- what they do and do not harm;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
 - :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``);
+- :mod:`~mixedtools.sim.binary_clusters`: clustered binary data; Laplace versus adaptive quadrature
+  and the type I error of GLMM tests with few groups (chapter 8);
 - :mod:`~mixedtools.sim.stimulus_power`: analytic power of subjects x items designs (Westfall,
   Kenny & Judd 2014), ``stimulus_power``.
 """
 
-from mixedtools.sim import hierarchical, rejection, stimuli
+from mixedtools.sim import binary_clusters, hierarchical, rejection, stimuli
 from mixedtools.sim.contextual import contextual_effect_study
 from mixedtools.sim.examples import (
     FOUR_DATASETS,
@@ -50,6 +52,7 @@ __all__ = [
     "ignored_ar1_study",
     "nonnormal_ranef_study",
     "hierarchical",
+    "binary_clusters",
     "rejection",
     "stimuli",
     "stimulus_power",
