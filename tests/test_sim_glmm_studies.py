@@ -1,4 +1,4 @@
-"""mt.sim.binary_clusters: the simulator and the two GLMM simulation studies of chapter 8."""
+"""mt.sim.glmm_studies: the simulator and the two GLMM simulation studies of chapter 8."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -8,7 +8,7 @@ import statsmodels.api as sm
 
 import mixedtools as mt
 
-bc = mt.sim.binary_clusters
+bc = mt.sim.glmm_studies
 
 
 def test_simulator_shapes_seed_and_level2_coding():
