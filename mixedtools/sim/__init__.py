@@ -16,6 +16,8 @@ simulation results, and takes a ``seed`` so that every number in the book can be
   effects -- what they do and do not harm;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
 - :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``);
+- :mod:`~mixedtools.sim.glmm_studies`: clustered binary data; Laplace versus adaptive quadrature
+  and the type I error of GLMM tests with few groups (chapter 8);
 - :mod:`~mixedtools.sim.stimulus_power`: analytic power of subjects x items designs (Westfall,
   Kenny & Judd 2014), ``stimulus_power``.
 """
@@ -29,6 +31,7 @@ from mixedtools.sim.examples import (
     oven_batch,
     schools,
 )
+from mixedtools.sim.glmm_studies import binary_clusters, glmm_rejection_study, quadrature_study
 from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
 from mixedtools.sim.misspecification import ignored_ar1_study, nonnormal_ranef_study
 from mixedtools.sim.planning import design_effect_study, design_se_study
@@ -50,6 +53,9 @@ __all__ = [
     "ignored_ar1_study",
     "nonnormal_ranef_study",
     "hierarchical",
+    "binary_clusters",
+    "quadrature_study",
+    "glmm_rejection_study",
     "rejection",
     "stimuli",
     "stimulus_power",

@@ -32,10 +32,11 @@ PAGES = {
     "anova": ("book/05_anova.html", "ANOVA as a special case"),
     "panel": ("book/06_panel.html", "Panel data"),
     "meta": ("book/07_meta_analysis.html", "Meta-analysis"),
+    "glmm": ("book/08_glmm.html", "When the outcome is not normal"),
     "glossary": ("book/glossary.html", "Glossary"),
     "api": ("book/api.html", "mixedtools"),
 }
-CHAPTERS = ["concepts", "regression", "hlm", "building", "df", "anova", "panel", "meta"]
+CHAPTERS = ["concepts", "regression", "hlm", "building", "df", "anova", "panel", "meta", "glmm"]
 # Chapter and figure numbers come from the numbered table of contents (Fig. 3.1, Fig. 3.2, ...).
 CHAPTER_NUMBER = {
     "concepts": "1",
@@ -46,11 +47,13 @@ CHAPTER_NUMBER = {
     "anova": "5",
     "panel": "6",
     "meta": "7",
+    "glmm": "8",
 }
 # Figures added in the second edition (issue 12) and later, by page: they must render with a number.
 NEW_FIGURES = {
     "concepts": ["fig-type1"],
     "regression": ["fig-regression-sleep-diagnostics"],
+    "glmm": ["fig-glmm-lpm", "fig-glmm-caterpillar", "fig-glmm-attenuation"],
     "building": [
         "fig-sleep-spaghetti",
         "fig-sleep-trajectories",

@@ -1,0 +1,298 @@
+"""Clustered binary data and two simulation studies of random-intercept logistic models.
+
+The model is the random-intercept logistic model of chapter 8,
+
+``logit P(Y_ij = 1) = gamma_00 + gamma_10 x_ij + gamma_01 w_j + u_0j,  u_0j ~ N(0, tau_00)``
+
+with a standard normal level-1 predictor ``x`` and a level-2 predictor ``w`` coded -1/2, +1/2
+(half the groups each).
+
+* :func:`binary_clusters` draws one data set;
+* :func:`quadrature_study` fits each of many data sets with the Laplace approximation and with
+  adaptive Gauss-Hermite quadrature (``mt.glmer(nagq=...)``) and returns the estimates, for the
+  bias of each method;
+* :func:`glmm_rejection_study` returns the p-values of the Wald z and likelihood-ratio tests of
+  the level-2 predictor, and of the boundary-corrected likelihood-ratio test of ``tau_00``, for
+  type I error rates with few groups.
+
+Both studies run their replicates in chunks through :func:`mixedtools._threads.run_parallel`, so
+they can use local processes (``max_workers``) or any executor (``executor=``); the results depend
+on the seed only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from concurrent.futures import Executor
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mixedtools._threads import run_parallel
+
+__all__ = ["binary_clusters", "quadrature_study", "glmm_rejection_study"]
+
+_CHUNK = 20  # replicates per task, whatever the number of workers
+
+
+def binary_clusters(
+    n_groups: int,
+    group_size,
+    intercept: float = 0.0,
+    slope: float = 0.0,
+    level2_effect: float = 0.0,
+    tau00: float = 1.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One data set of clustered binary outcomes from the random-intercept logistic model.
+
+    Parameters
+    ----------
+    n_groups : int
+        Number of groups (at least 2).
+    group_size : int or tuple of two ints
+        Units per group; ``(low, high)`` draws each group's size uniformly from low..high.
+    intercept, slope, level2_effect : float
+        ``gamma_00``, ``gamma_10`` (of ``x``, standard normal) and ``gamma_01`` (of ``w``,
+        -1/2 for the first half of the groups and +1/2 for the rest).
+    tau00 : float
+        Variance of the random intercept ``u_0j`` on the logit scale (0 allowed).
+    seed : int
+
+    Returns
+    -------
+    DataFrame
+        Columns ``group`` (text), ``w``, ``x``, ``y`` (0/1), ``u`` (the drawn random intercept).
+
+    Examples
+    --------
+    >>> d = binary_clusters(4, 3, tau00=1.0, seed=1)
+    >>> d.shape, sorted(d["y"].unique().tolist()) in ([0, 1], [0], [1])
+    ((12, 5), True)
+    >>> binary_clusters(5, (2, 5), seed=2).groupby("group").size().between(2, 5).all()
+    np.True_
+    """
+    if n_groups < 2:
+        raise ValueError(f"n_groups must be at least 2, got {n_groups}")
+    if tau00 < 0:
+        raise ValueError(f"tau00 must be non-negative, got {tau00}")
+    rng = np.random.default_rng(seed)
+    if np.ndim(group_size) == 0:
+        if int(group_size) < 1:
+            raise ValueError(f"group_size must be at least 1, got {group_size}")
+        sizes = np.full(n_groups, int(group_size))
+    else:
+        low, high = (int(v) for v in group_size)
+        if not 1 <= low <= high:
+            raise ValueError(
+                f"group_size must be (low, high) with 1 <= low <= high, got {group_size}"
+            )
+        sizes = rng.integers(low, high + 1, size=n_groups)
+    groups = np.repeat(np.arange(n_groups), sizes)
+    w = np.where(np.arange(n_groups) < n_groups // 2, -0.5, 0.5)
+    u = rng.normal(0.0, np.sqrt(tau00), size=n_groups)
+    x = rng.normal(size=len(groups))
+    eta = intercept + slope * x + level2_effect * w[groups] + u[groups]
+    y = rng.binomial(1, 1.0 / (1.0 + np.exp(-eta)))
+    return pd.DataFrame(
+        {"group": [f"g{g}" for g in groups], "w": w[groups], "x": x, "y": y, "u": u[groups]}
+    )
+
+
+def _fit_quietly(formula, data, **kwargs):
+    from mixedtools.lmm.generalized import glmer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return glmer(formula, data, **kwargs)
+
+
+def _quadrature_chunk(task):
+    design, nagqs, seeds = task
+    rows = []
+    for seed in seeds:
+        data = binary_clusters(**design, seed=seed)
+        for nagq in nagqs:
+            try:
+                fit = _fit_quietly("y ~ x + (1 | group)", data, nagq=nagq)
+                intercept, slope = fit.fixef.to_numpy()
+                tau = float(fit.varcorr["vcov"].iloc[0])
+            except (ValueError, np.linalg.LinAlgError):
+                intercept = slope = tau = np.nan
+            rows.append((seed, nagq, intercept, slope, tau))
+    return rows
+
+
+def quadrature_study(
+    n_reps: int,
+    n_groups: int = 60,
+    group_size=(2, 5),
+    intercept: float = 0.0,
+    slope: float = 1.0,
+    tau00: float = 2.0,
+    nagq=(1, 25),
+    seed: int = 0,
+    max_workers: int | None = 1,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Estimates of ``y ~ x + (1 | group)`` by Laplace and by adaptive quadrature, per replicate.
+
+    Replicate ``k`` is :func:`binary_clusters` with seed ``seed + k``; it is fitted once per
+    value of ``nagq`` (1 = Laplace, as ``lme4::glmer``'s default).
+
+    Parameters
+    ----------
+    n_reps : int
+    n_groups, group_size, intercept, slope, tau00
+        The design and the true values, as for :func:`binary_clusters` (no level-2 effect).
+    nagq : sequence of int
+        The numbers of quadrature nodes to compare.
+    seed : int
+    max_workers : int, default 1
+        Local processes (the result does not depend on it).
+    executor : concurrent.futures.Executor, optional
+        Run the chunks of 20 replicates there instead (e.g. a Dask cluster's executor).
+    progress : bool, optional
+
+    Returns
+    -------
+    DataFrame
+        One row per replicate and ``nagq``: ``seed``, ``nagq``, ``intercept``, ``slope``,
+        ``tau00`` (NaN where a fit failed).  ``attrs["truth"]`` holds the true values.
+
+    Examples
+    --------
+    >>> out = quadrature_study(2, n_groups=20, nagq=(1, 5), seed=3)
+    >>> out.shape, sorted(out["nagq"].unique().tolist())
+    ((4, 5), [1, 5])
+    """
+    if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
+        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
+    design = dict(
+        n_groups=n_groups, group_size=group_size, intercept=intercept, slope=slope, tau00=tau00
+    )
+    nagqs = tuple(int(q) for q in nagq)
+    seeds = [seed + k for k in range(int(n_reps))]
+    tasks = [(design, nagqs, seeds[i : i + _CHUNK]) for i in range(0, len(seeds), _CHUNK)]
+    chunks = run_parallel(
+        _quadrature_chunk,
+        tasks,
+        None if executor is not None else max_workers,
+        executor=executor,
+        progress=progress,
+        counts=[len(t[2]) for t in tasks],
+        desc="glmer fits",
+    )
+    out = pd.DataFrame(
+        [row for chunk in chunks for row in chunk],
+        columns=["seed", "nagq", "intercept", "slope", "tau00"],
+    )
+    out.attrs["truth"] = {"intercept": intercept, "slope": slope, "tau00": tau00}
+    return out
+
+
+def _bernoulli_loglik(y, X):
+    """Maximised log-likelihood of a logistic regression without random effects."""
+    import statsmodels.api as sm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(sm.GLM(y, X, family=sm.families.Binomial()).fit().llf)
+
+
+def _rejection_chunk(task):
+    design, seeds = task
+    rows = []
+    for seed in seeds:
+        data = binary_clusters(**design, seed=seed)
+        try:
+            full = _fit_quietly("y ~ x + w + (1 | group)", data)
+            reduced = _fit_quietly("y ~ x + (1 | group)", data)
+            p_wald = float(full.coef_table().loc["w", "p_value"])
+            lr_w = max(2.0 * (full.loglik - reduced.loglik), 0.0)
+            p_lrt = float(stats.chi2.sf(lr_w, 1))
+            X = np.column_stack([np.ones(len(data)), data["x"].to_numpy()])
+            lr_tau = max(2.0 * (reduced.loglik - _bernoulli_loglik(data["y"].to_numpy(), X)), 0.0)
+            p_tau = float(0.5 * stats.chi2.sf(lr_tau, 1)) if lr_tau > 0 else 1.0
+        except (ValueError, np.linalg.LinAlgError):
+            p_wald = p_lrt = p_tau = np.nan
+        rows.append((seed, p_wald, p_lrt, p_tau))
+    return rows
+
+
+def glmm_rejection_study(
+    n_reps: int,
+    n_groups: int = 10,
+    group_size=20,
+    intercept: float = 0.0,
+    slope: float = 0.5,
+    level2_effect: float = 0.0,
+    tau00: float = 1.0,
+    seed: int = 0,
+    max_workers: int | None = 1,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """p-values of three tests in a random-intercept logistic model, replicate by replicate.
+
+    Each replicate (:func:`binary_clusters` with seed ``seed + k``) is fitted as
+    ``y ~ x + w + (1 | group)`` and ``y ~ x + (1 | group)`` (Laplace), and as a logistic
+    regression ``y ~ x`` without random effects. The tests:
+
+    * ``p_wald``: Wald z test of the level-2 predictor ``w`` (lme4's ``summary``);
+    * ``p_lrt``: likelihood-ratio test of ``w`` against chi-square(1);
+    * ``p_tau``: likelihood-ratio test of ``tau_00 = 0`` against the boundary mixture
+      ``0.5 chi2_0 + 0.5 chi2_1`` (Self & Liang 1987).
+
+    Parameters
+    ----------
+    n_reps : int
+    n_groups, group_size, intercept, slope, level2_effect, tau00
+        The design and true values, as for :func:`binary_clusters`. With
+        ``level2_effect=0`` the rejection rates of ``p_wald`` and ``p_lrt`` are type I error
+        rates; with ``tau00=0`` that of ``p_tau`` is.
+    seed : int
+    max_workers : int, default 1
+    executor : concurrent.futures.Executor, optional
+        Run the chunks of 20 replicates there instead; the p-values are the same.
+    progress : bool, optional
+
+    Returns
+    -------
+    DataFrame
+        Columns ``seed``, ``p_wald``, ``p_lrt``, ``p_tau`` (NaN where a fit failed).
+
+    Examples
+    --------
+    >>> out = glmm_rejection_study(2, n_groups=6, group_size=10, seed=5)
+    >>> list(out.columns), bool(out[["p_wald", "p_lrt", "p_tau"]].le(1).all().all())
+    (['seed', 'p_wald', 'p_lrt', 'p_tau'], True)
+    """
+    if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
+        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
+    design = dict(
+        n_groups=n_groups,
+        group_size=group_size,
+        intercept=intercept,
+        slope=slope,
+        level2_effect=level2_effect,
+        tau00=tau00,
+    )
+    seeds = [seed + k for k in range(int(n_reps))]
+    tasks = [(design, seeds[i : i + _CHUNK]) for i in range(0, len(seeds), _CHUNK)]
+    chunks = run_parallel(
+        _rejection_chunk,
+        tasks,
+        None if executor is not None else max_workers,
+        executor=executor,
+        progress=progress,
+        counts=[len(t[1]) for t in tasks],
+        desc="glmer fits",
+    )
+    return pd.DataFrame(
+        [row for chunk in chunks for row in chunk], columns=["seed", "p_wald", "p_lrt", "p_tau"]
+    )
