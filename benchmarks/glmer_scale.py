@@ -12,7 +12,20 @@ Cases:
   simulation study's unit of work; the time is per fit)
 
 Each case runs in a fresh process (its peak memory is its own); the time is the median of
-``--runs`` fits (default 3).  Usage (from the repository root):
+``--runs`` fits (default 3).  Last run, on an idle machine (2 CPUs, x86_64, OpenBLAS, load
+1.0-1.3), lme4 1.1-31 right after on the same CSV files:
+
+============  ==========  ============  =====  ===========  ====================  ===========
+case          mt.glmer s  lme4 glmer s  ratio  peak MB (py)  logLik (ours)         lme4 logLik
+============  ==========  ============  =====  ===========  ====================  ===========
+verbagg            1.104         4.897   0.23          152  -4075.699860          -4075.700245
+crossed50k         7.403        25.802   0.29          189  -30742.545966         -30742.553226
+intercept1e5       1.432        14.630   0.10          187  -60265.559175         -60265.562586
+cbpp_loop          0.069         0.136   0.51          142  -92.026282            -92.026566
+============  ==========  ============  =====  ===========  ====================  ===========
+
+Every log-likelihood is at or above lme4's (lme4 stops its PIRLS at ``tolPwrss = 1e-7``).
+Usage (from the repository root):
 
     python benchmarks/glmer_scale.py --write-data /tmp/glmer_bench
     python benchmarks/glmer_scale.py --data-dir /tmp/glmer_bench [case ...]
