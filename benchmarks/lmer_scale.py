@@ -26,10 +26,10 @@ on the first line), timed against lme4's ``lmer`` alone in the same run (``--sma
 For each of them the median of ``--runs`` refits (default 10) of ``mt.lmer`` is taken, then, right
 after, the median of as many refits of lme4's ``lmer`` on the same CSV file (Rscript
 benchmarks/lme4_scale.R --small); ``--rounds`` repeats the pair.  Without R only our side is
-printed.  Last run (2 CPUs shared with other jobs, load average 15-17, so the times are several
-times those of an idle machine and noisy; the ratios are what compare), ratio mixedtools / lme4
-in two rounds: cake 0.97, 1.28; carrots 0.99, 1.44; TVbo 0.78, 0.93; Orthodont 2.11, 0.70;
-logLik equal to lme4's to all printed digits.
+printed.  Last run (2 CPUs, load average 1.4-1.8, three rounds), ratio mixedtools / lme4, median
+of the rounds (range): cake 0.97 (0.89-1.29), carrots 1.02 (0.79-1.13), TVbo 0.92 (0.74-0.97),
+Orthodont 1.13 (0.91-1.22): about lme4's speed, not yet ahead of it (Orthodont's first search
+stops at a zero variance and is restarted, 47 evaluations); logLik equal to lme4's to all printed digits.
 
 Each case runs in a fresh process (so that its peak memory is its own).  "fit" is the first fit in
 that process, "refit" the median of three more, "satt" the Satterthwaite coefficient table.  The
