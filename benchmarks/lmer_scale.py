@@ -29,7 +29,8 @@ benchmarks/lme4_scale.R --small); ``--rounds`` repeats the pair.  Without R only
 printed.  Last run (2 CPUs, load average 1.4-1.8, three rounds), ratio mixedtools / lme4, median
 of the rounds (range): cake 0.97 (0.89-1.29), carrots 1.02 (0.79-1.13), TVbo 0.92 (0.74-0.97),
 Orthodont 1.13 (0.91-1.22): about lme4's speed, not yet ahead of it (Orthodont's first search
-stops at a zero variance and is restarted, 47 evaluations); logLik equal to lme4's to all printed digits.
+stops at a zero variance and is restarted, 47 evaluations); logLik equal to lme4's to all
+printed digits.
 
 Each case runs in a fresh process (so that its peak memory is its own).  "fit" is the first fit in
 that process, "refit" the median of three more, "satt" the Satterthwaite coefficient table.  The
