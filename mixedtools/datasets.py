@@ -42,7 +42,7 @@ def names() -> list[str]:
     --------
     >>> import mixedtools as mt
     >>> mt.datasets.names()[:3]
-    ['assink2016', 'bcg', 'dyestuff']
+    ['assink2016', 'bcg', 'cbpp']
     """
     return sorted(
         f.name.removesuffix(".json") for f in _data_files().iterdir() if f.name.endswith(".json")
