@@ -11,9 +11,10 @@ The stages follow lme4's ``glmer``:
    (``nagq > 1``, one scalar random term) at the conditional modes found by penalised IRLS
    (:mod:`mixedtools.lmm.pirls`).  As lme4, the variance parameters are first optimised with
    the fixed effects inside PIRLS (lme4's ``nAGQ = 0`` stage); then the fixed effects and the
-   variance parameters together, here by Newton steps on a central-difference Hessian (the
-   Hessian lme4 computes for its standard errors, ``deriv12``), with a bounded quasi-Newton
-   search where Newton steps do not decrease the deviance;
+   variance parameters together, here by BFGS steps from the curvature PIRLS gives for the
+   fixed effects, finished by Newton steps on a central-difference Hessian (the Hessian lme4
+   computes for its standard errors, ``deriv12``), with a bounded L-BFGS-B search where
+   Newton steps do not decrease the deviance;
 4. the result (:class:`mixedtools.lmm.glmer_results.GlmerResult`).
 """
 
