@@ -315,15 +315,8 @@ def _quasi_newton(fun, x, lower_zero, n_theta, H, max_iter=40):
             break
         if float(-g @ step) < 1e-6:
             break
-        t = 1.0
-        while t > 1e-6:
-            x_new = x + t * step
-            x_new[mask] = np.maximum(x_new[mask], 0.0)
-            f_new = fun(x_new)
-            if f_new < f0:
-                break
-            t /= 2
-        else:
+        x_new, f_new = _line_search(fun, x, step, f0, mask)
+        if x_new is None:
             break
         g_new = _gradient(fun, x_new, f_new)
         s_vec, y_vec = x_new - x, g_new - g
@@ -332,6 +325,20 @@ def _quasi_newton(fun, x, lower_zero, n_theta, H, max_iter=40):
             H = H - np.outer(Hs, Hs) / (s_vec @ Hs) + np.outer(y_vec, y_vec) / (s_vec @ y_vec)
         x, f0, g = x_new, f_new, g_new
     return x
+
+
+def _line_search(fun, x, step, f0, mask):
+    """Halve the step until the deviance falls (theta's diagonal kept at or above 0);
+    ``(None, f0)`` when no step down to 1e-6 of it does."""
+    t = 1.0
+    while t > 1e-6:
+        x_new = x + t * step
+        x_new[mask] = np.maximum(x_new[mask], 0.0)
+        f_new = fun(x_new)
+        if f_new < f0:
+            return x_new, f_new
+        t /= 2
+    return None, f0
 
 
 def _derivatives(fun, x, f0):
@@ -389,15 +396,8 @@ def _newton(fun, x, lower_zero, n_theta, max_rounds=8):
             if f_new <= f0:
                 return x_new, f_new, g, H, True
             return x, f0, g, H, decrement < 2e-6
-        t = 1.0
-        while t > 1e-6:
-            x_new = x + t * step
-            x_new[mask] = np.maximum(x_new[mask], 0.0)
-            f_new = fun(x_new)
-            if f_new < f0:
-                break
-            t /= 2
-        else:
+        x_new, f_new = _line_search(fun, x, step, f0, mask)
+        if x_new is None:
             return x, f0, g, H, decrement < 2e-6
         x, f0 = x_new, f_new
     g, H = _derivatives(fun, x, f0)

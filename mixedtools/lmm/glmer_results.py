@@ -21,7 +21,6 @@ from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm.mixed_result import (
     LmerConvergenceWarning,
     MixedModelResult,
-    SingularFitWarning,
 )
 from mixedtools.rformula import evaluate
 
@@ -105,10 +104,7 @@ class GlmerResult(MixedModelResult):
         return structure.fixed_covariance(state)
 
     def _check(self, fit):
-        problems = self._boundary_problems()
-        self.singular = bool(problems)
-        if problems:
-            self._report(problems, [])  # the singular-fit warning of lmer
+        self._warn_singular(self._boundary_problems())
         self.converged = bool(fit.converged and self.state.converged)
         if not self.converged:
             msg = (
@@ -134,17 +130,6 @@ class GlmerResult(MixedModelResult):
             )
             self._warnings.append(msg)
             warnings.warn(msg, UserWarning, stacklevel=external_stacklevel())
-
-    def _report(self, problems, sm_warnings):
-        # lmer's singular-fit message; convergence is judged by _check
-        msg = (
-            "boundary (singular) fit: "
-            + "; ".join(problems)
-            + ". The data carry no information about this part of the random structure; "
-            "consider simplifying it (drop the term, or use '||' to drop a correlation)."
-        )
-        self._warnings.append(msg)
-        warnings.warn(msg, SingularFitWarning, stacklevel=external_stacklevel())
 
     # ---------------------------------------------------------------- inference
     def coef_table(self, level: float = 0.95) -> pd.DataFrame:

@@ -139,7 +139,8 @@ class MixedModelResult:
                     )
         return problems
 
-    def _report(self, problems: list[str], sm_warnings: list[str]) -> None:
+    def _warn_singular(self, problems: list[str]) -> None:
+        """Set ``singular`` and warn, naming each boundary problem."""
         self.singular = bool(problems)
         if problems:
             msg = (
@@ -150,6 +151,9 @@ class MixedModelResult:
             )
             self._warnings.append(msg)
             warnings.warn(msg, SingularFitWarning, stacklevel=external_stacklevel())
+
+    def _report(self, problems: list[str], sm_warnings: list[str]) -> None:
+        self._warn_singular(problems)
         # convergence: the Newton decrement on the free parameters must be negligible
         gap = optimality_gap(self.structure, self.quantities)
         self.converged = _converged(gap)
