@@ -342,7 +342,12 @@ def _line_search(fun, x, step, f0, mask):
 
 
 def _derivatives(fun, x, f0):
-    """Central-difference gradient and Hessian with lme4's step (``deriv12``)."""
+    """Central-difference gradient and Hessian with lme4's step (``deriv12``).
+
+    The diagonal and the gradient are lme4's; an off-diagonal entry takes the two diagonal
+    points ``x +- (e_i + e_j)`` with the axis points already evaluated,
+    ``(f(x+ei+ej) + f(x-ei-ej) - f(x+ei) - f(x-ei) - f(x+ej) - f(x-ej) + 2 f(x)) / 2 delta^2``,
+    which has the same O(delta^2) error as lme4's four-point rule at half its evaluations."""
     f0 = fun(x)  # evaluated afresh from the neighbouring modes, as the differences are
     d = len(x)
     g = np.empty(d)
@@ -356,11 +361,10 @@ def _derivatives(fun, x, f0):
         H[i, i] = (fp[i] - 2 * f0 + fm[i]) / _DELTA**2
     for i in range(d):
         for j in range(i):
-            ei, ej = np.zeros(d), np.zeros(d)
-            ei[i], ej[j] = _DELTA, _DELTA
-            value = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (
-                4 * _DELTA**2
-            )
+            e = np.zeros(d)
+            e[i] = e[j] = _DELTA
+            both = fun(x + e) + fun(x - e)
+            value = (both - fp[i] - fm[i] - fp[j] - fm[j] + 2 * f0) / (2 * _DELTA**2)
             H[i, j] = H[j, i] = value
     return g, H
 
