@@ -839,6 +839,15 @@ class RFactor(patsy.EvalFactor):
     def memorize_passes_needed(self, state, eval_env):
         return super().memorize_passes_needed(state, EVAL_ENV)
 
+    def eval(self, memorize_state, data):
+        value = super().eval(memorize_state, data)
+        # a numeric column as a plain array: patsy's missing-value check on a pandas object
+        # goes through pandas' ufunc dispatch, which costs more than the rest of a small
+        # design; the rows keep their labels through the data's own index
+        if isinstance(value, pd.Series) and value.dtype.kind in "fiu":
+            return value.to_numpy()
+        return value
+
 
 class _Coder:
     """Turns term nodes into Python code for patsy, checking names against the data."""
