@@ -78,3 +78,31 @@ def test_funnel_points_and_filled_studies():
     assert len(offsets) == (tf.k0 if tf.k0 else res.k)
     assert ax.get_ylim()[0] > ax.get_ylim()[1]  # standard error axis inverted
     assert ax.get_ylabel() == "standard error"
+
+
+def test_weight_bars_draw_each_models_weights_in_the_given_order():
+    res = fit(6)
+    fe = mt.meta.rma(res.yi, res.vi, method="FE")
+    labels = [f"S{i}" for i in range(6)]
+    order = np.argsort(res.vi)[::-1]  # largest variance at the bottom
+    ax = mt.plots.weight_bars({"fixed": fe, "random": res}, labels=labels, order=order)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [labels[i] for i in order]
+    bars = [p for p in ax.patches if p.get_width() > 0]
+    widths = np.array([b.get_width() for b in bars]).reshape(2, 6)
+    assert widths[0] == pytest.approx(np.asarray(fe.weights)[order])
+    assert widths[1] == pytest.approx(np.asarray(res.weights)[order])
+    # the precise study on top; under the fixed-effect model it carries the most weight
+    assert widths[0, -1] == pytest.approx(max(fe.weights))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["fixed", "random"]
+
+
+def test_weight_bars_reject_bad_input():
+    res = fit(6)
+    with pytest.raises(TypeError, match="dict"):
+        mt.plots.weight_bars(res)
+    with pytest.raises(ValueError, match="numbers of studies"):
+        mt.plots.weight_bars({"a": res, "b": fit(7)})
+    with pytest.raises(ValueError, match="permutation"):
+        mt.plots.weight_bars({"a": res}, order=[0, 0, 1, 2, 3, 4])
+    with pytest.raises(ValueError, match="labels"):
+        mt.plots.weight_bars({"a": res}, labels=["x"])

@@ -376,3 +376,29 @@ def test_caterpillar_effect_draws_many_groups_as_a_band_with_the_exceptions_labe
     few = mt.plots.caterpillar_effect(fit, "cses", max_bars=200)
     assert "sorted" in few.attrs["ax"].get_ylabel()
     plt.close("all")
+
+
+def test_coverage_curves_draw_bands_of_two_monte_carlo_standard_errors():
+    rates = pd.DataFrame(
+        {0.0: [0.95, 0.94], 0.05: [0.80, 0.95], 0.1: [0.70, 0.95]}, index=["FE", "RE"]
+    )
+    rates.index.name = "method"
+    ax = mt.plots.coverage_curves(rates, reps=1000)
+    lines = [ln for ln in ax.get_lines() if ln.get_label() in ("FE", "RE")]
+    assert [ln.get_label() for ln in lines] == ["FE", "RE"]
+    assert lines[0].get_ydata() == pytest.approx([0.95, 0.80, 0.70])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    half = 2 * np.sqrt(0.8 * 0.2 / 1000)
+    assert band.max() == pytest.approx(0.95 + 2 * np.sqrt(0.95 * 0.05 / 1000))
+    assert np.isclose(band, 0.80 - half).any() and np.isclose(band, 0.80 + half).any()
+    assert ax.get_legend().get_title().get_text() == "method"
+    assert any(ln.get_ydata()[0] == 0.95 and ln.get_linestyle() == ":" for ln in ax.get_lines())
+
+
+def test_coverage_curves_bad_input():
+    with pytest.raises(ValueError, match="non-empty"):
+        mt.plots.coverage_curves(pd.DataFrame(), reps=10)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        mt.plots.coverage_curves(pd.DataFrame({0.0: [95.0]}), reps=10)
+    with pytest.raises(ValueError, match="reps"):
+        mt.plots.coverage_curves(pd.DataFrame({0.0: [0.95]}), reps=0)

@@ -1,6 +1,7 @@
-"""Forest and funnel plots of a meta-analysis (``mt.plots.forest`` and ``mt.plots.funnel``).
+"""Forest, funnel and weight plots of a meta-analysis (``mt.plots.forest``, ``mt.plots.funnel``,
+``mt.plots.weight_bars``).
 
-Both take a result of :func:`mixedtools.meta.rma` and draw on a new figure sized for a book page
+Each takes results of :func:`mixedtools.meta.rma` and draws on a new figure sized for a book page
 unless an ``ax`` is given; they return the matplotlib Axes.
 """
 
@@ -14,7 +15,7 @@ from scipy import stats
 from mixedtools._warnings import external_stacklevel
 from mixedtools.meta.univariate import RmaResult
 
-__all__ = ["forest", "funnel"]
+__all__ = ["forest", "funnel", "weight_bars"]
 
 _BOOK_WIDTH = 7.0
 _TALL = 50.0  # inches: a taller forest plot draws with a warning
@@ -244,4 +245,69 @@ def funnel(result, ax=None, contours=(0.90, 0.95, 0.99), filled=None, xlabel="ef
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False
     )
+    return ax
+
+
+def weight_bars(
+    results, labels=None, order=None, ax=None, xlabel="weight in the pooled estimate (%)"
+):
+    """Side-by-side horizontal bars of each study's percentage weight under several models.
+
+    Parameters
+    ----------
+    results : dict of str to RmaResult
+        The fitted models to compare, all on the same studies (e.g. ``{"fixed effect": fe,
+        "random effects (REML)": re}``); the keys label the bars.
+    labels : sequence of str, optional
+        Study labels (default ``"Study 1"``, ...).
+    order : sequence of int, optional
+        Positions of the studies from the bottom of the plot to the top (e.g.
+        ``numpy.argsort(n)`` puts the largest study at the top); default the input order from
+        the top down.
+    ax : matplotlib Axes, optional
+    xlabel : str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The legend sits in the lower right corner.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import mixedtools as mt
+    >>> yi, vi = [0.1, 0.3, 0.5, 0.2], [0.02, 0.03, 0.05, 0.001]
+    >>> fits = {"FE": mt.meta.rma(yi, vi, method="FE"), "RE": mt.meta.rma(yi, vi)}
+    >>> ax = weight_bars(fits, labels=["A", "B", "C", "D"])
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['D', 'C', 'B', 'A']
+    """
+    if not isinstance(results, dict) or not results:
+        raise TypeError("results must be a non-empty dict of label -> result of mt.meta.rma")
+    for fit in results.values():
+        _check(fit)
+    k = {fit.k for fit in results.values()}
+    if len(k) != 1:
+        raise ValueError(f"the models have different numbers of studies: {sorted(k)}")
+    k = k.pop()
+    labels = [f"Study {i + 1}" for i in range(k)] if labels is None else [str(s) for s in labels]
+    if len(labels) != k:
+        raise ValueError(f"{len(labels)} labels for {k} studies")
+    order = np.arange(k)[::-1] if order is None else np.asarray(order, dtype=int)
+    if sorted(order.tolist()) != list(range(k)):
+        raise ValueError(f"order must be a permutation of the positions 0..{k - 1}")
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(_BOOK_WIDTH, 1.0 + 0.2 * k * max(1, len(results) / 2)))
+    pos = np.arange(k)
+    height = 0.8 / len(results)
+    for i, (name, fit) in enumerate(results.items()):
+        offset = (i - (len(results) - 1) / 2) * height
+        ax.barh(pos - offset, np.asarray(fit.weights)[order], height, label=name)
+    ax.set_yticks(pos, [labels[i] for i in order], fontsize=8)
+    ax.set_ylim(-0.6, k - 0.4)
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="lower right", fontsize=8)
     return ax

@@ -7,14 +7,16 @@
 - :mod:`~mixedtools.plots.slopes`: the Johnson-Neyman plot of a simple slope against its moderator;
 - :mod:`~mixedtools.plots.regression`: the four-panel residual plot and the Breusch-Pagan test
   (``mt.diagnostics``);
-- :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods;
-- :func:`forest` and :func:`funnel` live with the meta-analysis (:mod:`mixedtools.meta.plots`).
+- :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods,
+  coverage curves;
+- :func:`forest`, :func:`funnel` and :func:`weight_bars` live with the meta-analysis
+  (:mod:`mixedtools.meta.plots`).
 
 Every function draws on a new figure sized for a book page (about 7 inches wide) unless an ``ax`` is
 given, labels its axes and legend, and returns the matplotlib object it drew on.
 """
 
-from mixedtools.meta.plots import forest, funnel
+from mixedtools.meta.plots import forest, funnel, weight_bars
 from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.mixed import (
     caterpillar,
@@ -27,12 +29,18 @@ from mixedtools.plots.mixed import (
 )
 from mixedtools.plots.regression import diagnostics
 from mixedtools.plots.slopes import johnson_neyman_plot
-from mixedtools.plots.studies import power_curves, rejection_by_method, rejection_rates
+from mixedtools.plots.studies import (
+    coverage_curves,
+    power_curves,
+    rejection_by_method,
+    rejection_rates,
+)
 
 __all__ = [
     "caterpillar",
     "caterpillar_effect",
     "cooks_distance_plot",
+    "coverage_curves",
     "diagnostics",
     "forest",
     "johnson_neyman_plot",
@@ -46,4 +54,5 @@ __all__ = [
     "simple_slopes",
     "spaghetti",
     "trajectories",
+    "weight_bars",
 ]

@@ -8,7 +8,7 @@ import pandas as pd
 from mixedtools.meta.plots import forest, funnel  # noqa: E402, F401
 from mixedtools.plots._common import _BOOK_WIDTH, _plt
 
-__all__ = ["rejection_rates", "power_curves", "rejection_by_method"]
+__all__ = ["rejection_rates", "power_curves", "rejection_by_method", "coverage_curves"]
 
 
 _REJECTION_COLUMNS = ("rejection_rate", "mc_se")
@@ -232,4 +232,63 @@ def rejection_by_method(
     ax.set(xlabel=xlabel, ylabel=f"rejection rate at {alpha:.0%}")
     ax.legend(frameon=False, title=series)
     ax.figure.tight_layout()
+    return ax
+
+
+def coverage_curves(
+    coverage: pd.DataFrame,
+    reps: int,
+    level: float = 0.95,
+    xlabel: str = r"between-study variance $\tau^2$",
+    ax=None,
+):
+    """Monte Carlo coverage of confidence intervals, one line per method, with bands of two
+    Monte Carlo standard errors, ``2 sqrt(p (1 - p) / reps)``, and a dotted line at the nominal
+    level.
+
+    Parameters
+    ----------
+    coverage : pandas.DataFrame
+        Coverage rates: one row per method (the index labels the lines, its name titles the
+        legend), one column per value of the horizontal axis (numbers).
+    reps : int
+        Replications behind each rate (for the Monte Carlo standard errors).
+    level : float
+        Nominal level, drawn as a dotted line.
+    xlabel : str
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The legend sits in the lower left corner.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rates = pd.DataFrame({0.0: [0.95, 0.94], 0.1: [0.70, 0.95]}, index=["FE", "RE"])
+    >>> ax = coverage_curves(rates, reps=1000)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['FE', 'RE']
+    """
+    if not isinstance(coverage, pd.DataFrame) or coverage.empty:
+        raise ValueError("coverage must be a non-empty DataFrame (methods x values)")
+    if int(reps) < 1:
+        raise ValueError(f"reps must be a positive number of replications, got {reps}")
+    rates = coverage.to_numpy(dtype=float)
+    if ((rates < 0) | (rates > 1)).any():
+        raise ValueError("coverage rates must lie between 0 and 1")
+    x = np.asarray(coverage.columns, dtype=float)
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(_BOOK_WIDTH * 6.5 / 7, 3.6))
+    styles = ["o-", "s--", "^:", "D-.", "v-", "P--"]
+    for i, (label, row) in enumerate(coverage.iterrows()):
+        p = row.to_numpy(dtype=float)
+        band = 2 * np.sqrt(p * (1 - p) / reps)
+        (line,) = ax.plot(x, p, styles[i % len(styles)], label=str(label))
+        ax.fill_between(x, p - band, p + band, color=line.get_color(), alpha=0.2, lw=0)
+    ax.axhline(level, color="0.5", ls=":", lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"coverage of the {level:.0%} CI")
+    ax.legend(title=coverage.index.name, loc="lower left", fontsize=8)
     return ax
