@@ -5,11 +5,12 @@ regression-based with a cluster-robust covariance.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import linalg, special
 
 from mixedtools.panel._design import (
     INTERCEPT_NAMES,
@@ -37,13 +38,20 @@ class HausmanResult:
     coefficients : pandas.DataFrame
         The compared coefficients: ``fe``, ``re`` and ``difference`` (classical test), or the
         coefficients of the within-demeaned regressors and their standard errors (``"aux"``).
+        Built on first access from ``table``, ``(values, row names, column names)``: a
+        DataFrame costs more than the test itself on a small panel.
     """
 
     statistic: float
     df: int
     p_value: float
     method: str
-    coefficients: pd.DataFrame
+    table: tuple = field(compare=False)
+
+    @cached_property
+    def coefficients(self) -> pd.DataFrame:
+        values, rows, columns = self.table
+        return pd.DataFrame(values, index=pd.Index(rows), columns=pd.Index(columns))
 
     def __repr__(self) -> str:
         p_text = format_p(self.p_value)
@@ -139,14 +147,32 @@ def _regressors(fit) -> pd.DataFrame:
     return exog
 
 
+def _design_columns(fit, names):
+    """The named regressor columns of a mixedtools fit as an array (no DataFrame is built)."""
+    where = {nm: i for i, nm in enumerate(fit.design.names)}
+    return fit.design.X[:, [where[nm] for nm in names]]
+
+
 def _check_same_regressors(fe, re, names) -> None:
     """Refuse fits whose regressors share a name but not their values (e.g. ``value`` in one and
     ``log(value)`` stored as ``value`` in the other): the test would compare unrelated slopes."""
-    a, b = _regressors(fe)[names], _regressors(re)[names]
-    if not _same_index(a.index, b.index):  # the same rows in another order (_check_same_data)
-        a, b = a.sort_index(), b.sort_index()
-    rows = a.index
-    a, b = a.to_numpy(float), b.to_numpy(float)
+    mine = (FixedEffectsResult, RandomEffectsResult)
+    if (
+        isinstance(fe, mine)
+        and isinstance(re, mine)
+        and (fe.design.index is re.design.index or _same_index(fe.design.index, re.design.index))
+    ):
+        # both fits of mixedtools on the same rows: compare the arrays (fast path)
+        rows = fe.design.index
+        a, b = _design_columns(fe, names), _design_columns(re, names)
+    else:
+        a, b = _regressors(fe)[names], _regressors(re)[names]
+        if not _same_index(a.index, b.index):  # the same rows in another order
+            a, b = a.sort_index(), b.sort_index()
+        rows = a.index
+        a, b = a.to_numpy(float), b.to_numpy(float)
+    if a.shape == b.shape and np.array_equal(a, b):
+        return
     scale = np.maximum(np.abs(a).max(axis=0), np.abs(b).max(axis=0))
     differ = ~np.isclose(a, b, rtol=1e-8, atol=0) & (np.abs(a - b) > 1e-12 * scale)
     columns = np.flatnonzero(differ.any(axis=0))
@@ -251,8 +277,18 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
                     f"{label} was fitted with cov_type {cov_type!r}. Refit with the default "
                     "covariance, or use method='aux', robust=True for a robust test."
                 )
-    re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
-    _check_same_data(fe, y)
+    if (
+        method == "chisq"
+        and isinstance(fe, FixedEffectsResult)
+        and isinstance(re, RandomEffectsResult)
+        and fe.design.index is re.design.index
+        and np.array_equal(fe.design.y, re.design.y)
+    ):
+        # both fitted by mixedtools to one DataFrame (fast path: no Series is built)
+        re_params, re_cov = re.params, re.cov
+    else:
+        re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
+        _check_same_data(fe, y)
     if isinstance(re, RandomEffectsResult):
         time_invariant = re.time_invariant
     elif set(re_params.index) - set(fe.params.index) - set(INTERCEPT_NAMES):
@@ -269,7 +305,7 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     return _hausman_aux(y, exog, theta, names, robust)
 
 
-_CHISQ_COLUMNS = pd.Index(["fe", "re", "difference", "std_error"])
+_CHISQ_COLUMNS = ("fe", "re", "difference", "std_error")
 
 
 def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
@@ -282,9 +318,15 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
     diff = b_fe - b_re
     dcov = fe_cov.to_numpy()[np.ix_(i_fe, i_fe)] - re_cov.to_numpy()[np.ix_(i_re, i_re)]
-    quad = float(diff @ np.linalg.solve(dcov, diff))
-    smallest = float(np.linalg.eigvalsh((dcov + dcov.T) / 2).min())
-    if smallest <= 0:
+    try:  # positive definite (the usual case): one Cholesky factor gives the quadratic form
+        half = linalg.solve_triangular(
+            np.linalg.cholesky(dcov), diff, lower=True, check_finite=False
+        )
+        quad, smallest = float(half @ half), None
+    except np.linalg.LinAlgError:
+        quad = float(diff @ np.linalg.solve(dcov, diff))
+        smallest = float(np.linalg.eigvalsh((dcov + dcov.T) / 2)[0])
+    if smallest is not None and smallest <= 0:
         warnings.warn(
             "V_FE - V_RE is not positive definite (smallest eigenvalue "
             f"{smallest:.3g}); the classical Hausman statistic is not a valid chi-squared "
@@ -297,16 +339,14 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     variances = np.diag(dcov).copy()
     variances[variances <= 0] = np.nan
     se = np.sqrt(variances)
-    table = pd.DataFrame(
-        np.column_stack([b_fe, b_re, diff, se]), index=fe_params.index[i_fe], columns=_CHISQ_COLUMNS
-    )
+    table = (np.array([b_fe, b_re, diff, se]).T, list(names), _CHISQ_COLUMNS)
     df = len(names)
     return HausmanResult(
         statistic=statistic,
         df=df,
         p_value=float(special.chdtrc(df, statistic)),
         method="Hausman test (classical), H0: random effects consistent",
-        coefficients=table,
+        table=table,
     )
 
 
@@ -343,14 +383,15 @@ def _hausman_aux(y, exog, theta, names, robust) -> HausmanResult:
     statistic = float(b @ np.linalg.solve(cov[np.ix_(tested, tested)], b))
     df = len(tested)
     label = "cluster-robust (Arellano, HC0)" if robust else "classical covariance"
-    table = pd.DataFrame(
-        {"estimate": b, "std_error": np.sqrt(np.diag(cov)[tested])},
-        index=[f"{nm} (within)" for nm in names],
+    table = (
+        np.column_stack([b, np.sqrt(np.diag(cov)[tested])]),
+        [f"{nm} (within)" for nm in names],
+        ("estimate", "std_error"),
     )
     return HausmanResult(
         statistic=statistic,
         df=df,
         p_value=float(special.chdtrc(df, statistic)),
         method=f"Regression-based Hausman test, {label}",
-        coefficients=table,
+        table=table,
     )
