@@ -10,6 +10,9 @@
   (``plm::phtest``) or regression-based with a cluster-robust covariance.
 * :func:`mundlak` -- the correlated random-effects model: random effects plus the entity means
   of the time-varying regressors, whose slopes equal the fixed-effects (within) slopes.
+* :func:`cluster_robust` and :func:`wild_bootstrap` -- few-cluster inference for a within fit:
+  CR2 standard errors with Satterthwaite df (R's clubSandwich), and the restricted wild cluster
+  bootstrap.
 * :func:`simulate` -- a panel whose individual effect may correlate with the regressor.
 
 Pooled OLS, first differences and fixed effects with all their statistics come from linearmodels
@@ -26,6 +29,7 @@ Examples
 [-57.8344, 0.1098, 0.3081]
 """
 
+from mixedtools.panel.few_clusters import cluster_robust, wild_bootstrap
 from mixedtools.panel.hausman_test import HausmanResult, hausman
 from mixedtools.panel.random_effects_gls import (
     METHODS,
@@ -46,4 +50,6 @@ __all__ = [
     "hausman",
     "mundlak",
     "simulate",
+    "cluster_robust",
+    "wild_bootstrap",
 ]
