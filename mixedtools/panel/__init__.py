@@ -13,6 +13,9 @@
 * :func:`cluster_robust` and :func:`wild_bootstrap` -- few-cluster inference for a within fit:
   CR2 standard errors with Satterthwaite df (R's clubSandwich), and the restricted wild cluster
   bootstrap.
+* :func:`nickell_bias`, :func:`simulate_dynamic` and :func:`anderson_hsiao` -- dynamic panels:
+  the bias of fixed effects with a lagged dependent variable, and the IV estimator on first
+  differences.
 * :func:`simulate` -- a panel whose individual effect may correlate with the regressor.
 
 Pooled OLS, first differences and fixed effects with all their statistics come from linearmodels
@@ -29,9 +32,16 @@ Examples
 [-57.8344, 0.1098, 0.3081]
 """
 
+from mixedtools.panel.dynamic import (
+    anderson_hsiao,
+    lagged_differences,
+    nickell_bias,
+    simulate_dynamic,
+)
 from mixedtools.panel.few_clusters import cluster_robust, wild_bootstrap
 from mixedtools.panel.hausman_test import HausmanResult, hausman
 from mixedtools.panel.random_effects_gls import (
+    EFFECTS,
     METHODS,
     RandomEffectsResult,
     mundlak,
@@ -52,4 +62,9 @@ __all__ = [
     "simulate",
     "cluster_robust",
     "wild_bootstrap",
+    "nickell_bias",
+    "simulate_dynamic",
+    "lagged_differences",
+    "anderson_hsiao",
+    "EFFECTS",
 ]

@@ -268,6 +268,18 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
             "the classical Hausman test has no robust form; use method='aux', robust=True."
         )
     _check_fe(fe)
+    fe_effect = getattr(fe, "effect", "individual")
+    re_effect = getattr(re, "effect", "individual")
+    if fe_effect != re_effect:
+        raise ValueError(
+            f"fe has effect={fe_effect!r} and re effect={re_effect!r}; fit both with the same "
+            "effect (e.g. effect='twoways' in fixed_effects and random_effects)."
+        )
+    if method == "aux" and fe_effect != "individual":
+        raise ValueError(
+            "the regression-based test is implemented for one-way (entity) effects; use "
+            "method='chisq' for two-way fits, or mundlak() with period dummies."
+        )
     if method == "chisq":
         for label, fit in (("fe", fe), ("re", re)):
             cov_type = getattr(fit, "_cov_type", "Unadjusted")

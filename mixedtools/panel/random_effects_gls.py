@@ -268,6 +268,12 @@ def _nerlove_oneway(design: PanelDesign, varying: np.ndarray) -> tuple[float, fl
     return float(resid_w @ resid_w / n), float(sigma2_id)
 
 
+def _absorbed_twoways(design: PanelDesign) -> np.ndarray:
+    """Mask of the regressors without variation after the two-way within transformation."""
+    scale = np.maximum(np.abs(design.X).max(axis=0), 1.0)
+    return np.abs(design.twoway_demean(design.X)).max(axis=0) <= 1e-10 * scale
+
+
 def _twoway_components(design: PanelDesign, method: str) -> tuple[float, float, float]:
     """(sigma2_idios, sigma2_id, sigma2_time) of the two-way model on a balanced panel, as plm's
     ``ercomp(effect = "twoways")`` with its balanced-panel defaults (``dfcor``: 2 for Swamy-Arora,
@@ -276,8 +282,7 @@ def _twoway_components(design: PanelDesign, method: str) -> tuple[float, float, 
     n_effects = N + T - 1
     Z, y = design.X, design.y
     Zw = design.twoway_demean(Z)
-    scale = np.maximum(np.abs(Z).max(axis=0), 1.0)
-    varying = np.abs(Zw).max(axis=0) > 1e-10 * scale
+    varying = ~_absorbed_twoways(design)
     if not varying.any():
         raise ValueError(
             "two-way random effects need a regressor that varies within entities and periods."
@@ -309,12 +314,8 @@ def _twoway_components(design: PanelDesign, method: str) -> tuple[float, float, 
         if method == "walhus":
             beta_p, *_ = np.linalg.lstsq(Z, y, rcond=None)
             resid = y - Z @ beta_p
-        else:  # amemiya: the two-way within slopes with the overall intercept
-            if not np.all(varying | design.intercept_columns()):
-                raise ValueError(
-                    "method='amemiya' cannot be used with regressors that vary by entity or by "
-                    "period only; use method='swar' or 'walhus'."
-                )
+        else:  # amemiya: the two-way within slopes with the overall intercept (as plm,
+            # regressors absorbed by the two-way effects drop out of this fit)
             fitted = Z[:, varying] @ beta_w
             resid = y - fitted - (y.mean() - fitted.mean())
         tw = design.twoway_demean(resid)
@@ -540,9 +541,10 @@ def _fit_twoways(design: PanelDesign, method: str) -> RandomEffectsResult:
         n_entities=design.n_entities,
         balanced=True,
         df_resid=df_resid,
+        # here: the regressors the two-way effects absorb (no variation within entity and period)
         time_invariant=tuple(
             nm
-            for nm, inv in zip(names, design.time_invariant_columns(), strict=True)
+            for nm, inv in zip(names, _absorbed_twoways(design), strict=True)
             if inv and nm not in INTERCEPT_NAMES
         ),
         design=design,
