@@ -8,6 +8,8 @@
 - :mod:`~mixedtools.plots.regression`: the four-panel residual plot and the Breusch-Pagan test
   (``mt.diagnostics``);
 - :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods;
+- :mod:`~mixedtools.plots.panel`: panel data -- FE vs RE sampling distributions, theta curves,
+  rejection rates with Monte Carlo bands, Nickell's bias;
 - :func:`forest` and :func:`funnel` live with the meta-analysis (:mod:`mixedtools.meta.plots`).
 
 Every function draws on a new figure sized for a book page (about 7 inches wide) unless an ``ax`` is
@@ -25,6 +27,7 @@ from mixedtools.plots.mixed import (
     spaghetti,
     trajectories,
 )
+from mixedtools.plots.panel import fe_re_histograms, nickell_curve, rejection_bands, theta_curves
 from mixedtools.plots.regression import diagnostics
 from mixedtools.plots.slopes import johnson_neyman_plot
 from mixedtools.plots.studies import power_curves, rejection_by_method, rejection_rates
@@ -46,4 +49,8 @@ __all__ = [
     "simple_slopes",
     "spaghetti",
     "trajectories",
+    "fe_re_histograms",
+    "theta_curves",
+    "rejection_bands",
+    "nickell_curve",
 ]
