@@ -120,7 +120,7 @@ def theta_curves(
     for level in (0, 1):
         ax.axhline(level, color="grey", lw=0.5)
     ax.text(max_periods + 0.5, 0.02, "pooled OLS", ha="right", va="bottom", fontsize=8)
-    ax.text(max_periods + 0.5, 0.98, "fixed effects", ha="right", va="top", fontsize=8)
+    ax.text(1.5, 0.98, "fixed effects", ha="left", va="top", fontsize=8)
     ax.set(
         xlabel="periods T",
         ylabel=r"$\theta$",
@@ -194,7 +194,7 @@ def rejection_bands(
 
 def nickell_curve(table: pd.DataFrame, rho: float):
     """Simulated bias of the fixed-effects estimate of rho (points with +-1.96 Monte Carlo SE
-    bars) against T, with Nickell's large-N formula as a line.
+    bars) against T, with Nickell's formula for many units as a line.
 
     Parameters
     ----------
@@ -220,7 +220,7 @@ def nickell_curve(table: pd.DataFrame, rho: float):
     _require(table, ["n_periods", "mean_bias", "mc_se", "nickell"])
     fig, ax = _plt().subplots(figsize=(0.8 * _BOOK_WIDTH, 3.3))
     T = table["n_periods"].to_numpy(float)
-    ax.plot(T, table["nickell"], color="grey", lw=1.5, label="Nickell's formula (N → ∞)")
+    ax.plot(T, table["nickell"], color="grey", lw=1.5, label="Nickell's formula (K → ∞ units)")
     ax.errorbar(
         T,
         table["mean_bias"],
@@ -244,6 +244,7 @@ def nickell_curve(table: pd.DataFrame, rho: float):
         xlabel="periods T in the regression",
         ylabel=rf"mean of $\hat\rho$ − {rho:g}",
     )
+    ax.minorticks_off()
     ax.set_xticks(T, [f"{t:g}" for t in T])
     ax.legend(frameon=False, loc="lower right", fontsize=8)
     fig.tight_layout()
