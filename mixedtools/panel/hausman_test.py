@@ -10,7 +10,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, special
+from scipy import special
 
 from mixedtools.panel._design import (
     INTERCEPT_NAMES,
@@ -329,11 +329,9 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     i_re = np.array([where_re[nm] for nm in names])
     b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
     diff = b_fe - b_re
-    dcov = fe_cov.to_numpy()[np.ix_(i_fe, i_fe)] - re_cov.to_numpy()[np.ix_(i_re, i_re)]
+    dcov = fe_cov.to_numpy()[i_fe][:, i_fe] - re_cov.to_numpy()[i_re][:, i_re]
     try:  # positive definite (the usual case): one Cholesky factor gives the quadratic form
-        half = linalg.solve_triangular(
-            np.linalg.cholesky(dcov), diff, lower=True, check_finite=False
-        )
+        half = np.linalg.solve(np.linalg.cholesky(dcov), diff)
         quad, smallest = float(half @ half), None
     except np.linalg.LinAlgError:
         quad = float(diff @ np.linalg.solve(dcov, diff))
