@@ -233,3 +233,62 @@ def test_lagged_differences_respect_gaps():
     assert diffs.index.tolist() == [(0, 2), (1, 2), (1, 3), (1, 4), (1, 5)]
     with pytest.raises(ValueError, match="columns"):
         mt.panel.lagged_differences(panel, "z")
+
+
+def test_hausman_wild_bootstrap_equals_recomputing_the_robust_test_per_sample():
+    from mixedtools.panel.hausman_test import _hausman_aux, _wild_statistics
+
+    data, re_formula, _ = _case("grunfeld")
+    fe = mt.panel.fixed_effects(re_formula, data)
+    re = mt.panel.random_effects(re_formula, data)
+    d = re.design
+    y = pd.Series(d.y, index=d.index)
+    exog = pd.DataFrame(d.X, index=d.index, columns=d.names)
+    names = ["value", "capital"]
+    codes = pd.factorize(d.index.get_level_values(0))[0]
+    theta_rows = re.theta.to_numpy()[d.codes]
+    means = d.expand(d.entity_means(d.X[:, 1:]))
+    regressors = np.column_stack([np.ones(d.n_obs), d.X[:, 1:] - theta_rows[:, None] * means])
+    regressors = np.column_stack([regressors, d.X[:, 1:] - means])
+    y_star = d.y - theta_rows * d.expand(d.entity_means(d.y))
+    tested = np.array([3, 4])
+    fast = _wild_statistics(regressors, tested, y_star, codes, d.n_entities, 25, "webb", 3)
+    # brute force: the same draws, the robust test recomputed on each bootstrap response
+    R = regressors[:, :3]
+    fitted_r = R @ np.linalg.lstsq(R, y_star, rcond=None)[0]
+    values = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+    w = np.random.default_rng(3).choice(values, size=(d.n_entities, 25))
+    theta = re.theta
+    for b in range(25):
+        y_b_star = fitted_r + (y_star - fitted_r) * w[codes, b]
+        # undo the quasi-demeaning of y so that _hausman_aux applies it again
+        y_b = y_b_star + theta_rows * d.expand(d.entity_means(y_b_star) / (1 - theta.to_numpy()))
+        slow = _hausman_aux(pd.Series(y_b, index=y.index), exog, theta, names, True)
+        assert slow.statistic == pytest.approx(fast[b], rel=1e-8)
+    h = mt.panel.hausman(fe, re, method="aux", robust=True, n_boot=999, seed=1)
+    assert h.p_value == pytest.approx(0.0158, abs=1e-4) and h.bootstrap_p_value > 0.2
+    with pytest.raises(ValueError, match="robust=True"):
+        mt.panel.hausman(fe, re, n_boot=999)
+
+
+def test_hausman_wild_bootstrap_size_with_few_entities():
+    """H0 true, 10 entities: with homoscedastic errors the bootstrap p-value rejects near 5% while
+    the chi-squared reference of the robust statistic rejects about 20%; with a few very noisy
+    entities the bootstrap over-rejects too, but much less than the chi-squared reference."""
+    rates = {}
+    for hetero in (0.0, 1.0):
+        boot, chi2 = [], []
+        for rep in range(150):
+            sim = mt.panel.simulate(10, 10, corr=0.0, hetero=hetero, seed=60_000 + rep)
+            fe = mt.panel.fixed_effects("y ~ x", sim)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                re = mt.panel.random_effects("y ~ 1 + x", sim)
+            h = mt.panel.hausman(fe, re, method="aux", robust=True, n_boot=199, seed=rep)
+            boot.append(h.bootstrap_p_value < 0.05)
+            chi2.append(h.p_value < 0.05)
+        rates[hetero] = (np.mean(boot), np.mean(chi2))
+    se = np.sqrt(0.05 * 0.95 / 150)
+    assert abs(rates[0.0][0] - 0.05) < 3 * se
+    assert rates[0.0][1] > 0.05 + 4 * se
+    assert rates[1.0][0] < rates[1.0][1] - 2 * se

@@ -40,6 +40,10 @@ class HausmanResult:
         coefficients of the within-demeaned regressors and their standard errors (``"aux"``).
         Built on first access from ``table``, ``(values, row names, column names)``: a
         DataFrame costs more than the test itself on a small panel.
+    bootstrap_p_value : float or None
+        With ``n_boot``: the wild cluster bootstrap p-value of the robust regression-based test.
+    n_boot : int or None
+        Number of bootstrap samples.
     """
 
     statistic: float
@@ -47,6 +51,8 @@ class HausmanResult:
     p_value: float
     method: str
     table: tuple = field(compare=False)
+    bootstrap_p_value: float | None = None
+    n_boot: int | None = None
 
     @cached_property
     def coefficients(self) -> pd.DataFrame:
@@ -59,7 +65,13 @@ class HausmanResult:
         return (
             f"{self.method}\nchisq = {self.statistic:.4f}, df = {self.df}, "
             f"p-value {p_text}\n"
-            f"{self.coefficients.round(6).to_string()}"
+            + (
+                f"wild cluster bootstrap ({self.n_boot} samples): p-value "
+                f"{format_p(self.bootstrap_p_value)}\n"
+                if self.bootstrap_p_value is not None
+                else ""
+            )
+            + f"{self.coefficients.round(6).to_string()}"
         )
 
 
@@ -205,7 +217,15 @@ def _compared_names(fe_params: pd.Index, re_params: pd.Index, time_invariant) ->
     return fe_names
 
 
-def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResult:
+def hausman(
+    fe,
+    re,
+    method: str = "chisq",
+    robust: bool = False,
+    n_boot: int | None = None,
+    weights: str = "webb",
+    seed: int | None = None,
+) -> HausmanResult:
     """Hausman test of fixed against random effects (H0: the individual effect is
     uncorrelated with the regressors, so both estimators are consistent).
 
@@ -229,6 +249,18 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
         With ``method="aux"``: use the cluster-robust (by entity) covariance without small-sample
         correction (``vcovHC(method = "arellano", type = "HC0")`` in R), valid under
         heteroscedasticity and serial correlation. The classical test has no robust form.
+    n_boot : int, optional
+        With ``method="aux", robust=True``: also a restricted wild cluster bootstrap p-value
+        (``bootstrap_p_value``) for panels with few entities, where the chi-squared reference
+        of the cluster-robust statistic over-rejects. The auxiliary regression is refitted
+        without the within-demeaned regressors (H0 imposed, theta kept at its estimate); each
+        sample multiplies the restricted residuals of entity j by one weight ``w_j`` and the
+        robust statistic is recomputed; the p-value is the share of bootstrap statistics at
+        least as large as the observed one.
+    weights : {"webb", "rademacher"}
+        Bootstrap weights (Webb's six-point distribution suits fewer than about 12 entities).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` for the bootstrap.
 
     Returns
     -------
@@ -260,7 +292,16 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     (2.3304, 2, 0.3119)
     >>> round(mt.panel.hausman(fe, re, method="aux", robust=True).statistic, 4)
     8.2998
+    >>> boot = mt.panel.hausman(fe, re, method="aux", robust=True, n_boot=999, seed=1)
+    >>> boot.n_boot, bool(boot.bootstrap_p_value > boot.p_value)
+    (999, True)
     """
+    if n_boot is not None and not (method == "aux" and robust):
+        raise ValueError("n_boot (the wild cluster bootstrap) needs method='aux', robust=True.")
+    if n_boot is not None and int(n_boot) < 99:
+        raise ValueError(f"n_boot must be at least 99; got {n_boot}.")
+    if weights not in ("webb", "rademacher"):
+        raise ValueError(f"weights must be 'webb' or 'rademacher'; got {weights!r}.")
     if method not in ("chisq", "aux"):
         raise ValueError(f"method must be 'chisq' or 'aux'; got {method!r}.")
     if robust and method == "chisq":
@@ -314,7 +355,7 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     _check_same_regressors(fe, re, names)
     if method == "chisq":
         return _hausman_chisq(fe, re_params, re_cov, names)
-    return _hausman_aux(y, exog, theta, names, robust)
+    return _hausman_aux(y, exog, theta, names, robust, n_boot, weights, seed)
 
 
 _CHISQ_COLUMNS = ("fe", "re", "difference", "std_error")
@@ -360,7 +401,39 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     )
 
 
-def _hausman_aux(y, exog, theta, names, robust) -> HausmanResult:
+def _wild_statistics(regressors, tested, y_star, codes, n_entities, n_boot, weights, seed):
+    """Robust Wald statistics of the tested coefficients in wild cluster bootstrap samples drawn
+    with H0 imposed (the restricted fit without the tested columns)."""
+    kept = np.setdiff1d(np.arange(regressors.shape[1]), tested)
+    R = regressors[:, kept]
+    fitted_r = R @ np.linalg.lstsq(R, y_star, rcond=None)[0]
+    resid_r = y_star - fitted_r
+    rng = np.random.default_rng(seed)
+    if weights == "rademacher":
+        values = np.array([-1.0, 1.0])
+    else:
+        values = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+    w = rng.choice(values, size=(n_entities, int(n_boot)))
+    y_b = fitted_r[:, None] + resid_r[:, None] * w[codes]  # (n, B)
+    bread = np.linalg.inv(regressors.T @ regressors)
+    coef = bread @ (regressors.T @ y_b)  # (p, B)
+    resid = y_b - regressors @ coef
+    # per entity: the tested rows of bread @ X_j' e_j, for every sample at once -> (G, q, B)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_entities))])
+    u = np.empty((n_entities, len(tested), int(n_boot)))
+    bt = bread[tested]
+    for j in range(n_entities):
+        rows = order[bounds[j] : bounds[j + 1]]
+        u[j] = bt @ (regressors[rows].T @ resid[rows])
+    V = np.einsum("gab,gcb->bac", u, u)  # (B, q, q)
+    b = coef[tested].T  # (B, q)
+    return np.einsum("ba,ba->b", b, np.linalg.solve(V, b[:, :, None])[:, :, 0])
+
+
+def _hausman_aux(
+    y, exog, theta, names, robust, n_boot=None, weights="webb", seed=None
+) -> HausmanResult:
     codes, entities = pd.factorize(exog.index.get_level_values(0))
     counts = np.bincount(codes).astype(float)
     theta_rows = theta.reindex(entities).to_numpy()[codes]
@@ -398,10 +471,18 @@ def _hausman_aux(y, exog, theta, names, robust) -> HausmanResult:
         [f"{nm} (within)" for nm in names],
         ("estimate", "std_error"),
     )
+    boot_p = None
+    if n_boot is not None:
+        stats_b = _wild_statistics(
+            regressors, tested, y_star, codes, len(entities), n_boot, weights, seed
+        )
+        boot_p = float(np.mean(stats_b >= statistic))
     return HausmanResult(
         statistic=statistic,
         df=df,
         p_value=float(special.chdtrc(df, statistic)),
         method=f"Regression-based Hausman test, {label}",
         table=table,
+        bootstrap_p_value=boot_p,
+        n_boot=None if n_boot is None else int(n_boot),
     )
