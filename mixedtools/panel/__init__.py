@@ -3,11 +3,15 @@
 * :func:`random_effects` -- the one-way random-effects GLS estimator with the variance
   components of Swamy-Arora (``"swar"``, plm's default and Stata's ``xtreg, re``),
   Wallace-Hussain (``"walhus"``), Amemiya (``"amemiya"``) or maximum likelihood (``"ml"``,
-  the multilevel random-intercept model), valid on unbalanced panels.
+  the multilevel random-intercept model), valid on unbalanced panels; with
+  ``effect="twoways"`` the two-way model of plm (random entity and period effects; balanced
+  panels; also Nerlove's estimator).
 * :func:`fixed_effects` -- the within estimator (plm's ``model = "within"``), the light twin of
-  linearmodels' ``PanelOLS`` with entity effects that :func:`hausman` takes.
+  linearmodels' ``PanelOLS`` with entity effects that :func:`hausman` takes; two-way with
+  ``effect="twoways"``.
 * :func:`hausman` -- the Hausman test of fixed against random effects: classical
-  (``plm::phtest``) or regression-based with a cluster-robust covariance.
+  (``plm::phtest``) or regression-based with a cluster-robust covariance, optionally with a wild
+  cluster bootstrap p-value for few entities.
 * :func:`mundlak` -- the correlated random-effects model: random effects plus the entity means
   of the time-varying regressors, whose slopes equal the fixed-effects (within) slopes.
 * :func:`cluster_robust` and :func:`wild_bootstrap` -- few-cluster inference for a within fit:

@@ -1,5 +1,6 @@
-"""Random-effects panel models: the one-way GLS estimator (Swamy-Arora, Wallace-Hussain, Amemiya or
-maximum likelihood, valid on unbalanced panels) and Mundlak's correlated random effects.
+"""Random-effects panel models: the one-way GLS estimator (Swamy-Arora, Wallace-Hussain, Amemiya,
+Nerlove or maximum likelihood, valid on unbalanced panels), the two-way GLS estimator of balanced
+panels (plm's ``effect = "twoways"``) and Mundlak's correlated random effects.
 
 Examples
 --------
