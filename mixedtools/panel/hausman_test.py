@@ -11,6 +11,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 from scipy import special
+from scipy.linalg import lapack
 
 from mixedtools.panel._design import (
     INTERCEPT_NAMES,
@@ -337,8 +338,12 @@ def hausman(
         and fe.design.index is re.design.index
         and np.array_equal(fe.design.y, re.design.y)
     ):
-        # both fitted by mixedtools to one DataFrame (fast path: no Series is built)
-        re_params, re_cov = re.params, re.cov
+        # both fitted by mixedtools to one DataFrame (fast path: arrays cached on the fits)
+        fe_names, fe_where, fe_b, fe_v = fe.arrays
+        re_names, re_where, re_b, re_v = re.arrays
+        names = _compared_names(fe_names, re_names, re.time_invariant)
+        _check_same_regressors(fe, re, names)
+        return _chisq_from_arrays(names, fe_where, fe_b, fe_v, re_where, re_b, re_v)
     else:
         re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
         _check_same_data(fe, y)
@@ -364,17 +369,32 @@ _CHISQ_COLUMNS = ("fe", "re", "difference", "std_error")
 def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     fe_params, fe_cov = fe.params, fe.cov  # linearmodels computes these on each access
     # positions by name (a dict: pandas' get_indexer costs more than the test itself here)
-    where_fe = {nm: i for i, nm in enumerate(fe_params.index.tolist())}
-    where_re = {nm: i for i, nm in enumerate(re_params.index.tolist())}
-    i_fe = np.array([where_fe[nm] for nm in names])
-    i_re = np.array([where_re[nm] for nm in names])
-    b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
+    return _chisq_from_arrays(
+        names,
+        {nm: i for i, nm in enumerate(fe_params.index.tolist())},
+        fe_params.to_numpy(),
+        fe_cov.to_numpy(),
+        {nm: i for i, nm in enumerate(re_params.index.tolist())},
+        re_params.to_numpy(),
+        re_cov.to_numpy(),
+    )
+
+
+def _chisq_from_arrays(names, where_fe, b_fe_all, v_fe, where_re, b_re_all, v_re):
+    """The classical statistic from coefficient vectors, covariances and name positions."""
+    i_fe = [where_fe[nm] for nm in names]
+    i_re = [where_re[nm] for nm in names]
+    b_fe, b_re = b_fe_all[i_fe], b_re_all[i_re]
     diff = b_fe - b_re
-    dcov = fe_cov.to_numpy()[i_fe][:, i_fe] - re_cov.to_numpy()[i_re][:, i_re]
-    try:  # positive definite (the usual case): one Cholesky factor gives the quadratic form
-        half = np.linalg.solve(np.linalg.cholesky(dcov), diff)
+    dcov = v_fe[i_fe][:, i_fe] - v_re[i_re][:, i_re]
+    # positive definite (the usual case): one Cholesky factor gives the quadratic form (raw
+    # LAPACK calls: numpy's and scipy's wrappers cost more than a k x k factorisation)
+    factor, info = lapack.dpotrf(dcov, lower=1)
+    if info == 0:
+        half, info = lapack.dtrtrs(factor, diff, lower=1)
+    if info == 0:
         quad, smallest = float(half @ half), None
-    except np.linalg.LinAlgError:
+    else:
         quad = float(diff @ np.linalg.solve(dcov, diff))
         smallest = float(np.linalg.eigvalsh((dcov + dcov.T) / 2)[0])
     if smallest is not None and smallest <= 0:
@@ -387,9 +407,8 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
             stacklevel=3,
         )
     statistic = abs(quad)
-    variances = np.diag(dcov).copy()
-    variances[variances <= 0] = np.nan
-    se = np.sqrt(variances)
+    variances = dcov.diagonal()
+    se = np.sqrt(np.where(variances > 0, variances, np.nan))
     table = (np.array([b_fe, b_re, diff, se]).T, list(names), _CHISQ_COLUMNS)
     df = len(names)
     return HausmanResult(

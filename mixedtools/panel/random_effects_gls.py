@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,18 @@ class RandomEffectsResult:
     sigma2_time: float | None = None
     theta_time: float | None = None
     theta_total: float | None = None
+
+    @cached_property
+    def arrays(self) -> tuple:
+        """``(names, position by name, params, cov)`` as a list, a dict and numpy arrays, computed
+        once (for :func:`hausman`, where pandas access costs more than the test)."""
+        names = self.params.index.tolist()
+        return (
+            names,
+            {nm: i for i, nm in enumerate(names)},
+            self.params.to_numpy(),
+            self.cov.to_numpy(),
+        )
 
     def summary(self) -> pd.DataFrame:
         """Coefficient table: estimate, std_error, t (z for ML) and p_value.

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,18 @@ class FixedEffectsResult:
     time_invariant: tuple = ()
     design: PanelDesign | None = field(default=None, compare=False)
     effect: str = "individual"
+
+    @cached_property
+    def arrays(self) -> tuple:
+        """``(names, position by name, params, cov)`` as a list, a dict and numpy arrays, computed
+        once (for :func:`hausman`, where pandas access costs more than the test)."""
+        names = self.params.index.tolist()
+        return (
+            names,
+            {nm: i for i, nm in enumerate(names)},
+            self.params.to_numpy(),
+            self.cov.to_numpy(),
+        )
 
     def summary(self) -> pd.DataFrame:
         """Coefficient table: estimate, std_error, t and p_value (t with ``df_resid`` df)."""
