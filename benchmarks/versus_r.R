@@ -14,6 +14,7 @@ suppressPackageStartupMessages({
   library(afex)
   library(plm)
   library(sandwich)
+  library(clubSandwich)
   library(metafor)
 })
 args <- commandArgs(trailingOnly = TRUE)
@@ -220,6 +221,32 @@ cases[["panel mundlak (Grunfeld)"]] <- function() {
     list(params = num(coef(fit)))
   }
 }
+for (method in c("swar", "walhus", "amemiya", "nerlove")) {
+  local({
+    m <- method
+    cases[[sprintf("panel random_effects %s two-way (Grunfeld)", m)]] <<- function() {
+      function() {
+        fit <- plm(inv ~ value + capital, data = pgrunfeld, model = "random",
+                   effect = "twoways", random.method = m)
+        list(params = num(coef(fit)), se = num(sqrt(diag(vcov(fit)))),
+             sigma2 = num(ercomp(fit)$sigma2[c("idios", "id", "time")]))
+      }
+    }
+  })
+}
+cases[["panel fixed_effects two-way (Grunfeld)"]] <- function() {
+  function() {
+    fe <- plm(inv ~ value + capital, data = pgrunfeld, model = "within", effect = "twoways")
+    list(params = num(coef(fe)), se = num(sqrt(diag(vcov(fe)))))
+  }
+}
+cases[["panel cluster_robust CR2 (within fit given)"]] <- function() {
+  fe <- within_fit()
+  function() {
+    ct <- coef_test(fe, vcov = "CR2", cluster = pgrunfeld$firm, test = "Satterthwaite")
+    list(se = num(ct$SE), df = num(ct$df_Satt), p = num(ct$p_Satt))
+  }
+}
 
 # ---- meta ---------------------------------------------------------------------------------------
 cases[["meta escalc RR (BCG)"]] <- function() {
@@ -311,7 +338,7 @@ result <- list(
   machine = sprintf("%s, %d CPUs, BLAS %s, threads %s, OPENBLAS_NUM_THREADS=%s, load %s",
                     R.version.string, parallel::detectCores(), blas_lib, blas,
                     Sys.getenv("OPENBLAS_NUM_THREADS", "unset"), load_avg),
-  versions = lapply(c("lme4", "lmerTest", "pbkrtest", "car", "afex", "plm", "metafor"),
+  versions = lapply(c("lme4", "lmerTest", "pbkrtest", "car", "afex", "plm", "clubSandwich", "metafor"),
                     function(p) as.character(packageVersion(p))),
   cases = list()
 )

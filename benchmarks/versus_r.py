@@ -5,10 +5,11 @@ numbers agree -- the largest relative difference over the compared numbers (abso
 bootstrap p-value, which agrees only within Monte Carlo error) next to its tolerance.
 
 R's side is ``benchmarks/versus_r.R``, run from here with ``Rscript`` when R is installed (lme4,
-lmerTest, pbkrtest, car, afex, plm, metafor), topic by topic (lmm, anova, panel, meta) just before
-our side of the same topic. It reads the same data (the bundled CSV files, and the simulated data
-sets this script writes) and times every twin as we time ours: a repeat count chosen so that one
-batch takes at least ~50 ms, then the median over at least three batches of the time per call.
+lmerTest, pbkrtest, car, afex, plm, clubSandwich, metafor), topic by topic (lmm, anova, panel,
+meta) just before our side of the same topic. It reads the same data (the bundled CSV files, and
+the simulated data sets this script writes) and times every twin as we time ours: a repeat count
+chosen so that one batch takes at least ~50 ms, then the median over at least three batches of
+the time per call.
 Without R the script says so and prints our side alone.
 
 Each row times the whole call a user makes, data already loaded: e.g. ``lmer + Satterthwaite``
@@ -390,6 +391,47 @@ def _panel_path_linearmodels(d: Data):
         fe = _panelols(d.grunfeld)
         re = mt.panel.random_effects(GRUNFELD, d.grunfeld)
         return {"re": _floats(re.params), "chisq": _floats(mt.panel.hausman(fe, re).statistic)}
+
+    return run
+
+
+for _method in ("swar", "walhus", "amemiya", "nerlove"):
+
+    @case(f"panel random_effects {_method} two-way (Grunfeld)", f"plm twoways, {_method!r}")
+    def _re_twoways(d: Data, method=_method):
+        def run():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a year variance estimated < 0, set to 0
+                fit = mt.panel.random_effects(GRUNFELD, d.grunfeld, method=method, effect="twoways")
+            return {
+                "params": _floats(fit.params),
+                "se": _floats(fit.std_errors),
+                "sigma2": _floats([fit.sigma2_idios, fit.sigma2_id, fit.sigma2_time]),
+            }
+
+        return run
+
+
+@case("panel fixed_effects two-way (Grunfeld)", "plm within, effect = 'twoways'")
+def _fixed_twoways(d: Data):
+    def run():
+        fe = mt.panel.fixed_effects(GRUNFELD, d.grunfeld, effect="twoways")
+        return {"params": _floats(fe.params), "se": _floats(fe.std_errors)}
+
+    return run
+
+
+@case("panel cluster_robust CR2 (within fit given)", "clubSandwich::coef_test(vcov = 'CR2')")
+def _cluster_robust(d: Data):
+    fe = mt.panel.fixed_effects(GRUNFELD, d.grunfeld)
+
+    def run():
+        table = mt.panel.cluster_robust(fe)
+        return {
+            "se": _floats(table["std_error"]),
+            "df": _floats(table["df"]),
+            "p": _floats(table["p_value"]),
+        }
 
     return run
 

@@ -18,6 +18,7 @@ BASE = {
     "mixedtools._threads",
     "mixedtools._progress",
     "mixedtools._warnings",
+    "mixedtools._sandwich",  # CR2 linear algebra shared by meta and panel
     "mixedtools.report",
     "mixedtools.datasets",
     "mixedtools.rformula",  # the formula front-end of lmm, meta and panel

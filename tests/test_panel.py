@@ -335,7 +335,7 @@ def test_error_for_duplicated_rows_unknown_method_and_effects_terms():
     with pytest.raises(ValueError, match="repeated"):
         mt.panel.random_effects("inv ~ 1 + value", pd.concat([data, data.iloc[:2]]))
     with pytest.raises(ValueError, match="method must be one of"):
-        mt.panel.random_effects("inv ~ 1 + value", data, method="nerlove")
+        mt.panel.random_effects("inv ~ 1 + value", data, method="bhargava")
     with pytest.raises(ValueError, match="EntityEffects"):
         mt.panel.random_effects("inv ~ 1 + value + EntityEffects", data)
     with pytest.raises(ValueError, match="collinear"):

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from mixedtools._sandwich import inv_sqrt_psd as _inv_sqrt_psd
 from mixedtools.meta._full_v import cluster_codes, same_cluster_matrices
 from mixedtools.meta._pairing import pair_with_fit
 from mixedtools.meta.multilevel import RmaMvResult
@@ -61,16 +62,6 @@ from mixedtools.meta.univariate import RmaResult
 __all__ = ["robust", "RobustResult", "VCOV_TYPES"]
 
 VCOV_TYPES = ("CR0", "CR1", "CR2")
-
-
-def _inv_sqrt_psd(A):
-    """Symmetric ``A^(-1/2)``; eigenvalues below 1e-12 times the largest count as 0 (a generalised
-    inverse root, as clubSandwich's ``matrix_power``, which uses an absolute 1e-12)."""
-    values, vectors = np.linalg.eigh((A + A.T) / 2)
-    keep = values > max(values.max(), 0) * 1e-12
-    inv_root = np.zeros_like(values)
-    inv_root[keep] = 1 / np.sqrt(values[keep])
-    return (vectors * inv_root) @ vectors.T
 
 
 def _model_parts(result):

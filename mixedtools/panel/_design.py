@@ -90,6 +90,58 @@ class PanelDesign:
         """Within transformation: subtract each entity's mean."""
         return values - self.expand(self.entity_means(values))
 
+    @cached_property
+    def time_codes(self) -> np.ndarray:
+        """Period number of each row, 0 .. n_periods - 1 (periods sorted)."""
+        return pd.factorize(self.index.get_level_values(1), sort=True)[0]
+
+    @cached_property
+    def time_counts(self) -> np.ndarray:
+        """Number of entities observed in each period."""
+        return np.bincount(self.time_codes).astype(float)
+
+    @property
+    def n_periods(self) -> int:
+        return self.time_counts.shape[0]
+
+    def time_means(self, values: np.ndarray) -> np.ndarray:
+        """Period means of `values` (n,) or (n, k): one row per period."""
+        values = np.asarray(values, dtype=float)
+        codes, counts = self.time_codes, self.time_counts
+        if values.ndim == 1:
+            return np.bincount(codes, weights=values, minlength=len(counts)) / counts
+        sums = np.empty((len(counts), values.shape[1]))
+        for j in range(values.shape[1]):
+            sums[:, j] = np.bincount(codes, weights=values[:, j], minlength=len(counts))
+        return sums / counts[:, None]
+
+    @property
+    def fully_balanced(self) -> bool:
+        """Every entity observed in every period (a two-way balanced panel)."""
+        return self.balanced and int(self.counts[0]) == self.n_periods
+
+    def twoway_demean(self, values: np.ndarray) -> np.ndarray:
+        """Two-way within transformation: the residuals of `values` on entity and period
+        dummies. Balanced panels: ``v - vbar_i - vbar_t + vbar``; unbalanced panels: entity
+        demeaning, then the entity-demeaned period dummies partialled out (Frisch-Waugh-Lovell).
+        """
+        values = np.asarray(values, dtype=float)
+        if self.fully_balanced:
+            grand = values.mean(axis=0)
+            return (
+                values
+                - self.expand(self.entity_means(values))
+                - self.time_means(values)[self.time_codes]
+                + grand
+            )
+        within = self.demean(values)
+        dummies = np.zeros((self.n_obs, self.n_periods - 1))
+        rows = np.flatnonzero(self.time_codes > 0)
+        dummies[rows, self.time_codes[rows] - 1] = 1.0
+        dummies = self.demean(dummies)
+        coef, *_ = np.linalg.lstsq(dummies, within, rcond=None)
+        return within - dummies @ coef
+
     def intercept_columns(self) -> np.ndarray:
         """Boolean mask of the constant column(s) named like an intercept."""
         return np.array([name in INTERCEPT_NAMES for name in self.names])

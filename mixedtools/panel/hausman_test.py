@@ -5,11 +5,13 @@ regression-based with a cluster-robust covariance.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import special
+from scipy.linalg import lapack
 
 from mixedtools.panel._design import (
     INTERCEPT_NAMES,
@@ -37,13 +39,26 @@ class HausmanResult:
     coefficients : pandas.DataFrame
         The compared coefficients: ``fe``, ``re`` and ``difference`` (classical test), or the
         coefficients of the within-demeaned regressors and their standard errors (``"aux"``).
+        Built on first access from ``table``, ``(values, row names, column names)``: a
+        DataFrame costs more than the test itself on a small panel.
+    bootstrap_p_value : float or None
+        With ``n_boot``: the wild cluster bootstrap p-value of the robust regression-based test.
+    n_boot : int or None
+        Number of bootstrap samples.
     """
 
     statistic: float
     df: int
     p_value: float
     method: str
-    coefficients: pd.DataFrame
+    table: tuple = field(compare=False)
+    bootstrap_p_value: float | None = None
+    n_boot: int | None = None
+
+    @cached_property
+    def coefficients(self) -> pd.DataFrame:
+        values, rows, columns = self.table
+        return pd.DataFrame(values, index=pd.Index(rows), columns=pd.Index(columns))
 
     def __repr__(self) -> str:
         p_text = format_p(self.p_value)
@@ -51,7 +66,13 @@ class HausmanResult:
         return (
             f"{self.method}\nchisq = {self.statistic:.4f}, df = {self.df}, "
             f"p-value {p_text}\n"
-            f"{self.coefficients.round(6).to_string()}"
+            + (
+                f"wild cluster bootstrap ({self.n_boot} samples): p-value "
+                f"{format_p(self.bootstrap_p_value)}\n"
+                if self.bootstrap_p_value is not None
+                else ""
+            )
+            + f"{self.coefficients.round(6).to_string()}"
         )
 
 
@@ -139,14 +160,32 @@ def _regressors(fit) -> pd.DataFrame:
     return exog
 
 
+def _design_columns(fit, names):
+    """The named regressor columns of a mixedtools fit as an array (no DataFrame is built)."""
+    where = {nm: i for i, nm in enumerate(fit.design.names)}
+    return fit.design.X[:, [where[nm] for nm in names]]
+
+
 def _check_same_regressors(fe, re, names) -> None:
     """Refuse fits whose regressors share a name but not their values (e.g. ``value`` in one and
     ``log(value)`` stored as ``value`` in the other): the test would compare unrelated slopes."""
-    a, b = _regressors(fe)[names], _regressors(re)[names]
-    if not _same_index(a.index, b.index):  # the same rows in another order (_check_same_data)
-        a, b = a.sort_index(), b.sort_index()
-    rows = a.index
-    a, b = a.to_numpy(float), b.to_numpy(float)
+    mine = (FixedEffectsResult, RandomEffectsResult)
+    if (
+        isinstance(fe, mine)
+        and isinstance(re, mine)
+        and (fe.design.index is re.design.index or _same_index(fe.design.index, re.design.index))
+    ):
+        # both fits of mixedtools on the same rows: compare the arrays (fast path)
+        rows = fe.design.index
+        a, b = _design_columns(fe, names), _design_columns(re, names)
+    else:
+        a, b = _regressors(fe)[names], _regressors(re)[names]
+        if not _same_index(a.index, b.index):  # the same rows in another order
+            a, b = a.sort_index(), b.sort_index()
+        rows = a.index
+        a, b = a.to_numpy(float), b.to_numpy(float)
+    if a.shape == b.shape and np.array_equal(a, b):
+        return
     scale = np.maximum(np.abs(a).max(axis=0), np.abs(b).max(axis=0))
     differ = ~np.isclose(a, b, rtol=1e-8, atol=0) & (np.abs(a - b) > 1e-12 * scale)
     columns = np.flatnonzero(differ.any(axis=0))
@@ -179,7 +218,15 @@ def _compared_names(fe_params: pd.Index, re_params: pd.Index, time_invariant) ->
     return fe_names
 
 
-def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResult:
+def hausman(
+    fe,
+    re,
+    method: str = "chisq",
+    robust: bool = False,
+    n_boot: int | None = None,
+    weights: str = "webb",
+    seed: int | None = None,
+) -> HausmanResult:
     """Hausman test of fixed against random effects (H0: the individual effect is
     uncorrelated with the regressors, so both estimators are consistent).
 
@@ -203,6 +250,18 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
         With ``method="aux"``: use the cluster-robust (by entity) covariance without small-sample
         correction (``vcovHC(method = "arellano", type = "HC0")`` in R), valid under
         heteroscedasticity and serial correlation. The classical test has no robust form.
+    n_boot : int, optional
+        With ``method="aux", robust=True``: also a restricted wild cluster bootstrap p-value
+        (``bootstrap_p_value``) for panels with few entities, where the chi-squared reference
+        of the cluster-robust statistic over-rejects. The auxiliary regression is refitted
+        without the within-demeaned regressors (H0 imposed, theta kept at its estimate); each
+        sample multiplies the restricted residuals of entity j by one weight ``w_j`` and the
+        robust statistic is recomputed; the p-value is the share of bootstrap statistics at
+        least as large as the observed one.
+    weights : {"webb", "rademacher"}
+        Bootstrap weights (Webb's six-point distribution suits fewer than about 12 entities).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` for the bootstrap.
 
     Returns
     -------
@@ -234,7 +293,16 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     (2.3304, 2, 0.3119)
     >>> round(mt.panel.hausman(fe, re, method="aux", robust=True).statistic, 4)
     8.2998
+    >>> boot = mt.panel.hausman(fe, re, method="aux", robust=True, n_boot=999, seed=1)
+    >>> boot.n_boot, bool(boot.bootstrap_p_value > boot.p_value)
+    (999, True)
     """
+    if n_boot is not None and not (method == "aux" and robust):
+        raise ValueError("n_boot (the wild cluster bootstrap) needs method='aux', robust=True.")
+    if n_boot is not None and int(n_boot) < 99:
+        raise ValueError(f"n_boot must be at least 99; got {n_boot}.")
+    if weights not in ("webb", "rademacher"):
+        raise ValueError(f"weights must be 'webb' or 'rademacher'; got {weights!r}.")
     if method not in ("chisq", "aux"):
         raise ValueError(f"method must be 'chisq' or 'aux'; got {method!r}.")
     if robust and method == "chisq":
@@ -242,6 +310,18 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
             "the classical Hausman test has no robust form; use method='aux', robust=True."
         )
     _check_fe(fe)
+    fe_effect = getattr(fe, "effect", "individual")
+    re_effect = getattr(re, "effect", "individual")
+    if fe_effect != re_effect:
+        raise ValueError(
+            f"fe has effect={fe_effect!r} and re effect={re_effect!r}; fit both with the same "
+            "effect (e.g. effect='twoways' in fixed_effects and random_effects)."
+        )
+    if method == "aux" and fe_effect != "individual":
+        raise ValueError(
+            "the regression-based test is implemented for one-way (entity) effects; use "
+            "method='chisq' for two-way fits, or mundlak() with period dummies."
+        )
     if method == "chisq":
         for label, fit in (("fe", fe), ("re", re)):
             cov_type = getattr(fit, "_cov_type", "Unadjusted")
@@ -251,8 +331,22 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
                     f"{label} was fitted with cov_type {cov_type!r}. Refit with the default "
                     "covariance, or use method='aux', robust=True for a robust test."
                 )
-    re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
-    _check_same_data(fe, y)
+    if (
+        method == "chisq"
+        and isinstance(fe, FixedEffectsResult)
+        and isinstance(re, RandomEffectsResult)
+        and fe.design.index is re.design.index
+        and np.array_equal(fe.design.y, re.design.y)
+    ):
+        # both fitted by mixedtools to one DataFrame (fast path: arrays cached on the fits)
+        fe_names, fe_where, fe_b, fe_v = fe.arrays
+        re_names, re_where, re_b, re_v = re.arrays
+        names = _compared_names(fe_names, re_names, re.time_invariant)
+        _check_same_regressors(fe, re, names)
+        return _chisq_from_arrays(names, fe_where, fe_b, fe_v, re_where, re_b, re_v)
+    else:
+        re_params, re_cov, y, exog, theta = _re_parts(re, with_exog=method == "aux")
+        _check_same_data(fe, y)
     if isinstance(re, RandomEffectsResult):
         time_invariant = re.time_invariant
     elif set(re_params.index) - set(fe.params.index) - set(INTERCEPT_NAMES):
@@ -266,25 +360,44 @@ def hausman(fe, re, method: str = "chisq", robust: bool = False) -> HausmanResul
     _check_same_regressors(fe, re, names)
     if method == "chisq":
         return _hausman_chisq(fe, re_params, re_cov, names)
-    return _hausman_aux(y, exog, theta, names, robust)
+    return _hausman_aux(y, exog, theta, names, robust, n_boot, weights, seed)
 
 
-_CHISQ_COLUMNS = pd.Index(["fe", "re", "difference", "std_error"])
+_CHISQ_COLUMNS = ("fe", "re", "difference", "std_error")
 
 
 def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
     fe_params, fe_cov = fe.params, fe.cov  # linearmodels computes these on each access
     # positions by name (a dict: pandas' get_indexer costs more than the test itself here)
-    where_fe = {nm: i for i, nm in enumerate(fe_params.index.tolist())}
-    where_re = {nm: i for i, nm in enumerate(re_params.index.tolist())}
-    i_fe = np.array([where_fe[nm] for nm in names])
-    i_re = np.array([where_re[nm] for nm in names])
-    b_fe, b_re = fe_params.to_numpy()[i_fe], re_params.to_numpy()[i_re]
+    return _chisq_from_arrays(
+        names,
+        {nm: i for i, nm in enumerate(fe_params.index.tolist())},
+        fe_params.to_numpy(),
+        fe_cov.to_numpy(),
+        {nm: i for i, nm in enumerate(re_params.index.tolist())},
+        re_params.to_numpy(),
+        re_cov.to_numpy(),
+    )
+
+
+def _chisq_from_arrays(names, where_fe, b_fe_all, v_fe, where_re, b_re_all, v_re):
+    """The classical statistic from coefficient vectors, covariances and name positions."""
+    i_fe = [where_fe[nm] for nm in names]
+    i_re = [where_re[nm] for nm in names]
+    b_fe, b_re = b_fe_all[i_fe], b_re_all[i_re]
     diff = b_fe - b_re
-    dcov = fe_cov.to_numpy()[np.ix_(i_fe, i_fe)] - re_cov.to_numpy()[np.ix_(i_re, i_re)]
-    quad = float(diff @ np.linalg.solve(dcov, diff))
-    smallest = float(np.linalg.eigvalsh((dcov + dcov.T) / 2).min())
-    if smallest <= 0:
+    dcov = v_fe[i_fe][:, i_fe] - v_re[i_re][:, i_re]
+    # positive definite (the usual case): one Cholesky factor gives the quadratic form (raw
+    # LAPACK calls: numpy's and scipy's wrappers cost more than a k x k factorisation)
+    factor, info = lapack.dpotrf(dcov, lower=1)
+    if info == 0:
+        half, info = lapack.dtrtrs(factor, diff, lower=1)
+    if info == 0:
+        quad, smallest = float(half @ half), None
+    else:
+        quad = float(diff @ np.linalg.solve(dcov, diff))
+        smallest = float(np.linalg.eigvalsh((dcov + dcov.T) / 2)[0])
+    if smallest is not None and smallest <= 0:
         warnings.warn(
             "V_FE - V_RE is not positive definite (smallest eigenvalue "
             f"{smallest:.3g}); the classical Hausman statistic is not a valid chi-squared "
@@ -294,23 +407,52 @@ def _hausman_chisq(fe, re_params, re_cov, names) -> HausmanResult:
             stacklevel=3,
         )
     statistic = abs(quad)
-    variances = np.diag(dcov).copy()
-    variances[variances <= 0] = np.nan
-    se = np.sqrt(variances)
-    table = pd.DataFrame(
-        np.column_stack([b_fe, b_re, diff, se]), index=fe_params.index[i_fe], columns=_CHISQ_COLUMNS
-    )
+    variances = dcov.diagonal()
+    se = np.sqrt(np.where(variances > 0, variances, np.nan))
+    table = (np.array([b_fe, b_re, diff, se]).T, list(names), _CHISQ_COLUMNS)
     df = len(names)
     return HausmanResult(
         statistic=statistic,
         df=df,
         p_value=float(special.chdtrc(df, statistic)),
         method="Hausman test (classical), H0: random effects consistent",
-        coefficients=table,
+        table=table,
     )
 
 
-def _hausman_aux(y, exog, theta, names, robust) -> HausmanResult:
+def _wild_statistics(regressors, tested, y_star, codes, n_entities, n_boot, weights, seed):
+    """Robust Wald statistics of the tested coefficients in wild cluster bootstrap samples drawn
+    with H0 imposed (the restricted fit without the tested columns)."""
+    kept = np.setdiff1d(np.arange(regressors.shape[1]), tested)
+    R = regressors[:, kept]
+    fitted_r = R @ np.linalg.lstsq(R, y_star, rcond=None)[0]
+    resid_r = y_star - fitted_r
+    rng = np.random.default_rng(seed)
+    if weights == "rademacher":
+        values = np.array([-1.0, 1.0])
+    else:
+        values = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+    w = rng.choice(values, size=(n_entities, int(n_boot)))
+    y_b = fitted_r[:, None] + resid_r[:, None] * w[codes]  # (n, B)
+    bread = np.linalg.inv(regressors.T @ regressors)
+    coef = bread @ (regressors.T @ y_b)  # (p, B)
+    resid = y_b - regressors @ coef
+    # per entity: the tested rows of bread @ X_j' e_j, for every sample at once -> (G, q, B)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_entities))])
+    u = np.empty((n_entities, len(tested), int(n_boot)))
+    bt = bread[tested]
+    for j in range(n_entities):
+        rows = order[bounds[j] : bounds[j + 1]]
+        u[j] = bt @ (regressors[rows].T @ resid[rows])
+    V = np.einsum("gab,gcb->bac", u, u)  # (B, q, q)
+    b = coef[tested].T  # (B, q)
+    return np.einsum("ba,ba->b", b, np.linalg.solve(V, b[:, :, None])[:, :, 0])
+
+
+def _hausman_aux(
+    y, exog, theta, names, robust, n_boot=None, weights="webb", seed=None
+) -> HausmanResult:
     codes, entities = pd.factorize(exog.index.get_level_values(0))
     counts = np.bincount(codes).astype(float)
     theta_rows = theta.reindex(entities).to_numpy()[codes]
@@ -343,14 +485,23 @@ def _hausman_aux(y, exog, theta, names, robust) -> HausmanResult:
     statistic = float(b @ np.linalg.solve(cov[np.ix_(tested, tested)], b))
     df = len(tested)
     label = "cluster-robust (Arellano, HC0)" if robust else "classical covariance"
-    table = pd.DataFrame(
-        {"estimate": b, "std_error": np.sqrt(np.diag(cov)[tested])},
-        index=[f"{nm} (within)" for nm in names],
+    table = (
+        np.column_stack([b, np.sqrt(np.diag(cov)[tested])]),
+        [f"{nm} (within)" for nm in names],
+        ("estimate", "std_error"),
     )
+    boot_p = None
+    if n_boot is not None:
+        stats_b = _wild_statistics(
+            regressors, tested, y_star, codes, len(entities), n_boot, weights, seed
+        )
+        boot_p = float(np.mean(stats_b >= statistic))
     return HausmanResult(
         statistic=statistic,
         df=df,
         p_value=float(special.chdtrc(df, statistic)),
         method=f"Regression-based Hausman test, {label}",
-        coefficients=table,
+        table=table,
+        bootstrap_p_value=boot_p,
+        n_boot=None if n_boot is None else int(n_boot),
     )

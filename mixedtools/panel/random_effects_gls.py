@@ -1,5 +1,6 @@
-"""Random-effects panel models: the one-way GLS estimator (Swamy-Arora, Wallace-Hussain, Amemiya or
-maximum likelihood, valid on unbalanced panels) and Mundlak's correlated random effects.
+"""Random-effects panel models: the one-way GLS estimator (Swamy-Arora, Wallace-Hussain, Amemiya,
+Nerlove or maximum likelihood, valid on unbalanced panels), the two-way GLS estimator of balanced
+panels (plm's ``effect = "twoways"``) and Mundlak's correlated random effects.
 
 Examples
 --------
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -33,8 +35,12 @@ from mixedtools.rformula import model_frame
 __all__ = ["RandomEffectsResult", "random_effects", "mundlak"]
 
 
-#: The variance-component estimators of :func:`random_effects`.
+#: The variance-component estimators of :func:`random_effects` compared in the book's table
+#: (``"nerlove"`` is accepted too; two-way models take the FGLS methods and ``"nerlove"``).
 METHODS = ("swar", "walhus", "amemiya", "ml")
+_ALL_METHODS = (*METHODS, "nerlove")
+#: The effects of :func:`random_effects` and :func:`fixed_effects` (plm's ``effect``).
+EFFECTS = ("individual", "twoways")
 
 
 # Results
@@ -66,6 +72,14 @@ class RandomEffectsResult:
         Regressors that do not vary within any entity (fixed effects cannot estimate them).
     design : PanelDesign
         The response, regressors and entity structure used (for :func:`hausman`).
+    effect : str
+        ``"individual"`` or ``"twoways"``.
+    sigma2_time : float or None
+        Variance of the period effects (two-way models).
+    theta_time, theta_total : float or None
+        Two-way models (balanced): the transformation is
+        ``y - theta ybar_i - theta_time ybar_t + theta_total ybar`` (plm's ``theta$id``,
+        ``theta$time`` and ``theta$total``; ``theta`` holds ``theta$id`` per entity).
     """
 
     params: pd.Series
@@ -82,6 +96,22 @@ class RandomEffectsResult:
     loglik: float | None = None
     time_invariant: tuple = ()
     design: PanelDesign | None = field(default=None, compare=False)
+    effect: str = "individual"
+    sigma2_time: float | None = None
+    theta_time: float | None = None
+    theta_total: float | None = None
+
+    @cached_property
+    def arrays(self) -> tuple:
+        """``(names, position by name, params, cov)`` as a list, a dict and numpy arrays, computed
+        once (for :func:`hausman`, where pandas access costs more than the test)."""
+        names = self.params.index.tolist()
+        return (
+            names,
+            {nm: i for i, nm in enumerate(names)},
+            self.params.to_numpy(),
+            self.cov.to_numpy(),
+        )
 
     def summary(self) -> pd.DataFrame:
         """Coefficient table: estimate, std_error, t (z for ML) and p_value.
@@ -100,11 +130,21 @@ class RandomEffectsResult:
 
     def __repr__(self) -> str:
         balance = "balanced" if self.balanced else "unbalanced"
-        lines = [
-            f"Random-effects panel model ({_METHOD_LABELS[self.method]}), {balance}: "
-            f"{self.n_obs} observations, {self.n_entities} entities",
+        components = (
             f"sigma2_idios = {self.sigma2_idios:.6g}, sigma2_id = {self.sigma2_id:.6g}, "
-            f"theta = {_theta_text(self.theta)}",
+            f"theta = {_theta_text(self.theta)}"
+        )
+        if self.effect == "twoways":
+            components = (
+                f"sigma2_idios = {self.sigma2_idios:.6g}, sigma2_id = {self.sigma2_id:.6g}, "
+                f"sigma2_time = {self.sigma2_time:.6g}; theta: id {self.theta.iloc[0]:.4f}, "
+                f"time {self.theta_time:.4f}, total {self.theta_total:.4f}"
+            )
+        two = ", two-way" if self.effect == "twoways" else ""
+        lines = [
+            f"Random-effects panel model ({_METHOD_LABELS[self.method]}{two}), {balance}: "
+            f"{self.n_obs} observations, {self.n_entities} entities",
+            components,
             format_table(self.summary().round(6)).to_string(),
         ]
         return "\n".join(lines)
@@ -115,6 +155,7 @@ _METHOD_LABELS = {
     "walhus": "Wallace-Hussain",
     "amemiya": "Amemiya",
     "ml": "maximum likelihood",
+    "nerlove": "Nerlove",
 }
 
 
@@ -222,6 +263,122 @@ def _components(design: PanelDesign, method: str, varying: np.ndarray) -> tuple[
         trace = np.trace(np.linalg.solve(Xw.T @ Xw, cp_xbetween))
         M = np.array([[n - N - Xw.shape[1], 0.0], [N - 1 + trace, n - np.sum(T**2) / n]])
     return _solve_components(M, quad)
+
+
+def _nerlove_oneway(design: PanelDesign, varying: np.ndarray) -> tuple[float, float]:
+    """Nerlove's estimator (plm's ``random.method = "nerlove"``): sigma2_idios = RSS_within / n,
+    sigma2_id = the (T_i-weighted, on unbalanced panels) variance of the estimated entity
+    effects, with divisor N - 1."""
+    beta_w, resid_w, _ = _within_fit(design, varying)
+    n, N, T = design.n_obs, design.n_entities, design.counts
+    Xv = design.X[:, varying]
+    effects = design.entity_means(design.y) - design.entity_means(Xv) @ beta_w
+    if design.balanced:
+        sigma2_id = np.sum((effects - effects.mean()) ** 2) / (N - 1)
+    else:
+        # plm's fixef(type = "dmean") centres the effects at their observation-weighted mean
+        centred = effects - (T @ effects) / n
+        sigma2_id = np.sum(centred**2 * T / n) * N / (N - 1)
+    return float(resid_w @ resid_w / n), float(sigma2_id)
+
+
+def _absorbed_twoways(design: PanelDesign) -> np.ndarray:
+    """Mask of the regressors without variation after the two-way within transformation."""
+    scale = np.maximum(np.abs(design.X).max(axis=0), 1.0)
+    return np.abs(design.twoway_demean(design.X)).max(axis=0) <= 1e-10 * scale
+
+
+def _twoway_components(design: PanelDesign, method: str) -> tuple[float, float, float]:
+    """(sigma2_idios, sigma2_id, sigma2_time) of the two-way model on a balanced panel, as plm's
+    ``ercomp(effect = "twoways")`` with its balanced-panel defaults (``dfcor``: 2 for Swamy-Arora,
+    1 for Wallace-Hussain and Amemiya). Negative estimates are set to 0, as plm does."""
+    n, N, T = design.n_obs, design.n_entities, design.n_periods
+    n_effects = N + T - 1
+    Z, y = design.X, design.y
+    Zw = design.twoway_demean(Z)
+    varying = ~_absorbed_twoways(design)
+    if not varying.any():
+        raise ValueError(
+            "two-way random effects need a regressor that varies within entities and periods."
+        )
+    Xw = Zw[:, varying]
+    yw = design.twoway_demean(y)
+    beta_w, *_ = np.linalg.lstsq(Xw, yw, rcond=None)
+    resid_w = yw - Xw @ beta_w
+    k_w = Xw.shape[1]
+    if method == "nerlove":
+        Xv = Z[:, varying]
+        alpha = design.entity_means(y) - design.entity_means(Xv) @ beta_w
+        lam = design.time_means(y) - design.time_means(Xv) @ beta_w
+        return (
+            float(resid_w @ resid_w / n),
+            float(np.sum((alpha - alpha.mean()) ** 2) / (N - 1)),
+            float(np.sum((lam - lam.mean()) ** 2) / (T - 1)),
+        )
+    if method == "swar":
+        # within residuals; between-entity and between-period regressions (with intercept)
+        quad_w, m_w = resid_w @ resid_w, n - n_effects - k_w
+        parts = []
+        for means in (design.entity_means, design.time_means):
+            Zb, yb = means(Z), means(y)
+            beta_b, *_ = np.linalg.lstsq(Zb, yb, rcond=None)
+            k_b = np.linalg.matrix_rank(Zb)  # intercept included: k_b = K + 1
+            parts.append((np.sum((yb - Zb @ beta_b) ** 2), len(yb) - k_b))
+    else:
+        if method == "walhus":
+            beta_p, *_ = np.linalg.lstsq(Z, y, rcond=None)
+            resid = y - Z @ beta_p
+        else:  # amemiya: the two-way within slopes with the overall intercept (as plm,
+            # regressors absorbed by the two-way effects drop out of this fit)
+            fitted = Z[:, varying] @ beta_w
+            resid = y - fitted - (y.mean() - fitted.mean())
+        tw = design.twoway_demean(resid)
+        quad_w, m_w = tw @ tw, n - n_effects
+        parts = [
+            (np.sum(design.entity_means(resid) ** 2), N),
+            (np.sum(design.time_means(resid) ** 2), T),
+        ]
+    # balanced panel: E quad_id = m_id (sigma2_idios + T sigma2_id) / T per entity mean, etc.
+    (quad_id, m_id), (quad_ts, m_ts) = parts
+    sigma2_idios = quad_w / m_w
+    # sum_i mean_i^2 has expectation m_id (sigma2_idios / T + sigma2_id)
+    sigma2_id = quad_id / m_id - sigma2_idios / T
+    sigma2_time = quad_ts / m_ts - sigma2_idios / N
+    negative = [nm for nm, v in (("individual", sigma2_id), ("time", sigma2_time)) if v < 0]
+    if negative:
+        warnings.warn(
+            f"the {' and '.join(negative)} variance is estimated as negative and set to 0, as "
+            "plm does.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return float(sigma2_idios), float(max(sigma2_id, 0.0)), float(max(sigma2_time, 0.0))
+
+
+def _twoway_gls(design: PanelDesign, s_idios: float, s_id: float, s_time: float):
+    """Thetas and the GLS fit of the balanced two-way model (plm's transformation)."""
+    N, T = design.n_entities, design.n_periods
+    theta_id = 1 - (1 + T * s_id / s_idios) ** -0.5
+    theta_time = 1 - (1 + N * s_time / s_idios) ** -0.5
+    if s_id == 0 or s_time == 0:
+        theta_total = 0.0  # plm sets it to 0 then (it equals 0 up to rounding)
+    else:
+        theta_total = (
+            theta_id + theta_time - 1 + (1 + N * s_time / s_idios + T * s_id / s_idios) ** -0.5
+        )
+
+    def transform(v):
+        return (
+            v
+            - theta_id * design.expand(design.entity_means(v))
+            - theta_time * design.time_means(v)[design.time_codes]
+            + theta_total * v.mean(axis=0)
+        )
+
+    y_star, Z_star = transform(design.y), transform(design.X)
+    cross = Z_star.T @ Z_star
+    beta = np.linalg.solve(cross, Z_star.T @ y_star)
+    return (theta_id, theta_time, theta_total), beta, y_star - Z_star @ beta, cross
 
 
 def _theta(design: PanelDesign, sigma2_idios: float, sigma2_id: float) -> np.ndarray:
@@ -365,17 +522,72 @@ def _parse(formula: str, data, eval_env: int, constant_warning: bool = True) -> 
     return design
 
 
-def _fit(design: PanelDesign, method: str) -> RandomEffectsResult:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
+def _fit_twoways(design: PanelDesign, method: str) -> RandomEffectsResult:
+    if method == "ml":
+        raise ValueError(
+            "method='ml' is one-way only; the two-way model by ML (or REML) is the crossed "
+            "random-intercept model, e.g. mt.lmer('y ~ x + (1 | firm) + (1 | year)', data)."
+        )
+    if not design.fully_balanced:
+        raise ValueError(
+            "two-way random effects are implemented for balanced panels (every entity in every "
+            "period); for an unbalanced panel use plm, or the crossed random-intercept model "
+            "mt.lmer('y ~ x + (1 | entity) + (1 | period)', data)."
+        )
+    s_idios, s_id, s_time = _twoway_components(design, method)
+    if s_idios <= 0:
+        raise ValueError("the idiosyncratic variance is estimated as 0: y is fitted exactly.")
+    (theta_id, theta_time, theta_total), beta, resid, cross = _twoway_gls(
+        design, s_idios, s_id, s_time
+    )
+    names = design.names
+    df_resid = design.n_obs - design.X.shape[1]
+    cov = resid @ resid / df_resid * np.linalg.inv(cross)
+    return RandomEffectsResult(
+        params=pd.Series(beta, index=names, name="estimate"),
+        std_errors=pd.Series(np.sqrt(np.diag(cov)), index=names, name="std_error"),
+        cov=pd.DataFrame(cov, index=names, columns=names),
+        sigma2_idios=s_idios,
+        sigma2_id=s_id,
+        theta=pd.Series(theta_id, index=design.entities, name="theta"),
+        method=method,
+        n_obs=design.n_obs,
+        n_entities=design.n_entities,
+        balanced=True,
+        df_resid=df_resid,
+        # here: the regressors the two-way effects absorb (no variation within entity and period)
+        time_invariant=tuple(
+            nm
+            for nm, inv in zip(names, _absorbed_twoways(design), strict=True)
+            if inv and nm not in INTERCEPT_NAMES
+        ),
+        design=design,
+        effect="twoways",
+        sigma2_time=s_time,
+        theta_time=float(theta_time),
+        theta_total=float(theta_total),
+    )
+
+
+def _fit(design: PanelDesign, method: str, effect: str = "individual") -> RandomEffectsResult:
+    if method not in _ALL_METHODS:
+        raise ValueError(f"method must be one of {_ALL_METHODS}; got {method!r}.")
+    if effect not in EFFECTS:
+        raise ValueError(f"effect must be one of {EFFECTS}; got {effect!r}.")
     if design.X.shape[1] == 0:
         raise ValueError("the model has no regressors; write e.g. 'y ~ 1'.")
     if np.linalg.matrix_rank(design.X) < design.X.shape[1]:
         raise ValueError(f"the regressors {design.names} are perfectly collinear.")
+    if effect == "twoways":
+        return _fit_twoways(design, method)
     invariant = design.time_invariant_columns()
     varying = ~invariant
     loglik = None
-    if method == "ml":
+    if method == "nerlove":
+        if not varying.any():
+            raise ValueError("method='nerlove' needs a regressor that varies within entities.")
+        sigma2_idios, sigma2_id = _nerlove_oneway(design, varying)
+    elif method == "ml":
         sigma2_idios, sigma2_id, loglik = _ml_components(design)
     else:
         if not varying.any():
@@ -412,8 +624,10 @@ def _fit(design: PanelDesign, method: str) -> RandomEffectsResult:
     )
 
 
-def random_effects(formula: str, data: pd.DataFrame, method: str = "swar") -> RandomEffectsResult:
-    """One-way random-effects GLS estimator, as plm's ``model = "random"``.
+def random_effects(
+    formula: str, data: pd.DataFrame, method: str = "swar", effect: str = "individual"
+) -> RandomEffectsResult:
+    """Random-effects GLS estimator, as plm's ``model = "random"``: one-way or two-way.
 
     The model is y_it = x_it' beta + u_i + e_it with var(u_i) = sigma2_id (tau_00) and
     var(e_it) = sigma2_idios (sigma^2). Each entity's data are quasi-demeaned with its own
@@ -431,6 +645,13 @@ def random_effects(formula: str, data: pd.DataFrame, method: str = "swar") -> Ra
         Estimator of the variance components: Swamy-Arora (plm's default, Stata's
         ``xtreg, re``), Wallace-Hussain, Amemiya, or maximum likelihood (which equals the
         multilevel random-intercept model fitted by ML, ``lmer(..., REML = FALSE)``).
+        ``"nerlove"`` (Nerlove's estimator: the variance of the estimated fixed effects) is
+        accepted as well.
+    effect : {"individual", "twoways"}
+        Entity effects (default), or entity and period effects, y_it = x_it' beta + u_i +
+        lambda_t + e_it, as plm's ``effect = "twoways"`` (balanced panels; methods "swar",
+        "walhus", "amemiya" and "nerlove" with plm's balanced-panel defaults). The
+        transformation is ``y - theta_id ybar_i - theta_time ybar_t + theta_total ybar``.
 
     Returns
     -------
@@ -455,9 +676,14 @@ def random_effects(formula: str, data: pd.DataFrame, method: str = "swar") -> Ra
     >>> ml = mt.panel.random_effects("inv ~ 1 + value + capital", grunfeld, method="ml")
     >>> ml.params.round(4).tolist()
     [-57.7672, 0.1098, 0.3079]
+    >>> tw = mt.panel.random_effects(
+    ...     "inv ~ 1 + value + capital", grunfeld, method="amemiya", effect="twoways"
+    ... )
+    >>> tw.params.round(4).tolist(), round(tw.sigma2_time, 2)
+    ([-63.7678, 0.1114, 0.3233], 243.78)
     """
     design = _parse(formula, data, eval_env=3)
-    return _fit(design, method)
+    return _fit(design, method, effect)
 
 
 def mundlak(formula: str, data: pd.DataFrame, method: str = "swar") -> RandomEffectsResult:

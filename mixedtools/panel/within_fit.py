@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,8 @@ class FixedEffectsResult:
         silently: the entity effects absorb it).
     design : PanelDesign
         Response, regressors (the time-varying ones) and entity structure.
+    effect : str
+        ``"individual"`` (entity effects) or ``"twoways"`` (entity and period effects).
     """
 
     params: pd.Series
@@ -60,6 +63,19 @@ class FixedEffectsResult:
     n_entities: int
     time_invariant: tuple = ()
     design: PanelDesign | None = field(default=None, compare=False)
+    effect: str = "individual"
+
+    @cached_property
+    def arrays(self) -> tuple:
+        """``(names, position by name, params, cov)`` as a list, a dict and numpy arrays, computed
+        once (for :func:`hausman`, where pandas access costs more than the test)."""
+        names = self.params.index.tolist()
+        return (
+            names,
+            {nm: i for i, nm in enumerate(names)},
+            self.params.to_numpy(),
+            self.cov.to_numpy(),
+        )
 
     def summary(self) -> pd.DataFrame:
         """Coefficient table: estimate, std_error, t and p_value (t with ``df_resid`` df)."""
@@ -71,14 +87,17 @@ class FixedEffectsResult:
 
     def __repr__(self) -> str:
         return (
-            f"Fixed-effects (within) panel model: {self.n_obs} observations, "
+            f"Fixed-effects (within{', two-way' if self.effect == 'twoways' else ''}) panel "
+            f"model: {self.n_obs} observations, "
             f"{self.n_entities} entities, sigma2 = {self.sigma2:.6g}\n"
             + format_table(self.summary().round(6)).to_string()
         )
 
 
-def fixed_effects(formula: str, data: pd.DataFrame) -> FixedEffectsResult:
-    """One-way fixed-effects (within) estimator, as plm's ``plm(..., model = "within")``.
+def fixed_effects(
+    formula: str, data: pd.DataFrame, effect: str = "individual"
+) -> FixedEffectsResult:
+    """Fixed-effects (within) estimator, as plm's ``plm(..., model = "within")``.
 
     Parameters
     ----------
@@ -88,6 +107,11 @@ def fixed_effects(formula: str, data: pd.DataFrame) -> FixedEffectsResult:
         effects and dropped); no ``EntityEffects`` term is needed.
     data : pandas.DataFrame
         Indexed by (entity, time); may be unbalanced.
+    effect : {"individual", "twoways"}
+        Entity effects (plm's default), or entity and period effects (plm's
+        ``effect = "twoways"``, linearmodels' ``EntityEffects + TimeEffects``): the two-way
+        within transformation, exact on unbalanced panels too; df_resid is then
+        n - N - (T - 1) - k.
 
     Returns
     -------
@@ -103,16 +127,29 @@ def fixed_effects(formula: str, data: pd.DataFrame) -> FixedEffectsResult:
     >>> re = mt.panel.random_effects("inv ~ 1 + value + capital", grunfeld)
     >>> round(mt.panel.hausman(fe, re).statistic, 4)
     2.3304
+    >>> mt.panel.fixed_effects("inv ~ value + capital", grunfeld, effect="twoways").params.round(4)
+    value      0.1177
+    capital    0.3579
+    Name: estimate, dtype: float64
     """
+    if effect not in ("individual", "twoways"):
+        raise ValueError(f"effect must be 'individual' or 'twoways'; got {effect!r}.")
     # the entity effects absorb the constant: no warning when the formula has none
     design = _parse(formula, data, eval_env=3, constant_warning=False)
-    invariant = design.time_invariant_columns()
+    if effect == "twoways":
+        transform = design.twoway_demean
+        Xall = transform(design.X)
+        scale = np.maximum(np.abs(design.X).max(axis=0), 1.0)
+        invariant = np.abs(Xall).max(axis=0) <= 1e-10 * scale
+    else:
+        transform = design.demean
+        invariant = design.time_invariant_columns()
     varying = ~invariant
     if not varying.any():
         raise ValueError("fixed effects need at least one regressor that varies within entities.")
     names = [nm for nm, v in zip(design.names, varying, strict=True) if v]
-    Xw = design.demean(design.X[:, varying])
-    yw = design.demean(design.y)
+    Xw = Xall[:, varying] if effect == "twoways" else transform(design.X[:, varying])
+    yw = transform(design.y)
     cross = Xw.T @ Xw
     if np.linalg.matrix_rank(cross) < cross.shape[0]:
         raise ValueError(f"the within-demeaned regressors {names} are perfectly collinear.")
@@ -120,6 +157,8 @@ def fixed_effects(formula: str, data: pd.DataFrame) -> FixedEffectsResult:
     beta = cross_inv @ (Xw.T @ yw)
     resid = yw - Xw @ beta
     df_resid = design.n_obs - design.n_entities - len(names)
+    if effect == "twoways":
+        df_resid -= design.n_periods - 1
     sigma2 = float(resid @ resid / df_resid)
     cov = sigma2 * cross_inv
     within = PanelDesign(
@@ -145,4 +184,5 @@ def fixed_effects(formula: str, data: pd.DataFrame) -> FixedEffectsResult:
             if inv and nm not in INTERCEPT_NAMES
         ),
         design=within,
+        effect=effect,
     )

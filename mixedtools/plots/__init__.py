@@ -9,6 +9,8 @@
   (``mt.diagnostics``);
 - :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods,
   coverage curves;
+- :mod:`~mixedtools.plots.panel`: panel data -- FE vs RE sampling distributions, theta curves,
+  rejection rates with Monte Carlo bands, Nickell's bias;
 - :func:`forest`, :func:`funnel` and :func:`weight_bars` live with the meta-analysis
   (:mod:`mixedtools.meta.plots`).
 
@@ -27,6 +29,7 @@ from mixedtools.plots.mixed import (
     spaghetti,
     trajectories,
 )
+from mixedtools.plots.panel import fe_re_histograms, nickell_curve, rejection_bands, theta_curves
 from mixedtools.plots.regression import diagnostics
 from mixedtools.plots.slopes import johnson_neyman_plot
 from mixedtools.plots.studies import (
@@ -55,4 +58,8 @@ __all__ = [
     "spaghetti",
     "trajectories",
     "weight_bars",
+    "fe_re_histograms",
+    "theta_curves",
+    "rejection_bands",
+    "nickell_curve",
 ]

@@ -54,6 +54,7 @@ NEW_FIGURES = {
     "concepts": ["fig-type1"],
     "regression": ["fig-regression-sleep-diagnostics"],
     "glmm": ["fig-glmm-lpm", "fig-glmm-caterpillar", "fig-glmm-attenuation"],
+    "panel": ["fig-panel-nickell"],
     "building": [
         "fig-sleep-spaghetti",
         "fig-sleep-trajectories",
