@@ -8,6 +8,8 @@
 - :mod:`~mixedtools.plots.regression`: the four-panel residual plot and the Breusch-Pagan test
   (``mt.diagnostics``);
 - :mod:`~mixedtools.plots.studies`: simulation studies -- rejection rates, power curves, df methods;
+- :mod:`~mixedtools.plots.designs`: designs -- variance by occasion in repeated measures, power of
+  a subjects x items design;
 - :func:`forest` and :func:`funnel` live with the meta-analysis (:mod:`mixedtools.meta.plots`).
 
 Every function draws on a new figure sized for a book page (about 7 inches wide) unless an ``ax`` is
@@ -15,6 +17,7 @@ given, labels its axes and legend, and returns the matplotlib object it drew on.
 """
 
 from mixedtools.meta.plots import forest, funnel
+from mixedtools.plots.designs import design_power, variance_by_occasion
 from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.mixed import (
     caterpillar,
@@ -33,6 +36,7 @@ __all__ = [
     "caterpillar",
     "caterpillar_effect",
     "cooks_distance_plot",
+    "design_power",
     "diagnostics",
     "forest",
     "johnson_neyman_plot",
@@ -46,4 +50,5 @@ __all__ = [
     "simple_slopes",
     "spaghetti",
     "trajectories",
+    "variance_by_occasion",
 ]
