@@ -22,8 +22,11 @@ def sleep_fits():
 
 def test_variance_by_occasion_draws_observed_and_implied_variances(sleep_fits):
     sleep, fits = sleep_fits
-    fig = mt.plots.variance_by_occasion(sleep, "reaction", "subject", "days", fits, unit="ms")
+    fig = mt.plots.variance_by_occasion(
+        sleep, "reaction", "subject", "days", fits, ylabel="reaction time", unit="ms"
+    )
     left, right = fig.axes
+    assert left.get_ylabel() == "reaction time (ms)"
     assert len(left.get_lines()) == 18
     observed, intercept, slope = right.get_lines()
     np.testing.assert_allclose(

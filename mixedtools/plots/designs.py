@@ -50,6 +50,7 @@ def variance_by_occasion(
     time: str,
     fits: dict,
     xlabel: str | None = None,
+    ylabel: str | None = None,
     unit: str = "",
 ):
     """Subjects' profiles and the variance of each occasion against what mixed models imply.
@@ -69,6 +70,8 @@ def variance_by_occasion(
         slope of `time`.
     xlabel : str, optional
         Label of both horizontal axes (default: `time`).
+    ylabel : str, optional
+        Name of the response on the left panel (default: `dv`); the unit is appended.
     unit : str
         Unit of `dv`, for the axis labels (e.g. "ms").
 
@@ -99,7 +102,7 @@ def variance_by_occasion(
         rows = rows.sort_values(time)
         axes[0].plot(rows[time], rows[dv], color="grey", lw=0.8, alpha=0.7)
     n_subjects = data[subject].nunique()
-    axes[0].set(xlabel=xlabel, ylabel=f"{dv}{suffix}", title=f"{n_subjects} subjects")
+    axes[0].set(xlabel=xlabel, ylabel=f"{ylabel or dv}{suffix}", title=f"{n_subjects} subjects")
     observed = data.groupby(time)[dv].var()
     axes[1].plot(observed.index, observed.to_numpy(), "o", color="black", label="observed")
     for k, (label, fit) in enumerate(fits.items()):
