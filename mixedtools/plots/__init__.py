@@ -11,6 +11,8 @@
   coverage curves;
 - :mod:`~mixedtools.plots.panel`: panel data -- FE vs RE sampling distributions, theta curves,
   rejection rates with Monte Carlo bands, Nickell's bias;
+- :mod:`~mixedtools.plots.designs`: designs -- variance by occasion in repeated measures, power of
+  a subjects x items design;
 - :func:`forest`, :func:`funnel` and :func:`weight_bars` live with the meta-analysis
   (:mod:`mixedtools.meta.plots`).
 
@@ -19,6 +21,7 @@ given, labels its axes and legend, and returns the matplotlib object it drew on.
 """
 
 from mixedtools.meta.plots import forest, funnel, weight_bars
+from mixedtools.plots.designs import design_power, variance_by_occasion
 from mixedtools.plots.influence import cooks_distance_plot, ranef_qq
 from mixedtools.plots.mixed import (
     caterpillar,
@@ -44,6 +47,7 @@ __all__ = [
     "caterpillar_effect",
     "cooks_distance_plot",
     "coverage_curves",
+    "design_power",
     "diagnostics",
     "forest",
     "johnson_neyman_plot",
@@ -62,4 +66,5 @@ __all__ = [
     "theta_curves",
     "rejection_bands",
     "nickell_curve",
+    "variance_by_occasion",
 ]

@@ -64,6 +64,7 @@ NEW_FIGURES = {
         "fig-oxboys-mean-curves",
         "fig-sleep-piecewise",
     ],
+    "anova": ["fig-anova-power"],
 }
 RAW_MARKUP = (":::", "```", "{exercise}", "{solution", "{numref}", "{cite", "$$")
 
