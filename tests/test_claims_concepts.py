@@ -28,8 +28,9 @@ def test_c2_anova_estimators_equal_reml_when_balanced_and_differ_when_not():
     assert abs(vc.sigma2_between - between) / between > 1e-3
 
 
-def test_c4_a_two_level_factor_cannot_estimate_a_variance():
-    # The 95% interval of a variance estimated with 1 df spans more than three orders of magnitude.
+def test_c4_a_two_level_factor_estimates_a_variance_uselessly_imprecisely():
+    # A variance can be estimated from two levels, but with 1 df: its 95% interval spans more than
+    # three orders of magnitude (the chapter's interval table).
     lower, upper = 1 / stats.chi2.ppf(0.975, 1), 1 / stats.chi2.ppf(0.025, 1)
     assert upper / lower > 1000
 
@@ -104,6 +105,12 @@ def test_c2_unbalanced_ssa_and_sse_stay_independent_but_msa_is_not_scaled_chi2()
     msa = ssa / 29
     # a scaled chi2 with 29 df would have Var/E^2 = 2/29 = 0.069
     assert msa.var() / msa.mean() ** 2 > 0.069
+    # exact, from the quadratic form of the group means: SSA = m' A m, Var(m_j) = 4 + 16 / n_j
+    a = np.diag(sizes) - np.outer(sizes, sizes) / sizes.sum()
+    av = a @ np.diag(4 + 16 / sizes)
+    exact = 2 * np.trace(av @ av) / np.trace(av) ** 2
+    assert exact > 2 / 29 + 0.01
+    assert msa.var() / msa.mean() ** 2 == pytest.approx(exact, rel=0.15)
 
 
 def test_c1_expected_variance_of_y_with_a_random_factor():

@@ -334,7 +334,14 @@ def test_power_curves_draw_one_line_per_effect_and_group_size():
     power_ax, coverage_ax = fig.axes
     method = study["method"].iloc[0]
     n_lines = study[study["method"] == method].groupby(["effect", "n"]).ngroups
-    assert len(power_ax.get_lines()) == n_lines
+    assert len(power_ax.containers) == n_lines == len(coverage_ax.containers)
+    # every point carries a bar of two Monte Carlo standard errors either side
+    rows = study[study["method"] == method]
+    for ax, se in ((power_ax, "mc_se"), (coverage_ax, "coverage_mcse")):
+        widths = np.sort(
+            [seg[1, 1] - seg[0, 1] for c in ax.containers for seg in c.lines[2][0].get_segments()]
+        )
+        np.testing.assert_allclose(widths, np.sort(4 * rows[se].to_numpy()))
     assert coverage_ax.get_ylim()[1] == 1
     with pytest.raises(ValueError, match="unknown method"):
         mt.plots.power_curves(study, method="F")

@@ -120,6 +120,7 @@ def test_tidy_result_and_seeding():
         "coverage",
         "mc_se",
         "n_failed",
+        "coverage_mcse",
     ]
     assert len(res) == 2 * 1 * 2 * 2
     assert set(res["effect"]) == {"level-2", "cross-level"}
@@ -156,6 +157,8 @@ def test_power_grows_with_the_number_of_groups_and_mc_se_is_binomial():
     assert level2.loc[40, "power"] > level2.loc[6, "power"] + 0.3
     p = res["power"]
     np.testing.assert_allclose(res["mc_se"], np.sqrt(p * (1 - p) / (40 - res["n_failed"])))
+    c = res["coverage"]
+    np.testing.assert_allclose(res["coverage_mcse"], np.sqrt(c * (1 - c) / (40 - res["n_failed"])))
 
 
 def test_null_effects_reject_near_alpha():

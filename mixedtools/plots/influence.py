@@ -65,13 +65,19 @@ def ranef_qq(fit, group: str | None = None, scale: str = "marginal", max_labels:
             slope = (q3 - q1) / (n3 - n1)
             ax.axline((0, (q1 + q3) / 2), slope=slope, color="0.4", lw=0.8)
         k = min(max_labels, len(part) // 2)
-        for _, row in list(part.head(k).iterrows()) + list(part.tail(k).iterrows()):
+        # labels point into the empty side of the line: right of the lowest points (below the
+        # line), left of the highest (above it), so that neighbouring labels do not collide
+        ends = [(row, 1) for _, row in part.head(k).iterrows()]
+        ends += [(row, -1) for _, row in part.tail(k).iterrows()]
+        for row, side in ends:
             ax.annotate(
                 row.level,
                 (row.normal_quantile, row.standardized),
                 fontsize=7,
-                xytext=(3, 0),
+                xytext=(3 * side, -6 * side),
                 textcoords="offset points",
+                ha="left" if side > 0 else "right",
+                va="top" if side > 0 else "bottom",
             )
         ax.set_title(f"{group}: {effect}", fontsize=10)
         ax.set_xlabel("normal quantile")

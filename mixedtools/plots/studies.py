@@ -101,12 +101,15 @@ def power_curves(study: pd.DataFrame, method: str | None = None, level: float = 
     Draws the table that :func:`mixedtools.sim.power` returns: power (left panel) and
     coverage of the confidence intervals (right panel) against the number of groups ``K`` on a
     log scale, one line per effect and group size ``n`` (solid for the largest ``n``, dashed
-    otherwise), with the nominal coverage as a grey line.
+    otherwise), with the nominal coverage as a grey line. Where the study has the Monte Carlo
+    standard errors ``mc_se`` (of power) and ``coverage_mcse``, each point gets a bar of two
+    standard errors either side.
 
     Parameters
     ----------
     study : pandas.DataFrame
-        Columns ``K``, ``n``, ``effect``, ``method``, ``power`` and ``coverage``.
+        Columns ``K``, ``n``, ``effect``, ``method``, ``power`` and ``coverage``; optionally
+        ``mc_se`` and ``coverage_mcse`` for the error bars.
     method : str, optional
         The test whose rows are drawn; default the first method in `study`.
     level : float
@@ -143,12 +146,18 @@ def power_curves(study: pd.DataFrame, method: str | None = None, level: float = 
         raise ValueError(f"unknown method {method!r}; the study has {methods}")
     rows = study[study["method"] == method]
     fig, (ax1, ax2) = _plt().subplots(1, 2, figsize=(_BOOK_WIDTH, 3.2), sharex=True)
-    for (effect, n_size), g in rows.groupby(["effect", "n"]):
+    series = rows.groupby(["effect", "n"])
+    # dodge the series a little along the (log) K axis so that their error bars do not overlap
+    dodge = np.exp(np.linspace(-0.04, 0.04, series.ngroups)) if series.ngroups > 1 else [1.0]
+    for shift, ((effect, n_size), g) in zip(dodge, series, strict=True):
         g = g.sort_values("K")
         style = {"marker": "o", "ls": "-" if n_size == rows["n"].max() else "--"}
         label = f"{effect}, n = {n_size}"
-        ax1.plot(g["K"], g["power"], label=label, **style)
-        ax2.plot(g["K"], g["coverage"], label=label, **style)
+        for ax, value, se in ((ax1, "power", "mc_se"), (ax2, "coverage", "coverage_mcse")):
+            bars = 2 * g[se] if se in g.columns else None
+            ax.errorbar(
+                g["K"] * shift, g[value], yerr=bars, label=label, capsize=2.5, lw=1.3, **style
+            )
     ax2.axhline(level, color="grey", lw=1)
     low = min(rows["coverage"].min(), level) - 0.05
     ax1.set(xlabel="number of groups K", ylabel="power", xscale="log", ylim=(0, 1))

@@ -227,8 +227,9 @@ def power(
         One row per ``(K, n, effect, method)``: ``K``, ``n``, ``effect`` (``"level-2"`` or
         ``"cross-level"``), ``method`` (``"t (HLM rule)"`` or ``"z"``), ``df`` (``inf`` for z),
         ``power`` (rejection rate among converged fits), ``coverage``, ``mc_se`` (Monte Carlo
-        standard error of ``power``) and ``n_failed`` (fits that failed or did not converge;
-        they are left out of ``power`` and ``coverage``).
+        standard error of ``power``), ``n_failed`` (fits that failed or did not converge;
+        they are left out of ``power`` and ``coverage``) and ``coverage_mcse`` (Monte Carlo
+        standard error of ``coverage``).
 
     Examples
     --------
@@ -317,6 +318,11 @@ def power(
                         "coverage": float(covered.mean()) if n_ok else np.nan,
                         "mc_se": float(np.sqrt(rate * (1 - rate) / n_ok)) if n_ok else np.nan,
                         "n_failed": int(n_reps) - n_ok,
+                        "coverage_mcse": (
+                            float(np.sqrt(covered.mean() * (1 - covered.mean()) / n_ok))
+                            if n_ok
+                            else np.nan
+                        ),
                     }
                 )
     return pd.DataFrame(rows)
