@@ -27,6 +27,7 @@ from mixedtools.lmm.polish import newton_polish, optimality_gap
 
 __all__ = [
     "bounded_refit",
+    "face_starts",
     "fit_structure",
     "maximize",
     "neutral_start",
@@ -38,6 +39,7 @@ _ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
 _RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
 _MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
 _FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
+_FACE_CORRELATION = 0.9  # correlation of the starts on the other faces of the boundary
 
 
 def search(
@@ -47,6 +49,7 @@ def search(
     maxiter=2000,
     model_based=None,
     final_radius=_FINAL_TR_RADIUS,
+    tight=False,
 ):
     """Minimise the structure's profiled deviance over theta from each start; keep the best.
 
@@ -63,6 +66,10 @@ def search(
         least four parameters and more than 2,000 random effects.
     final_radius : float
         Trust-region radius at which the model-based search stops.
+    tight : bool
+        Stop L-BFGS-B only when the deviance stalls to rounding (``ftol`` 1e-15, ``gtol``
+        1e-10): for a restart after a search that stopped short on a flat ridge, e.g. a tiny
+        variance with a correlation near +-1.
 
     Returns
     -------
@@ -107,6 +114,8 @@ def search(
                 options=options,
             )
         options = {"maxiter": maxiter} if gradient else {"maxiter": maxiter, "ftol": 1e-7}
+        if tight:
+            options.update(ftol=1e-15, gtol=1e-10, maxiter=max(maxiter, 5000))
         return optimize.minimize(
             deviance, start, jac=gradient, method="L-BFGS-B", bounds=bounds, options=options
         )
@@ -126,9 +135,85 @@ def search(
         res = minimise(np.where(at_zero, _RESTART_SD, best.x))
         if res.fun < best.fun:
             best = res
+        # A fit on one face of the boundary (a variance 0, a correlation +-1) can be beaten by
+        # a point on another face that no gradient path from here reaches: search again from
+        # each of a few cheap alternatives (face_starts) and keep the best optimum.
+        for start in face_starts(structure, best.x):
+            res = minimise(start)
+            if res.fun < best.fun:
+                best = res
     sigma2 = structure.profiled_sigma2(best.x, reml)
     success = bool(best.success) and bool(np.isfinite(best.fun)) and bool(best.fun < 1e300)
     return structure.tau_from_theta(best.x, sigma2), success
+
+
+def face_starts(structure, theta) -> list:
+    """Starts on the other faces of the boundary, for an optimum ``theta`` that lies on one.
+
+    In a covariance block of k >= 2 effects whose relative Cholesky factor has a diagonal entry
+    at 0 (a variance 0, or a correlation of +-1), the variances can sit at the boundary in
+    several ways: the intercept variance at 0 with a free slope variance, or both variances
+    positive with a correlation of +1, or of -1.  A search that reaches one face stays there
+    (the deviance depends on a diagonal entry only through its square, so 0 is stationary in
+    it), even when another face is better.  For each such block this returns starts with the
+    block's standard deviations kept (a zero one replaced by the mean of the others) and the
+    correlations set to ``+-0.9`` in each sign pattern ``s`` (``R = 0.1 I + 0.9 s s'``, with
+    ``s_1 = +1``: 2^(k-1) starts, at most 8), the other blocks as in ``theta``.
+
+    Parameters
+    ----------
+    structure : mixedtools.lmm.engine.EngineProtocol
+    theta : ndarray
+        lme4's parameters at the optimum found.
+
+    Returns
+    -------
+    list of ndarray
+        The starts (empty when no block of two or more effects is on the boundary, or when the
+        structure's covariance blocks have entries fixed at 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> x = rng.normal(size=40)
+    >>> X = np.column_stack([np.ones(40), x])
+    >>> s = LMMStructure(y=rng.normal(size=40), X=X, groups=g, Z=X)
+    >>> [start.round(3).tolist() for start in face_starts(s, np.array([0.0, 0.0, 0.5]))]
+    [[0.5, 0.45, 0.218], [0.5, -0.45, 0.218]]
+    >>> face_starts(s, np.array([0.8, 0.1, 0.5]))
+    []
+    """
+    blocks = structure.theta_blocks()
+    if blocks is None:
+        return []
+    theta = np.asarray(theta, dtype=float)
+    starts, pos = [], 0
+    for k, _ in blocks:
+        r = k * (k + 1) // 2
+        rows, cols = np.tril_indices(k)
+        L = np.zeros((k, k))
+        L[rows, cols] = theta[pos : pos + r]
+        if k >= 2 and np.any(np.diag(L) < _ZERO_SD):
+            sd = np.sqrt(np.sum(L**2, axis=1))
+            positive = sd[sd >= _ZERO_SD]
+            sd = np.where(sd < _ZERO_SD, positive.mean() if positive.size else _RESTART_SD, sd)
+            n_patterns = 2 ** min(k - 1, 3)
+            for pattern in range(n_patterns):
+                signs = np.ones(k)
+                for bit in range(min(k - 1, 3)):
+                    if pattern >> bit & 1:
+                        signs[bit + 1] = -1.0
+                R = (1.0 - _FACE_CORRELATION) * np.eye(k)
+                R += _FACE_CORRELATION * np.outer(signs, signs)
+                factor = np.linalg.cholesky(sd[:, None] * R * sd[None, :])
+                start = theta.copy()
+                start[pos : pos + r] = factor[rows, cols]
+                starts.append(start)
+        pos += r
+    return starts
 
 
 def neutral_start(structure) -> np.ndarray:
@@ -218,7 +303,12 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     # at a bound (where the Newton steps hold the bounded entries) the search does the last
     # digits itself: a model-based search is asked for a small final radius
     restart, _ = search(
-        structure, reml, starts, model_based=not structure.has_gradient, final_radius=1e-6
+        structure,
+        reml,
+        starts,
+        model_based=not structure.has_gradient,
+        final_radius=1e-6,
+        tight=True,
     )
     refit = newton_polish(structure, restart, reml, 4)
     if structure.log_likelihood(refit, reml) > quantities.loglik:
