@@ -39,6 +39,7 @@ _ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
 _RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
 _MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
 _FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
+_BADLY_SCALED = 100.0  # a random-effects column scale beyond which theta is rescaled
 _FACE_CORRELATION = 0.9  # correlation of the starts on the other faces of the boundary
 
 
@@ -356,7 +357,10 @@ def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     """Stage 3 of a fit: the (RE)ML optimum of ``structure``, as :func:`mixedtools.lmer` finds it.
 
     lme4's deviance is minimised from lme4's start (:func:`search`) and, with ``polish``,
-    finished by Newton steps (:func:`newton_finish`).
+    finished by Newton steps (:func:`newton_finish`).  When a random-effects column's root
+    mean square is outside 1/100 to 100 (a badly scaled predictor), the model with every such
+    column scaled to 1 is fitted instead (``structure.with_unit_effects()``) and its optimum
+    mapped back.
 
     Examples
     --------
@@ -366,5 +370,12 @@ def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     >>> bool(abs(fit_structure(fit.structure, reml=True) - fit.tau).max() < 1e-6 * fit.tau.max())
     True
     """
+    unit, factor = structure.with_unit_effects()
+    if np.max(np.abs(np.log(factor))) > 2.0 * np.log(_BADLY_SCALED):
+        # theta's bounds and tolerances are in the columns' units: a slope on a predictor in
+        # units of 10^-6 has a relative sd near 10^-6, which the search takes for 0.  The
+        # optimum does not depend on the columns' scale, so search the model with every column
+        # at root mean square 1 and map its optimum back.
+        return factor * fit_structure(unit, reml, polish)
     tau, _ = search(structure, reml, [structure.theta_start()])
     return newton_finish(structure, tau, reml) if polish else tau

@@ -25,6 +25,7 @@ methods use have the same closed forms as in :mod:`mixedtools.lmm.reml`, evaluat
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -992,6 +993,21 @@ class PLSStructure:
     def with_response(self, y) -> PLSStructure:
         """The same layout with response ``y``."""
         return PLSStructure(y, self.X, self.terms, fe_names=self.fe_names)
+
+    def with_unit_effects(self) -> tuple[PLSStructure, np.ndarray]:
+        """The same model with each column of every term's Z divided by its root mean square.
+
+        Returns the rescaled structure and the factor with which its tau maps back to this
+        one's (``tau = factor * tau_unit``).
+        """
+        terms, factor = [], []
+        for t, entries in zip(self.terms, self.term_entries, strict=True):
+            rms = np.sqrt(np.mean(t.Z**2, axis=0))
+            scale = np.where(rms > 0, rms, 1.0)
+            terms.append(dataclasses.replace(t, Z=t.Z / scale))
+            factor += [1.0 / (scale[a] * scale[b]) for a, b in entries]
+        unit = PLSStructure(self.y, self.X, terms, fe_names=self.fe_names)
+        return unit, np.array(factor + [1.0])
 
 
 @dataclass

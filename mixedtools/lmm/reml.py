@@ -529,6 +529,23 @@ class LMMStructure:
         """The same layout with response ``y``."""
         return dataclasses.replace(self, y=y, _cache={})
 
+    def with_unit_effects(self) -> tuple[LMMStructure, np.ndarray]:
+        """The same model with each column of Z divided by its root mean square.
+
+        Returns the rescaled structure and the factor with which its tau maps back to this
+        one's (``tau = factor * tau_unit``); the variance components are left as they are.
+        """
+        scale = _column_scales(self.Z)
+        factor = [1.0 / (scale[a] * scale[b]) for a, b in self.g_entries]
+        factor = np.array(factor + [1.0] * (len(self.vc) + 1))
+        return dataclasses.replace(self, Z=self.Z / scale, _cache={}), factor
+
+
+def _column_scales(Z) -> np.ndarray:
+    """Root mean square of each column of Z (1 for a column of zeros)."""
+    rms = np.sqrt(np.mean(np.asarray(Z, dtype=float) ** 2, axis=0)) if len(Z) else np.ones(0)
+    return np.where(rms > 0, rms, 1.0)
+
 
 @dataclass(frozen=True)
 class _Component:
