@@ -370,12 +370,12 @@ def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     >>> bool(abs(fit_structure(fit.structure, reml=True) - fit.tau).max() < 1e-6 * fit.tau.max())
     True
     """
-    unit, factor = structure.with_unit_effects()
+    factor = structure.unit_effect_factor()
     if np.max(np.abs(np.log(factor))) > 2.0 * np.log(_BADLY_SCALED):
         # theta's bounds and tolerances are in the columns' units: a slope on a predictor in
         # units of 10^-6 has a relative sd near 10^-6, which the search takes for 0.  The
         # optimum does not depend on the columns' scale, so search the model with every column
         # at root mean square 1 and map its optimum back.
-        return factor * fit_structure(unit, reml, polish)
+        return factor * fit_structure(structure.with_unit_effects(), reml, polish)
     tau, _ = search(structure, reml, [structure.theta_start()])
     return newton_finish(structure, tau, reml) if polish else tau
