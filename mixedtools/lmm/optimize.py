@@ -12,7 +12,15 @@ is the same for every structure:
   finite differences otherwise (then a looser ``ftol``: the differences are not more accurate);
 * for costly models without a gradient (many parameters and random effects) a model-based
   search (COBYQA, as lme4's bobyqa), which needs fewer evaluations;
-* an entry that stopped at its bound of 0 is restarted once from a small positive value.
+* an entry that stopped at its bound of 0 is restarted once from a small positive value;
+* an optimum on the boundary of a covariance block (a variance 0 or a correlation +-1) is
+  searched again from the block's other faces (:func:`face_starts`: correlations +-0.9, a zero
+  variance restored), and the best optimum is kept: a point on another face is often better and
+  no gradient path leads there;
+* a fit whose Newton finish still finds likelihood to gain is searched again to tight
+  tolerances (a flat ridge: a tiny variance with a correlation near +-1);
+* random-effects columns far from unit scale (a predictor in units of 10^6) are fitted at unit
+  scale and the optimum mapped back (:func:`fit_structure`).
 
 :func:`newton_finish` and :func:`maximize` then polish the optimum with Newton steps
 (:mod:`mixedtools.lmm.polish`).
