@@ -104,3 +104,36 @@ def test_face_starts_cover_the_other_faces():
     corr = [s[1] / np.hypot(s[1], s[2]) for s in starts]
     assert corr == pytest.approx([0.9, -0.9])
     assert face_starts(structure, np.array([0.5, 0.2, 0.7])) == []
+
+
+def _crossed(seed, scale):
+    rng = np.random.default_rng(seed)
+    s, i = np.repeat(np.arange(20), 8), np.tile(np.arange(8), 20)
+    x = rng.normal(size=160)
+    y = 1 + 0.5 * x + rng.normal(size=20)[s] + 0.5 * x * rng.normal(size=20)[s]
+    y = y + rng.normal(size=8)[i] + rng.normal(size=160)
+    return pd.DataFrame({"y": y, "x": x * scale, "s": s.astype(str), "i": i.astype(str)})
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + (x | s)", "y ~ x + (x | s) + (1 | i)"])
+def test_unit_effects_give_the_same_likelihood(formula):
+    # both engines: the model with unit-scale columns, its tau mapped back, same likelihood
+    fit, _ = _fit(_crossed(5, 1e-4), formula)
+    structure = fit.structure
+    unit, factor = structure.with_unit_effects(), structure.unit_effect_factor()
+    assert np.max(np.abs(np.log(factor))) > np.log(1e6)
+    tau_unit = fit.tau / factor
+    for reml in (True, False):
+        assert structure.log_likelihood(fit.tau, reml) == pytest.approx(
+            unit.log_likelihood(tau_unit, reml), abs=1e-8
+        )
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e6])
+def test_a_badly_scaled_crossed_fit_reaches_the_unscaled_optimum(scale):
+    plain, _ = _fit(_crossed(11, 1.0), "y ~ x + (x | s) + (1 | i)")
+    scaled, messages = _fit(_crossed(11, scale), "y ~ x + (x | s) + (1 | i)")
+    assert any("very different scales" in m for m in messages)
+    # REML: multiplying a column of X by c lowers the log-likelihood by log(c)
+    assert scaled.loglik == pytest.approx(plain.loglik - np.log(scale), abs=1e-6)
+    assert scaled.fixef["x"] * scale == pytest.approx(plain.fixef["x"], rel=1e-6)
