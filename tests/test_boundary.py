@@ -15,7 +15,7 @@ import pytest
 
 import mixedtools as mt
 from mixedtools.lmm.fit import check_scale_x
-from mixedtools.lmm.optimize import face_starts
+from mixedtools.lmm.optimize import bounded_refit, face_starts, maximize, neutral_start
 
 REF_DIR = Path(__file__).parent / "reference"
 REF = json.loads((REF_DIR / "boundary_cases.json").read_text())
@@ -137,3 +137,15 @@ def test_a_badly_scaled_crossed_fit_reaches_the_unscaled_optimum(scale):
     # REML: multiplying a column of X by c lowers the log-likelihood by log(c)
     assert scaled.loglik == pytest.approx(plain.loglik - np.log(scale), abs=1e-6)
     assert scaled.fixef["x"] * scale == pytest.approx(plain.fixef["x"], rel=1e-6)
+
+
+def test_refits_from_lme4s_start_reach_the_optimum_of_a_badly_scaled_model():
+    # the bootstrap's and the simulations' path (bounded_refit, then maximize)
+    case = "scaled_16028"  # mt.lmer once stopped 11.4 below lme4's optimum here
+    fit, _ = _fit(DATA[DATA["case"] == case].drop(columns="case"))
+    structure = fit.structure
+    tau = bounded_refit(structure, neutral_start(structure), reml=True, try_neutral_start=False)
+    tau = maximize(structure, tau, reml=True)
+    refit = structure.log_likelihood(tau, True)
+    assert refit == pytest.approx(REF["cases"][case]["loglik_rescaled"], abs=1e-6)
+    assert refit == pytest.approx(fit.loglik, abs=1e-6)

@@ -225,6 +225,15 @@ def face_starts(structure, theta) -> list:
     return starts
 
 
+def _unit_factor(structure):
+    """``structure.unit_effect_factor()`` when a random-effects column's root mean square is
+    outside 1/100 to 100 (the fit is then done at unit scale), else None."""
+    factor = structure.unit_effect_factor()
+    if np.max(np.abs(np.log(factor))) > 2.0 * np.log(_BADLY_SCALED):
+        return factor
+    return None
+
+
 def neutral_start(structure) -> np.ndarray:
     """lme4's kind of start: relative covariance I, sigma^2 the OLS residual variance."""
     X, y = structure.X, structure.y
@@ -274,6 +283,17 @@ def bounded_refit(
     >>> tau.shape, bool(tau[-1] > 0)
     ((2,), True)
     """
+    factor = _unit_factor(structure)
+    if factor is not None:  # a badly scaled column: refit at unit scale (see fit_structure)
+        tau, success = bounded_refit(
+            structure.with_unit_effects(),
+            np.asarray(tau0, float) / factor,
+            reml,
+            try_neutral_start,
+            maxiter,
+            return_success=True,
+        )
+        return (factor * tau, success) if return_success else factor * tau
     starts = [structure.theta_from_tau(np.asarray(tau0, float))]
     if try_neutral_start:
         starts.append(structure.theta_start())
@@ -303,6 +323,10 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     >>> bool(newton_decrement(s, reml_quantities(s, tau)) < 1e-6)
     True
     """
+    factor = _unit_factor(structure)
+    if factor is not None:  # a badly scaled column: finish at unit scale (see fit_structure)
+        unit = structure.with_unit_effects()
+        return factor * maximize(unit, np.asarray(tau, float) / factor, reml, tol)
     tau = newton_polish(structure, tau, reml=reml, steps=4)
     quantities = structure.quantities(tau, reml)
     # judged in lme4's parameters: at a correlation of +-1 the score of tau need not vanish
@@ -378,8 +402,8 @@ def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     >>> bool(abs(fit_structure(fit.structure, reml=True) - fit.tau).max() < 1e-6 * fit.tau.max())
     True
     """
-    factor = structure.unit_effect_factor()
-    if np.max(np.abs(np.log(factor))) > 2.0 * np.log(_BADLY_SCALED):
+    factor = _unit_factor(structure)
+    if factor is not None:
         # theta's bounds and tolerances are in the columns' units: a slope on a predictor in
         # units of 10^-6 has a relative sd near 10^-6, which the search takes for 0.  The
         # optimum does not depend on the columns' scale, so search the model with every column
