@@ -39,6 +39,10 @@ What a structure answers, in the order a fit asks:
    each grouping factor's variance averaged over the rows.
 5. **What the bootstrap needs.**  ``simulate(beta, tau, rng)`` draws a response from the model
    and ``with_response(y)`` returns the same structure with another response.
+6. **What the optimiser needs for badly scaled effects.**  ``with_unit_effects()`` returns the
+   same model with every random-effects column scaled to root mean square 1, and
+   ``unit_effect_factor()`` the factor that maps its ``tau`` back (the optimum does not depend
+   on the scale of a column, but the search's tolerances and bounds in theta do).
 
 Examples
 --------
@@ -210,6 +214,8 @@ class EngineProtocol(Protocol):
     # -- the bootstrap
     def simulate(self, beta, tau, rng) -> np.ndarray: ...
     def with_response(self, y) -> EngineProtocol: ...
+    def unit_effect_factor(self) -> np.ndarray: ...
+    def with_unit_effects(self) -> EngineProtocol: ...
 
 
 def varcorr_rows(terms, sigma2=None) -> list[tuple]:

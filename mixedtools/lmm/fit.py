@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from mixedtools._threads import single_blas_thread
+from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm.design import LmmDesign, build_design
 from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
 from mixedtools.lmm.optimize import fit_structure, maximize
@@ -58,6 +59,7 @@ from mixedtools.lmm.results import (
 __all__ = [
     "lmer",
     "make_structure",
+    "check_scale_x",
     "LmerResult",
     "LmerSummary",
     "LmerWarning",
@@ -192,6 +194,9 @@ def lmer(
         When a variance is estimated as zero or a correlation as +-1.
     LmerConvergenceWarning
         When the optimiser did not reach the maximum.
+    LmerWarning
+        When fixed-effects columns are on very different scales (lme4's ``check.scaleX``
+        rule, :func:`check_scale_x`), with the rescaling that helps.
 
     Examples
     --------
@@ -207,6 +212,61 @@ def lmer(
         raise TypeError("reml must be True or False")
     with single_blas_thread():
         return _lmer(formula, data, reml, na_action, polish, optimizer, weights)
+
+
+_SCALE_TOL = 1000.0  # lme4's check.scaleX tolerance
+
+
+def check_scale_x(X, names) -> str | None:
+    """lme4's ``checkScaleX``: the warning for fixed-effects columns on very different scales.
+
+    As lme4, the columns that are not all 0 or 1 are compared: the design is badly scaled
+    when the SD (n - 1 denominator) of one of them is above 1000 or below 1/1000, or when two
+    SDs differ by more than a factor 1000.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        The fixed-effects design.
+    names : sequence of str
+        The columns' names.
+
+    Returns
+    -------
+    str or None
+        The warning's message, naming the columns and the fix, or None for a well-scaled design.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(0.0, 1.0, 20)
+    >>> X = np.column_stack([np.ones(20), x, 1e6 * x])
+    >>> check_scale_x(X[:, :2], ["Intercept", "x"]) is None
+    True
+    >>> print(check_scale_x(X, ["Intercept", "x", "big"]))  # doctest: +ELLIPSIS
+    Some predictor variables are on very different scales: consider rescaling (SD of big ...
+    """
+    X = np.asarray(X, dtype=float)
+    if X.shape[0] < 2:
+        return None
+    continuous = [j for j in range(X.shape[1]) if not np.all(np.isin(X[:, j], (0.0, 1.0)))]
+    if not continuous:
+        return None
+    with np.errstate(divide="ignore"):
+        log_sd = np.log(np.std(X[:, continuous], axis=0, ddof=1))
+    limit = np.log(_SCALE_TOL)
+    spread = log_sd.max() - log_sd.min() if np.all(np.isfinite(log_sd)) else np.inf
+    if np.all(np.abs(log_sd) <= limit) and spread <= limit:
+        return None
+    order = np.argsort(-np.abs(log_sd))
+    listed = ", ".join(f"{names[continuous[i]]} {np.exp(log_sd[i]):.2g}" for i in order[:3])
+    return (
+        "Some predictor variables are on very different scales: consider rescaling (SD of "
+        f"{listed}). Divide a badly scaled predictor by a power of 10 (e.g. I(x / 1e6)) or "
+        "standardise it with scale(x) in the formula; lme4 warns here too. The fit is "
+        "computed on rescaled random-effects columns, but standard errors and tests of "
+        "coefficients with very different scales lose digits."
+    )
 
 
 def _prior_weights(data, weights):
@@ -253,6 +313,9 @@ def _lmer(formula, data, reml, na_action, polish, optimizer, weights=None) -> Lm
             raise ValueError("optimizer='statsmodels' does not take weights; use 'auto'")
         weights = _prior_weights(data, weights)
     design = build_design(parsed, data, na_action=na_action, blockwise=optimizer == "statsmodels")
+    scale_message = check_scale_x(design.X, design.fe_names)
+    if scale_message is not None:
+        warnings.warn(scale_message, LmerWarning, stacklevel=external_stacklevel())
     # stage 2: the model whose deviance is a function of the variance parameters
     if weights is not None:
         design.weights = weights.loc[design.row_index].to_numpy()
@@ -275,4 +338,7 @@ def _lmer(formula, data, reml, na_action, polish, optimizer, weights=None) -> Lm
     else:
         tau = fit_structure(structure, reml, polish=polish)
     # stage 4: package the result (boundary and convergence checks included)
-    return make_result(formula, design, structure, tau, reml, sm_result, sm_warnings)
+    result = make_result(formula, design, structure, tau, reml, sm_result, sm_warnings)
+    if scale_message is not None:
+        result._warnings.insert(0, scale_message)
+    return result

@@ -119,7 +119,10 @@ class MixedModelResult:
             for j, name in enumerate(names):
                 if T[j, j] >= 1e-4:
                     continue
-                if G[j, j] <= 1e-8 * s2:
+                # a variance is 0 when it is tiny and unlinked: on a badly scaled predictor a
+                # tiny variance with a covariance is a correlation of +-1 (the check below)
+                linked = any(abs(G[j, b]) > 0 for b in range(len(names)) if b != j)
+                if G[j, j] <= 0 or (G[j, j] <= 1e-8 * s2 and not linked):
                     problems.append(
                         f"the variance of {_effect_label(name)} across {group!r} is estimated as 0"
                     )

@@ -12,7 +12,15 @@ is the same for every structure:
   finite differences otherwise (then a looser ``ftol``: the differences are not more accurate);
 * for costly models without a gradient (many parameters and random effects) a model-based
   search (COBYQA, as lme4's bobyqa), which needs fewer evaluations;
-* an entry that stopped at its bound of 0 is restarted once from a small positive value.
+* an entry that stopped at its bound of 0 is restarted once from a small positive value;
+* an optimum on the boundary of a covariance block (a variance 0 or a correlation +-1) is
+  searched again from the block's other faces (:func:`face_starts`: correlations +-0.9, a zero
+  variance restored), and the best optimum is kept: a point on another face is often better and
+  no gradient path leads there;
+* a fit whose Newton finish still finds likelihood to gain is searched again to tight
+  tolerances (a flat ridge: a tiny variance with a correlation near +-1);
+* random-effects columns far from unit scale (a predictor in units of 10^6) are fitted at unit
+  scale and the optimum mapped back (:func:`fit_structure`).
 
 :func:`newton_finish` and :func:`maximize` then polish the optimum with Newton steps
 (:mod:`mixedtools.lmm.polish`).
@@ -27,6 +35,7 @@ from mixedtools.lmm.polish import newton_polish, optimality_gap
 
 __all__ = [
     "bounded_refit",
+    "face_starts",
     "fit_structure",
     "maximize",
     "neutral_start",
@@ -38,6 +47,8 @@ _ZERO_SD = 1e-4  # relative sd treated as having stopped at the bound
 _RESTART_SD = 0.1  # where to restart such an entry (relative to sigma)
 _MODEL_BASED_MIN_Q = 2_000  # random effects from which the model-based search is used
 _FINAL_TR_RADIUS = 1e-3  # where the model-based search hands over to the Newton finish
+_BADLY_SCALED = 100.0  # a random-effects column scale beyond which theta is rescaled
+_FACE_CORRELATION = 0.9  # correlation of the starts on the other faces of the boundary
 
 
 def search(
@@ -47,6 +58,7 @@ def search(
     maxiter=2000,
     model_based=None,
     final_radius=_FINAL_TR_RADIUS,
+    tight=False,
 ):
     """Minimise the structure's profiled deviance over theta from each start; keep the best.
 
@@ -63,6 +75,10 @@ def search(
         least four parameters and more than 2,000 random effects.
     final_radius : float
         Trust-region radius at which the model-based search stops.
+    tight : bool
+        Stop L-BFGS-B only when the deviance stalls to rounding (``ftol`` 1e-15, ``gtol``
+        1e-10): for a restart after a search that stopped short on a flat ridge, e.g. a tiny
+        variance with a correlation near +-1.
 
     Returns
     -------
@@ -107,6 +123,8 @@ def search(
                 options=options,
             )
         options = {"maxiter": maxiter} if gradient else {"maxiter": maxiter, "ftol": 1e-7}
+        if tight:
+            options.update(ftol=1e-15, gtol=1e-10, maxiter=max(maxiter, 5000))
         return optimize.minimize(
             deviance, start, jac=gradient, method="L-BFGS-B", bounds=bounds, options=options
         )
@@ -126,9 +144,94 @@ def search(
         res = minimise(np.where(at_zero, _RESTART_SD, best.x))
         if res.fun < best.fun:
             best = res
+        # A fit on one face of the boundary (a variance 0, a correlation +-1) can be beaten by
+        # a point on another face that no gradient path from here reaches: search again from
+        # each of a few cheap alternatives (face_starts) and keep the best optimum.
+        for start in face_starts(structure, best.x):
+            res = minimise(start)
+            if res.fun < best.fun:
+                best = res
     sigma2 = structure.profiled_sigma2(best.x, reml)
     success = bool(best.success) and bool(np.isfinite(best.fun)) and bool(best.fun < 1e300)
     return structure.tau_from_theta(best.x, sigma2), success
+
+
+def face_starts(structure, theta) -> list:
+    """Starts on the other faces of the boundary, for an optimum ``theta`` that lies on one.
+
+    In a covariance block of k >= 2 effects whose relative Cholesky factor has a diagonal entry
+    at 0 (a variance 0, or a correlation of +-1), the variances can sit at the boundary in
+    several ways: the intercept variance at 0 with a free slope variance, or both variances
+    positive with a correlation of +1, or of -1.  A search that reaches one face stays there
+    (the deviance depends on a diagonal entry only through its square, so 0 is stationary in
+    it), even when another face is better.  For each such block this returns starts with the
+    block's standard deviations kept (a zero one replaced by the mean of the others) and the
+    correlations set to ``+-0.9`` in each sign pattern ``s`` (``R = 0.1 I + 0.9 s s'``, with
+    ``s_1 = +1``: 2^(k-1) starts, at most 8), the other blocks as in ``theta``.
+
+    Parameters
+    ----------
+    structure : mixedtools.lmm.engine.EngineProtocol
+    theta : ndarray
+        lme4's parameters at the optimum found.
+
+    Returns
+    -------
+    list of ndarray
+        The starts (empty when no block of two or more effects is on the boundary, or when the
+        structure's covariance blocks have entries fixed at 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixedtools.lmm.reml import LMMStructure
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> x = rng.normal(size=40)
+    >>> X = np.column_stack([np.ones(40), x])
+    >>> s = LMMStructure(y=rng.normal(size=40), X=X, groups=g, Z=X)
+    >>> [start.round(3).tolist() for start in face_starts(s, np.array([0.0, 0.0, 0.5]))]
+    [[0.5, 0.45, 0.218], [0.5, -0.45, 0.218]]
+    >>> face_starts(s, np.array([0.8, 0.1, 0.5]))
+    []
+    """
+    blocks = structure.theta_blocks()
+    if blocks is None:
+        return []
+    theta = np.asarray(theta, dtype=float)
+    starts, pos = [], 0
+    for k, _ in blocks:
+        r = k * (k + 1) // 2
+        rows, cols = np.tril_indices(k)
+        L = np.zeros((k, k))
+        L[rows, cols] = theta[pos : pos + r]
+        if k >= 2 and np.any(np.diag(L) < _ZERO_SD):
+            sd = np.sqrt(np.sum(L**2, axis=1))
+            positive = sd[sd >= _ZERO_SD]
+            sd = np.where(sd < _ZERO_SD, positive.mean() if positive.size else _RESTART_SD, sd)
+            n_patterns = 2 ** min(k - 1, 3)
+            for pattern in range(n_patterns):
+                signs = np.ones(k)
+                for bit in range(min(k - 1, 3)):
+                    if pattern >> bit & 1:
+                        signs[bit + 1] = -1.0
+                R = (1.0 - _FACE_CORRELATION) * np.eye(k)
+                R += _FACE_CORRELATION * np.outer(signs, signs)
+                factor = np.linalg.cholesky(sd[:, None] * R * sd[None, :])
+                start = theta.copy()
+                start[pos : pos + r] = factor[rows, cols]
+                starts.append(start)
+        pos += r
+    return starts
+
+
+def _unit_factor(structure):
+    """``structure.unit_effect_factor()`` when a random-effects column's root mean square is
+    outside 1/100 to 100 (the fit is then done at unit scale), else None."""
+    factor = structure.unit_effect_factor()
+    if np.max(np.abs(np.log(factor))) > 2.0 * np.log(_BADLY_SCALED):
+        return factor
+    return None
 
 
 def neutral_start(structure) -> np.ndarray:
@@ -180,6 +283,17 @@ def bounded_refit(
     >>> tau.shape, bool(tau[-1] > 0)
     ((2,), True)
     """
+    factor = _unit_factor(structure)
+    if factor is not None:  # a badly scaled column: refit at unit scale (see fit_structure)
+        tau, success = bounded_refit(
+            structure.with_unit_effects(),
+            np.asarray(tau0, float) / factor,
+            reml,
+            try_neutral_start,
+            maxiter,
+            return_success=True,
+        )
+        return (factor * tau, success) if return_success else factor * tau
     starts = [structure.theta_from_tau(np.asarray(tau0, float))]
     if try_neutral_start:
         starts.append(structure.theta_start())
@@ -209,6 +323,10 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     >>> bool(newton_decrement(s, reml_quantities(s, tau)) < 1e-6)
     True
     """
+    factor = _unit_factor(structure)
+    if factor is not None:  # a badly scaled column: finish at unit scale (see fit_structure)
+        unit = structure.with_unit_effects()
+        return factor * maximize(unit, np.asarray(tau, float) / factor, reml, tol)
     tau = newton_polish(structure, tau, reml=reml, steps=4)
     quantities = structure.quantities(tau, reml)
     # judged in lme4's parameters: at a correlation of +-1 the score of tau need not vanish
@@ -218,7 +336,12 @@ def maximize(structure, tau, reml=True, tol=1e-6) -> np.ndarray:
     # at a bound (where the Newton steps hold the bounded entries) the search does the last
     # digits itself: a model-based search is asked for a small final radius
     restart, _ = search(
-        structure, reml, starts, model_based=not structure.has_gradient, final_radius=1e-6
+        structure,
+        reml,
+        starts,
+        model_based=not structure.has_gradient,
+        final_radius=1e-6,
+        tight=True,
     )
     refit = newton_polish(structure, restart, reml, 4)
     if structure.log_likelihood(refit, reml) > quantities.loglik:
@@ -266,7 +389,10 @@ def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     """Stage 3 of a fit: the (RE)ML optimum of ``structure``, as :func:`mixedtools.lmer` finds it.
 
     lme4's deviance is minimised from lme4's start (:func:`search`) and, with ``polish``,
-    finished by Newton steps (:func:`newton_finish`).
+    finished by Newton steps (:func:`newton_finish`).  When a random-effects column's root
+    mean square is outside 1/100 to 100 (a badly scaled predictor), the model with every such
+    column scaled to 1 is fitted instead (``structure.with_unit_effects()``) and its optimum
+    mapped back.
 
     Examples
     --------
@@ -276,5 +402,12 @@ def fit_structure(structure, reml=True, polish=True) -> np.ndarray:
     >>> bool(abs(fit_structure(fit.structure, reml=True) - fit.tau).max() < 1e-6 * fit.tau.max())
     True
     """
+    factor = _unit_factor(structure)
+    if factor is not None:
+        # theta's bounds and tolerances are in the columns' units: a slope on a predictor in
+        # units of 10^-6 has a relative sd near 10^-6, which the search takes for 0.  The
+        # optimum does not depend on the columns' scale, so search the model with every column
+        # at root mean square 1 and map its optimum back.
+        return factor * fit_structure(structure.with_unit_effects(), reml, polish)
     tau, _ = search(structure, reml, [structure.theta_start()])
     return newton_finish(structure, tau, reml) if polish else tau

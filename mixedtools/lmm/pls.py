@@ -25,6 +25,7 @@ methods use have the same closed forms as in :mod:`mixedtools.lmm.reml`, evaluat
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -82,6 +83,12 @@ class PLSTerm:
     @property
     def n_columns(self) -> int:
         return self.k * self.n_levels
+
+
+def _column_scales(Z) -> np.ndarray:
+    """Root mean square of each column of Z (1 for a column of zeros)."""
+    rms = np.sqrt(np.mean(np.asarray(Z, dtype=float) ** 2, axis=0))
+    return np.where(rms > 0, rms, 1.0)
 
 
 @lru_cache(maxsize=16)
@@ -992,6 +999,21 @@ class PLSStructure:
     def with_response(self, y) -> PLSStructure:
         """The same layout with response ``y``."""
         return PLSStructure(y, self.X, self.terms, fe_names=self.fe_names)
+
+    def unit_effect_factor(self) -> np.ndarray:
+        """The factor that maps tau of :meth:`with_unit_effects` back to this model's tau
+        (``tau = factor * tau_unit``): ``1 / (s_a s_b)`` for entry ``(a, b)`` of a term's
+        covariance, ``s`` the root mean squares of the term's columns; 1 for sigma^2."""
+        factor = []
+        for t, entries in zip(self.terms, self.term_entries, strict=True):
+            scale = _column_scales(t.Z)
+            factor += [1.0 / (scale[a] * scale[b]) for a, b in entries]
+        return np.array(factor + [1.0])
+
+    def with_unit_effects(self) -> PLSStructure:
+        """The same model with each column of every term's Z divided by its root mean square."""
+        terms = [dataclasses.replace(t, Z=t.Z / _column_scales(t.Z)) for t in self.terms]
+        return PLSStructure(self.y, self.X, terms, fe_names=self.fe_names)
 
 
 @dataclass

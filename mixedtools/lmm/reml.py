@@ -529,6 +529,25 @@ class LMMStructure:
         """The same layout with response ``y``."""
         return dataclasses.replace(self, y=y, _cache={})
 
+    def unit_effect_factor(self) -> np.ndarray:
+        """The factor that maps tau of :meth:`with_unit_effects` back to this model's tau
+        (``tau = factor * tau_unit``): ``1 / (s_a s_b)`` for ``G[a, b]``, 1 for the variance
+        components and sigma^2, ``s`` the root mean squares of Z's columns."""
+        scale = _column_scales(self.Z)
+        factor = [1.0 / (scale[a] * scale[b]) for a, b in self.g_entries]
+        return np.array(factor + [1.0] * (len(self.vc) + 1))
+
+    def with_unit_effects(self) -> LMMStructure:
+        """The same model with each column of Z divided by its root mean square (the variance
+        components are left as they are)."""
+        return dataclasses.replace(self, Z=self.Z / _column_scales(self.Z), _cache={})
+
+
+def _column_scales(Z) -> np.ndarray:
+    """Root mean square of each column of Z (1 for a column of zeros)."""
+    rms = np.sqrt(np.mean(np.asarray(Z, dtype=float) ** 2, axis=0)) if len(Z) else np.ones(0)
+    return np.where(rms > 0, rms, 1.0)
+
 
 @dataclass(frozen=True)
 class _Component:
