@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 import mixedtools as mt
+from mixedtools.lmm.results import LmerWarning
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "glmer_reference.json").read_text(encoding="utf-8")
@@ -338,3 +339,12 @@ def test_marginal_means_integrate_over_the_random_effects():
     b = rng.normal(0, np.sqrt(logit.varcorr.vcov.iloc[0]), 200_000)
     eta0 = logit.predict(re_form="~0").iloc[0]
     assert pa[0] == pytest.approx(np.mean(1 / (1 + np.exp(-(eta0 + b)))), abs=2e-3)
+
+
+def test_badly_scaled_predictor_warns_as_lme4():
+    data = _cbpp().assign(big=lambda d: 1e6 * (d["period"].astype(int) - 2.5))
+    with pytest.warns(LmerWarning, match="very different scales.*big"):
+        mt.glmer("cbind(incidence, size - incidence) ~ big + (1 | herd)", data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LmerWarning)
+        mt.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", _cbpp())

@@ -31,6 +31,7 @@ from mixedtools._warnings import external_stacklevel
 from mixedtools.lmm._names import unquote
 from mixedtools.lmm.design import build_design
 from mixedtools.lmm.families import family as make_family
+from mixedtools.lmm.fit import LmerWarning, check_scale_x
 from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
 from mixedtools.lmm.glmer_results import GlmerResult
 from mixedtools.lmm.pirls import GLMMStructure
@@ -98,6 +99,9 @@ def glmer(
     data = _binary_response(data, parsed.response, fam)
     design = build_design(parsed, data, na_action=na_action, generalized=True)
     y, trials = _response(design, fam, weight_values)
+    scale_message = check_scale_x(design.X, design.fe_names)  # lme4's glFormula checks too
+    if scale_message is not None:
+        warnings.warn(scale_message, LmerWarning, stacklevel=external_stacklevel())
     if nagq > 1:
         terms = design.pls_terms
         if len(terms) != 1 or terms[0].k != 1:
