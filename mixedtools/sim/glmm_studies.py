@@ -272,9 +272,10 @@ def _bernoulli_fit(y, X):
 
 
 def _rejection_chunk(task):
-    design, seeds, bootstrap, n_boot = task
+    design, seeds, bootstrap, n_boot, boot_below = task
     rows = []
     for seed in seeds:
+        boot = bootstrap if seed < boot_below else ()
         data = binary_clusters(**design, seed=seed)
         p_boot = p_boot_tau = np.nan
         try:
@@ -289,9 +290,9 @@ def _rejection_chunk(task):
             p_tau = float(0.5 * stats.chi2.sf(lr_tau, 1)) if lr_tau > 0 else 1.0
             with warnings.catch_warnings(), np.errstate(over="ignore", under="ignore"):
                 warnings.simplefilter("ignore")
-                if "w" in bootstrap:
+                if "w" in boot:
                     p_boot = _boot_p_w(full, reduced, lr_w, n_boot, seed)
-                if "tau" in bootstrap:
+                if "tau" in boot:
                     p_boot_tau = _boot_p_tau(reduced, X, beta_glm, lr_tau, n_boot, seed)
         except (ValueError, np.linalg.LinAlgError):
             p_wald = p_lrt = p_tau = np.nan
@@ -317,6 +318,7 @@ def glmm_rejection_study(
     *,
     bootstrap: tuple = (),
     n_boot: int = 19,
+    bootstrap_reps: int | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
 ) -> pd.DataFrame:
@@ -360,6 +362,9 @@ def glmm_rejection_study(
     n_boot : int
         Bootstrap draws per replicate and test, at most; the level of the bootstrap tests is
         ``1 / (n_boot + 1)``.
+    bootstrap_reps : int, optional
+        Run the bootstrap tests on the first ``bootstrap_reps`` replicates only (NaN in the
+        others); default all.
     executor : concurrent.futures.Executor, optional
         Run the chunks of 20 replicates there instead; the p-values are the same.
     progress : bool, optional
@@ -396,8 +401,9 @@ def glmm_rejection_study(
         tau00=tau00,
     )
     seeds = [seed + k for k in range(int(n_reps))]
+    boot_below = seed + (int(n_reps) if bootstrap_reps is None else int(bootstrap_reps))
     tasks = [
-        (design, seeds[i : i + _CHUNK], bootstrap, int(n_boot))
+        (design, seeds[i : i + _CHUNK], bootstrap, int(n_boot), boot_below)
         for i in range(0, len(seeds), _CHUNK)
     ]
     chunks = run_parallel(
