@@ -222,12 +222,49 @@ def test_quadrature_hardly_matters_for_the_contraception_data():
     assert agq.varcorr["vcov"].iloc[0] - glmm().varcorr["vcov"].iloc[0] < 0.01
 
 
+@cache
+def few_groups(tau00):
+    """The chapter's studies with 10 groups: w without effect (tau00 = 1), or tau00 = 0."""
+    seed, test, boot_reps = (9000, "w", 80) if tau00 else (9900, "tau", 60)
+    return mt.sim.glmm_rejection_study(
+        200,
+        n_groups=10,
+        group_size=20,
+        tau00=tau00,
+        seed=seed,
+        max_workers=2,
+        progress=False,
+        bootstrap=(test,),
+        n_boot=19,
+        bootstrap_reps=boot_reps,
+    )
+
+
+def _rate(p):
+    p = p.dropna()
+    return (p <= 0.05).mean(), np.sqrt(0.05 * 0.95 / len(p))
+
+
 def test_wald_z_of_a_level2_effect_rejects_too_often_with_10_groups():
-    p = mt.sim.glmm_rejection_study(
-        200, n_groups=10, group_size=20, tau00=1.0, seed=9000, max_workers=2, progress=False
-    )["p_wald"].dropna()
-    rate = (p < 0.05).mean()
-    assert rate > 0.05 + 2 * np.sqrt(0.05 * 0.95 / len(p))
+    rate, se = _rate(few_groups(1.0)["p_wald"])
+    assert rate > 0.05 + 2 * se
+
+
+def test_parametric_bootstrap_of_a_level2_effect_keeps_its_level_with_10_groups():
+    study = few_groups(1.0)
+    rate, se = _rate(study["p_boot"])
+    assert study["p_boot"].notna().sum() == 80
+    assert abs(rate - 0.05) < 2 * se
+    assert rate < _rate(study["p_wald"])[0] and rate < _rate(study["p_lrt"])[0]
+
+
+def test_boundary_lrt_of_tau_is_conservative_and_the_bootstrap_is_not():
+    study = few_groups(0.0)
+    boundary, se = _rate(study["p_tau"])
+    boot, _ = _rate(study["p_boot_tau"])
+    assert boundary < 0.05
+    assert abs(boot - 0.05) < 2 * se
+    assert (study["p_tau"].dropna() == 1).mean() > 0.5  # tau00 estimated as 0 in most
 
 
 def test_probit_coefficients_are_about_1_6_times_smaller():

@@ -1,22 +1,28 @@
-"""Parametric bootstrap for the variance components of an :func:`mixedtools.lmer` fit.
+"""Parametric bootstrap for :func:`mixedtools.lmer` and :func:`mixedtools.glmer` fits.
 
-* :func:`bootstrap_lrt` — the likelihood-ratio test of a variance component with its null
-  distribution simulated from the reduced model (as R's ``pbkrtest::PBmodcomp`` does), instead of
-  the asymptotic chi-square mixture that :func:`mixedtools.lrt` uses;
+* :func:`bootstrap_lrt` — the likelihood-ratio test of a variance component or of fixed effects
+  with its null distribution simulated from the reduced model (as R's ``pbkrtest::PBmodcomp``
+  does), instead of the asymptotic chi-square (mixture) that :func:`mixedtools.lrt` uses;
 * :func:`bootstrap_varcorr` — percentile intervals for the standard deviations and correlations
   of the random effects (as lme4's ``confint(fit, method = "boot")``), and the share of
   bootstrap fits in which a variance is estimated as exactly zero.
 
-Responses are simulated from the fitted model, ``y* = X beta + Z b* + e*`` with
-``b* ~ N(0, G)`` and ``e* ~ N(0, sigma^2)``, and refitted with the REML engine behind
-:func:`mixedtools.lmer`. Replicates run in tasks of 25 on local worker processes or on any
-:class:`concurrent.futures.Executor` (as :func:`mixedtools.sim.power`), each with its own child
-of ``numpy.random.SeedSequence(seed)``, gathered in task order: results do not depend on where
-or on how many workers they run.
+Responses are simulated from the fitted model with new random effects (lme4's
+``simulate(fit)``, ``use.u = FALSE``): for an lmer fit ``y* = X beta + Z b* + e*`` with
+``b* ~ N(0, G)`` and ``e* ~ N(0, sigma^2)``; for a glmer fit binomial responses with the prior
+weights as numbers of trials, or Poisson counts, at the means ``g^-1(offset + X beta + Z b*)``.
+Each is refitted on the structure already built for the fit (no formula is read again), the
+search started at the fitted parameters: for lmer by the REML engine behind
+:func:`mixedtools.lmer`, for glmer by glmer's own optimiser. Replicates run in tasks of 25, each
+with its own child of ``numpy.random.SeedSequence(seed)``, gathered in task order, on this
+process, on local worker processes or on any :class:`concurrent.futures.Executor` (as
+:func:`mixedtools.sim.power`): results do not depend on where or on how many workers they run.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import Executor
 
 import numpy as np
@@ -25,16 +31,24 @@ import pandas as pd
 from mixedtools._threads import run_parallel
 from mixedtools.lmm.engine import varcorr_rows
 from mixedtools.lmm.fit import LmerResult
-from mixedtools.lmm.optimize import bounded_refit, maximize
+from mixedtools.lmm.generalized import refit_response
+from mixedtools.lmm.glmer_results import GlmerResult
+from mixedtools.lmm.optimize import bounded_refit, newton_finish
 
 __all__ = ["simulate_responses", "bootstrap_lrt", "bootstrap_varcorr"]
 
 _CHUNK = 25
+# with max_workers=None, replicates that would take less than this many seconds in this process
+# stay here: starting worker processes (each imports the package) costs seconds
+_LOCAL_SECONDS = 10.0
 
 
 def _check_fit(fit, name="fit"):
-    if not isinstance(fit, LmerResult):
-        raise TypeError(f"{name} must be a fit returned by mixedtools.lmer, got {type(fit)!r}")
+    if not isinstance(fit, LmerResult | GlmerResult):
+        raise TypeError(
+            f"{name} must be a fit returned by mixedtools.lmer or mixedtools.glmer, "
+            f"got {type(fit)!r}"
+        )
 
 
 def _check_n(n_boot):
@@ -42,12 +56,18 @@ def _check_n(n_boot):
         raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}.")
 
 
-def simulate_responses(fit: LmerResult, n_sim: int = 1, seed: int | None = None) -> np.ndarray:
+def simulate_responses(
+    fit: LmerResult | GlmerResult, n_sim: int = 1, seed: int | None = None
+) -> np.ndarray:
     """Responses simulated from a fitted model (lme4's ``simulate(fit)``), one row per draw.
+
+    New random effects are drawn for every response (lme4's ``use.u = FALSE``). For a glmer
+    fit the responses are on the scale the fit reads them: proportions of the prior weights
+    (numbers of trials) for the binomial, counts for the Poisson.
 
     Parameters
     ----------
-    fit : LmerResult
+    fit : LmerResult or GlmerResult
     n_sim : int
         Number of response vectors.
     seed : int, optional
@@ -66,6 +86,11 @@ def simulate_responses(fit: LmerResult, n_sim: int = 1, seed: int | None = None)
     (2000, 30)
     >>> bool(abs(y.mean() - fit.fixef["Intercept"]) < 5)
     True
+    >>> cbpp = mt.datasets.load("cbpp").astype({"period": "category"})
+    >>> g = mt.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
+    >>> k = simulate_responses(g, n_sim=3, seed=1) * g.structure.prior_weights  # successes
+    >>> bool(abs(k - k.round()).max() < 1e-9 and (k <= g.structure.prior_weights).all())
+    True
     """
     _check_fit(fit)
     _check_n(n_sim)
@@ -75,11 +100,18 @@ def simulate_responses(fit: LmerResult, n_sim: int = 1, seed: int | None = None)
 
 
 def _refit(structure, y, tau_start, reml):
-    """(tau, log-likelihood) of `structure` with response `y`, started at the original fit."""
+    """(structure, tau, log-likelihood) of an lmer `structure` with response `y`, the search
+    started at the original fit (as lme4's ``refit``) and finished by Newton steps."""
     new = structure.with_response(y)
-    tau = bounded_refit(new, tau_start, reml=reml, try_neutral_start=True)
-    tau = maximize(new, tau, reml=reml)
+    tau = bounded_refit(new, tau_start, reml=reml, try_neutral_start=False)
+    tau = newton_finish(new, tau, reml=reml)
     return new, tau, new.log_likelihood(tau, reml)
+
+
+def _glmer_refit(structure, y, theta_start, nagq):
+    """(tau, beta, log-likelihood) of a glmer `structure` with response `y`."""
+    fit = refit_response(structure, y, theta_start, nagq)
+    return structure.tau_from_theta(fit.theta), fit.beta, -0.5 * fit.deviance
 
 
 def _tasks(payload, n_boot, seed):
@@ -88,9 +120,19 @@ def _tasks(payload, n_boot, seed):
 
 
 def _run(chunk_worker, payload, n_boot, seed, max_workers, executor, progress):
+    """The chunks' results in order. With ``max_workers=None`` (and no executor) the first
+    chunk runs here, and the rest too unless they would take more than ``_LOCAL_SECONDS``."""
     tasks = _tasks(payload, n_boot, seed)
     counts = [len(seeds) for _, seeds in tasks]
-    return run_parallel(
+    done = []
+    if executor is None and max_workers is None and len(tasks) > 1:
+        start = time.perf_counter()
+        done = run_parallel(chunk_worker, tasks[:1], 1, progress=False)
+        per_draw = (time.perf_counter() - start) / counts[0]
+        if per_draw * sum(counts[1:]) < _LOCAL_SECONDS or (os.cpu_count() or 1) == 1:
+            max_workers = 1
+        tasks, counts = tasks[1:], counts[1:]
+    return done + run_parallel(
         chunk_worker,
         tasks,
         max_workers,
@@ -120,9 +162,53 @@ def _lrt_chunk(task):
     return out
 
 
+def _glmer_lrt_chunk(task):
+    (reduced, full, beta0, tau0, theta0, theta1, nagq), seeds = task
+    out = np.full(len(seeds), np.nan)
+    for row, seed in enumerate(seeds):
+        y = reduced.simulate(beta0, tau0, np.random.default_rng(seed))
+        try:
+            ll0 = _glmer_refit(reduced, y, theta0, nagq)[2]
+            ll1 = _glmer_refit(full, y, theta1, nagq)[2]
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            continue
+        if np.isfinite(ll0) and np.isfinite(ll1):
+            out[row] = max(2.0 * (ll1 - ll0), 0.0)
+    return out
+
+
+def _check_pair(reduced, full):
+    """Same kind of fit, family, link, rows and response; `full` has more parameters."""
+    if type(reduced) is not type(full):
+        raise TypeError("both fits must be lmer fits, or both glmer fits")
+    if isinstance(full, GlmerResult):
+        if (reduced.family.name, reduced.family.link) != (full.family.name, full.family.link):
+            raise TypeError(
+                "both glmer fits must have the same family and link; got "
+                f"{reduced.family.name} ({reduced.family.link}) and "
+                f"{full.family.name} ({full.family.link})"
+            )
+        if reduced.nagq != full.nagq:
+            raise ValueError(
+                f"both glmer fits must use the same nagq; got {reduced.nagq} and {full.nagq}"
+            )
+    same = reduced.nobs == full.nobs and np.array_equal(reduced.structure.y, full.structure.y)
+    if same and isinstance(full, GlmerResult):
+        same = np.array_equal(
+            reduced.structure.prior_weights, full.structure.prior_weights
+        ) and np.array_equal(reduced.structure.offset, full.structure.offset)
+    if not same:
+        raise ValueError("the two fits must use the same response and rows")
+    if full.n_params <= reduced.n_params:
+        raise ValueError(
+            f"full has {full.n_params} parameters, reduced {reduced.n_params}: pass the model "
+            "with fewer parameters as `reduced`"
+        )
+
+
 def bootstrap_lrt(
-    reduced: LmerResult,
-    full: LmerResult,
+    reduced: LmerResult | GlmerResult,
+    full: LmerResult | GlmerResult,
     n_boot: int = 1000,
     seed: int | None = None,
     max_workers: int | None = None,
@@ -134,21 +220,25 @@ def bootstrap_lrt(
 
     Responses are simulated ``n_boot`` times from the reduced fit (the null hypothesis), both
     models are refitted to each, and the observed statistic is compared with the simulated ones:
-    ``p = (1 + #{LR* >= LR}) / (n_boot + 1)``. This needs no boundary correction and no
-    large-sample argument, which matters with few groups. When the fixed parts differ, both
-    models are refitted by ML (REML likelihoods of different fixed parts are not comparable);
-    otherwise the fits are compared as they are.
+    ``p = (1 + #{LR* >= LR}) / (n_boot + 1)``, as ``pbkrtest::PBmodcomp``. This needs no
+    boundary correction and no large-sample argument, which matters with few groups. For lmer
+    fits whose fixed parts differ, both models are refitted by ML (REML likelihoods of
+    different fixed parts are not comparable); otherwise the fits are compared as they are.
+    glmer fits (maximum likelihood, Laplace or quadrature) must share the family, link,
+    ``nagq``, rows, response and prior weights.
 
     Parameters
     ----------
-    reduced, full : LmerResult
+    reduced, full : LmerResult or GlmerResult
         Nested fits to the same rows; ``full`` has more parameters.
     n_boot : int
         Number of simulated data sets.
     seed : int, optional
         Seed of the root :class:`numpy.random.SeedSequence`.
     max_workers : int, optional
-        Worker processes; default :func:`os.cpu_count`. With 1, everything runs in this process.
+        Worker processes. By default the replicates run in this process when they would take
+        under about ten seconds (judged from the first 25), else on :func:`os.cpu_count`
+        processes. With 1, everything runs in this process.
     executor : concurrent.futures.Executor, optional
         Run the replicates there (e.g. a Dask cluster's ``Client(...).get_executor()``)
         instead of on ``max_workers`` local processes; the result is the same.
@@ -171,34 +261,51 @@ def bootstrap_lrt(
     >>> res = bootstrap_lrt(m0, m1, n_boot=19, seed=1, max_workers=1)
     >>> round(res["statistic"], 2), res["p_value"]  # smallest p possible with 19 draws
     (42.84, 0.05)
+
+    A fixed effect in a binomial GLMM (the test ``PBmodcomp`` makes of two glmer fits):
+
+    >>> cbpp = mt.datasets.load("cbpp").astype({"period": "category"})
+    >>> g0 = mt.glmer("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", cbpp)
+    >>> g1 = mt.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
+    >>> res = bootstrap_lrt(g0, g1, n_boot=19, seed=1, max_workers=1)
+    >>> round(res["statistic"], 3), res["df"], res["p_value"]
+    (25.61, 3, 0.05)
     """
     _check_fit(reduced, "reduced")
     _check_fit(full, "full")
     _check_n(n_boot)
-    if reduced.nobs != full.nobs or not np.array_equal(reduced.structure.y, full.structure.y):
-        raise ValueError("the two fits must use the same response and rows")
-    if full.n_params <= reduced.n_params:
-        raise ValueError(
-            f"full has {full.n_params} parameters, reduced {reduced.n_params}: pass the model "
-            "with fewer parameters as `reduced`"
+    _check_pair(reduced, full)
+    if isinstance(full, GlmerResult):
+        statistic = max(2.0 * (full.loglik - reduced.loglik), 0.0)
+        payload = (
+            reduced.structure,
+            full.structure,
+            reduced.fixef.to_numpy(),
+            reduced.tau,
+            reduced.theta,
+            full.theta,
+            reduced.nagq,
         )
-    same_fixed = reduced.design.X.shape == full.design.X.shape and (
-        np.linalg.matrix_rank(np.column_stack([reduced.design.X, full.design.X]))
-        == reduced.design.X.shape[1]
-    )
-    reml = bool(reduced.reml and full.reml and same_fixed)
-    if not reml:
-        reduced, full = reduced.refit(reml=False), full.refit(reml=False)
-    statistic = max(2.0 * (full.loglik - reduced.loglik), 0.0)
-    payload = (
-        reduced.structure,
-        full.structure,
-        reduced.fixef.to_numpy(),
-        reduced.tau,
-        full.tau,
-        reml,
-    )
-    null = np.concatenate(_run(_lrt_chunk, payload, n_boot, seed, max_workers, executor, progress))
+        worker, reml = _glmer_lrt_chunk, False
+    else:
+        same_fixed = reduced.design.X.shape == full.design.X.shape and (
+            np.linalg.matrix_rank(np.column_stack([reduced.design.X, full.design.X]))
+            == reduced.design.X.shape[1]
+        )
+        reml = bool(reduced.reml and full.reml and same_fixed)
+        if not reml:
+            reduced, full = reduced.refit(reml=False), full.refit(reml=False)
+        statistic = max(2.0 * (full.loglik - reduced.loglik), 0.0)
+        payload = (
+            reduced.structure,
+            full.structure,
+            reduced.fixef.to_numpy(),
+            reduced.tau,
+            full.tau,
+            reml,
+        )
+        worker = _lrt_chunk
+    null = np.concatenate(_run(worker, payload, n_boot, seed, max_workers, executor, progress))
     ok = null[np.isfinite(null)]
     # a tolerance keeps replicates that tie with the observed value (e.g. both 0) as ties
     exceed = int(np.sum(ok >= statistic - 1e-8 * max(1.0, statistic)))
@@ -222,9 +329,10 @@ def bootstrap_lrt(
 # ------------------------------------------------------------------------------------------
 
 
-def _sdcor(structure, tau):
-    """SDs and correlations in the row order of LmerResult.varcorr."""
-    rows = varcorr_rows(structure.random_terms(tau), tau[-1])
+def _sdcor(structure, tau, residual=True):
+    """SDs and correlations in the row order of the fit's varcorr (``residual``: with the
+    residual SD last, as an lmer fit has it)."""
+    rows = varcorr_rows(structure.random_terms(tau), tau[-1] if residual else None)
     return np.asarray([row[-1] for row in rows])
 
 
@@ -242,8 +350,23 @@ def _varcorr_chunk(task):
     return out
 
 
+def _glmer_varcorr_chunk(task):
+    (structure, beta, tau, theta, nagq), seeds = task
+    n_rows = len(_sdcor(structure, tau, residual=False))
+    out = np.full((len(seeds), n_rows), np.nan)
+    for row, seed in enumerate(seeds):
+        y = structure.simulate(beta, tau, np.random.default_rng(seed))
+        try:
+            tau_star, _, ll = _glmer_refit(structure, y, theta, nagq)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            continue
+        if np.isfinite(ll):
+            out[row] = _sdcor(structure, tau_star, residual=False)
+    return out
+
+
 def bootstrap_varcorr(
-    fit: LmerResult,
+    fit: LmerResult | GlmerResult,
     n_boot: int = 1000,
     level: float = 0.95,
     seed: int | None = None,
@@ -256,7 +379,7 @@ def bootstrap_varcorr(
 
     Parameters
     ----------
-    fit : LmerResult
+    fit : LmerResult or GlmerResult
     n_boot : int
         Number of simulated data sets.
     level : float
@@ -264,7 +387,9 @@ def bootstrap_varcorr(
     seed : int, optional
         Seed of the root :class:`numpy.random.SeedSequence`.
     max_workers : int, optional
-        Worker processes; default :func:`os.cpu_count`.
+        Worker processes. By default the replicates run in this process when they would take
+        under about ten seconds (judged from the first 25), else on :func:`os.cpu_count`
+        processes.
     executor : concurrent.futures.Executor, optional
         Run the replicates there (e.g. a Dask cluster's ``Client(...).get_executor()``)
         instead of on ``max_workers`` local processes; the result is the same.
@@ -276,7 +401,8 @@ def bootstrap_varcorr(
     pandas.DataFrame
         The rows of ``fit.varcorr`` (group, var1, var2) with ``estimate`` (SD, or correlation
         for covariance rows), ``ci_lower``, ``ci_upper``, ``share_zero`` (share of bootstrap
-        fits with this SD estimated as exactly 0; NaN for correlations) and ``n_boot``.
+        fits with this SD estimated as exactly 0; NaN for correlations) and ``n_boot``. A
+        glmer fit has no residual row (its SDs are on the link scale).
 
     Examples
     --------
@@ -292,12 +418,16 @@ def bootstrap_varcorr(
     _check_n(n_boot)
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level}.")
-    payload = (fit.structure, fit.fixef.to_numpy(), fit.tau, bool(fit.reml))
-    draws = np.concatenate(
-        _run(_varcorr_chunk, payload, n_boot, seed, max_workers, executor, progress)
-    )
+    glmm = isinstance(fit, GlmerResult)
+    if glmm:
+        payload = (fit.structure, fit.fixef.to_numpy(), fit.tau, fit.theta, fit.nagq)
+        worker = _glmer_varcorr_chunk
+    else:
+        payload = (fit.structure, fit.fixef.to_numpy(), fit.tau, bool(fit.reml))
+        worker = _varcorr_chunk
+    draws = np.concatenate(_run(worker, payload, n_boot, seed, max_workers, executor, progress))
     table = fit.varcorr[["group", "var1", "var2"]].copy()
-    table["estimate"] = _sdcor(fit.structure, fit.tau)
+    table["estimate"] = _sdcor(fit.structure, fit.tau, residual=not glmm)
     alpha = 1.0 - level
     is_correlation = (table["var2"] != "").to_numpy()
     lower, upper, zero, counts = [], [], [], []

@@ -233,7 +233,19 @@ class _Fit:
         self.converged, self.evaluations = converged, evaluations
 
 
-def _optimise(structure: GLMMStructure, nagq: int) -> _Fit:
+def refit_response(structure: GLMMStructure, y, theta, nagq: int) -> _Fit:
+    """The optimum of ``structure`` with the response replaced by ``y`` (a parametric-bootstrap
+    refit, as lme4's ``refit(fit, newresp)``), the search started at the fitted ``theta`` (an
+    entry at its bound of 0, a stationary point, at lme4's start instead)."""
+    new = structure.with_response(y)
+    start = structure.theta_start()
+    at_zero = (start > 0) & (np.asarray(theta, float) == 0.0)
+    theta = np.where(at_zero, start, np.asarray(theta, float))
+    with single_blas_thread(), np.errstate(over="ignore", under="ignore"):
+        return _optimise(new, nagq, theta_start=theta)
+
+
+def _optimise(structure: GLMMStructure, nagq: int, theta_start=None) -> _Fit:
     n_theta = structure.n_theta
     bounds = structure.theta_bounds()
     lower_zero = np.array([low == 0.0 for low, _ in bounds])
@@ -245,7 +257,8 @@ def _optimise(structure: GLMMStructure, nagq: int) -> _Fit:
 
     # stage 1: theta, with beta inside PIRLS (lme4's nAGQ = 0)
     r1 = optimize.minimize(
-        stage1, structure.theta_start(), method="L-BFGS-B", bounds=bounds,
+        stage1, structure.theta_start() if theta_start is None else theta_start,
+        method="L-BFGS-B", bounds=bounds,
         options={"eps": 1e-6, "ftol": 1e-10},
     )  # fmt: skip
     structure.deviance(r1.x)

@@ -346,25 +346,8 @@ class GlmerResult(MixedModelResult):
         """Responses drawn from the fitted model with new random effects (lme4's
         ``simulate(use.u = FALSE)``): proportions (binomial) or counts, one column per draw."""
         rng = np.random.default_rng(seed)
-        layout, fam = self.structure.layout, self.family
-        trials = self.structure.prior_weights
-        base = self.structure.offset + self.design.X @ self.fixef.to_numpy()
-        out = {}
-        for i in range(int(n)):
-            eta = base.copy()
-            for ti, t in enumerate(layout.terms):
-                G = layout.term_G(self.tau, ti)
-                w, U = np.linalg.eigh(G)
-                b = rng.normal(size=(t.n_levels, t.k)) @ (U * np.sqrt(np.clip(w, 0, None))).T
-                eta += np.einsum("ia,ia->i", t.Z, b[t.codes])
-            mu = fam.linkinv(eta)
-            if fam.name == "binomial":
-                n_trials = np.round(trials).astype(int)
-                y = np.divide(rng.binomial(n_trials, mu), n_trials, out=np.zeros(len(mu)),
-                              where=n_trials > 0)  # fmt: skip
-            else:
-                y = rng.poisson(mu).astype(float)
-            out[f"sim_{i + 1}"] = y
+        beta = self.fixef.to_numpy()
+        out = {f"sim_{i + 1}": self.structure.simulate(beta, self.tau, rng) for i in range(int(n))}
         return pd.DataFrame(out, index=self.design.row_index)
 
     # ---------------------------------------------------------------- printing

@@ -108,6 +108,24 @@ class GLMMStructure:
         self._last = None  # warm start: the last converged state
         self._Zt = layout.Zs.T.tocsr()
 
+    def with_response(self, y) -> GLMMStructure:
+        """The same model (layout, prior weights, offset, family) with response ``y``."""
+        return GLMMStructure(self.layout, y, self.prior_weights, self.offset, self.family)
+
+    def simulate(self, beta, tau, rng) -> np.ndarray:
+        """One response drawn at (beta, tau) with new random effects (lme4's ``simulate(use.u =
+        FALSE)``): proportions out of the prior weights as trials (binomial), or counts."""
+        eta = self.offset + self.X @ beta
+        for ti, t in enumerate(self.layout.terms):
+            w, U = np.linalg.eigh(self.layout.term_G(tau, ti))
+            b = rng.normal(size=(t.n_levels, t.k)) @ (U * np.sqrt(np.clip(w, 0, None))).T
+            eta = eta + np.einsum("ia,ia->i", t.Z, b[t.codes])
+        mu = self.family.linkinv(eta)
+        if self.family.name == "binomial":
+            n = np.round(self.prior_weights).astype(int)
+            return np.divide(rng.binomial(n, mu), n, out=np.zeros(len(mu)), where=n > 0)
+        return rng.poisson(mu).astype(float)
+
     # ---------------------------------------------------------------- parameters
     @property
     def n_obs(self) -> int:

@@ -12,8 +12,8 @@ with a standard normal level-1 predictor ``x`` and a level-2 predictor ``w`` cod
   adaptive Gauss-Hermite quadrature (``mt.glmer(nagq=...)``) and returns the estimates, for the
   bias of each method;
 * :func:`glmm_rejection_study` returns the p-values of the Wald z and likelihood-ratio tests of
-  the level-2 predictor, and of the boundary-corrected likelihood-ratio test of ``tau_00``, for
-  type I error rates with few groups.
+  the level-2 predictor, and of the boundary-corrected likelihood-ratio test of ``tau_00``, and
+  optionally of parametric-bootstrap tests of both, for type I error rates with few groups.
 
 Both studies run their replicates in chunks through :func:`mixedtools._threads.run_parallel`, so
 they can use local processes (``max_workers``) or any executor (``executor=``); the results depend
@@ -194,20 +194,90 @@ def quadrature_study(
     return out
 
 
-def _bernoulli_loglik(y, X):
-    """Maximised log-likelihood of a logistic regression without random effects."""
+def _sequential_p(observed, draw, seeds, n_boot):
+    """Besag & Clifford's (1991) sequential Monte Carlo p-value with h = 1: draws stop at the
+    first simulated statistic at least as large as ``observed`` (the l-th: p = 1 / l); if none
+    of ``n_boot`` draws reaches it, p = 1 / (n_boot + 1).  It rejects at level
+    ``1 / (n_boot + 1)`` exactly when the full parametric bootstrap with as many draws does, at
+    a fraction of the draws under the null hypothesis.  A draw whose refit fails is replaced by
+    the next seed (``seeds`` holds spares)."""
+    tie = observed - 1e-8 * max(1.0, observed)
+    done = 0
+    for seed in seeds:
+        value = draw(np.random.default_rng(seed))
+        if not np.isfinite(value):
+            continue
+        done += 1
+        if value >= tie:
+            return 1.0 / done
+        if done == n_boot:
+            break
+    return 1.0 / (done + 1) if done else np.nan
+
+
+def _boot_seeds(seed, test, n_boot):
+    """The bootstrap draws' seeds of one replicate and test (2 x n_boot: spares for failures)."""
+    return np.random.SeedSequence((seed, test)).spawn(2 * n_boot)
+
+
+def _boot_p_w(full, reduced, observed, n_boot, seed):
+    """Parametric-bootstrap p-value of the LRT of w: responses from the reduced fit."""
+    from mixedtools.lmm.generalized import refit_response
+
+    beta0, tau0 = reduced.fixef.to_numpy(), reduced.tau
+
+    def draw(rng):
+        y = reduced.structure.simulate(beta0, tau0, rng)
+        try:
+            ll0 = -0.5 * refit_response(reduced.structure, y, reduced.theta, 1).deviance
+            ll1 = -0.5 * refit_response(full.structure, y, full.theta, 1).deviance
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            return np.nan
+        return max(2.0 * (ll1 - ll0), 0.0)
+
+    return _sequential_p(observed, draw, _boot_seeds(seed, 1, n_boot), n_boot)
+
+
+def _boot_p_tau(reduced, X, beta_glm, observed, n_boot, seed):
+    """Parametric-bootstrap p-value of the LRT of tau_00 = 0: responses from the logistic
+    regression without random effects."""
+    from mixedtools.lmm.generalized import refit_response
+
+    if observed <= 0:
+        return 1.0  # every simulated statistic reaches 0
+    mu = 1.0 / (1.0 + np.exp(-(X @ beta_glm)))
+
+    def draw(rng):
+        y = rng.binomial(1, mu).astype(float)
+        if y.min() == y.max():
+            return np.nan
+        try:
+            ll1 = -0.5 * refit_response(reduced.structure, y, reduced.theta, 1).deviance
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            return np.nan
+        return max(2.0 * (ll1 - _bernoulli_fit(y, X)[0]), 0.0)
+
+    return _sequential_p(observed, draw, _boot_seeds(seed, 2, n_boot), n_boot)
+
+
+def _bernoulli_fit(y, X):
+    """Maximised log-likelihood and coefficients of a logistic regression without random
+    effects."""
     import statsmodels.api as sm
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return float(sm.GLM(y, X, family=sm.families.Binomial()).fit().llf)
+        fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+    return float(fit.llf), np.asarray(fit.params)
 
 
 def _rejection_chunk(task):
-    design, seeds = task
+    design, seeds, bootstrap, n_boot, boot_below = task
     rows = []
     for seed in seeds:
+        boot = bootstrap if seed < boot_below else ()
         data = binary_clusters(**design, seed=seed)
+        p_boot = p_boot_tau = np.nan
         try:
             full = _fit_quietly("y ~ x + w + (1 | group)", data)
             reduced = _fit_quietly("y ~ x + (1 | group)", data)
@@ -215,11 +285,23 @@ def _rejection_chunk(task):
             lr_w = max(2.0 * (full.loglik - reduced.loglik), 0.0)
             p_lrt = float(stats.chi2.sf(lr_w, 1))
             X = np.column_stack([np.ones(len(data)), data["x"].to_numpy()])
-            lr_tau = max(2.0 * (reduced.loglik - _bernoulli_loglik(data["y"].to_numpy(), X)), 0.0)
+            ll_glm, beta_glm = _bernoulli_fit(data["y"].to_numpy(), X)
+            lr_tau = max(2.0 * (reduced.loglik - ll_glm), 0.0)
             p_tau = float(0.5 * stats.chi2.sf(lr_tau, 1)) if lr_tau > 0 else 1.0
+            with warnings.catch_warnings(), np.errstate(over="ignore", under="ignore"):
+                warnings.simplefilter("ignore")
+                if "w" in boot:
+                    p_boot = _boot_p_w(full, reduced, lr_w, n_boot, seed)
+                if "tau" in boot:
+                    p_boot_tau = _boot_p_tau(reduced, X, beta_glm, lr_tau, n_boot, seed)
         except (ValueError, np.linalg.LinAlgError):
             p_wald = p_lrt = p_tau = np.nan
-        rows.append((seed, p_wald, p_lrt, p_tau))
+        row = (seed, p_wald, p_lrt, p_tau)
+        rows.append(
+            row
+            + ((p_boot,) if "w" in bootstrap else ())
+            + ((p_boot_tau,) if "tau" in bootstrap else ())
+        )
     return rows
 
 
@@ -234,10 +316,13 @@ def glmm_rejection_study(
     seed: int = 0,
     max_workers: int | None = 1,
     *,
+    bootstrap: tuple = (),
+    n_boot: int = 19,
+    bootstrap_reps: int | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
 ) -> pd.DataFrame:
-    """p-values of three tests in a random-intercept logistic model, replicate by replicate.
+    """p-values of tests in a random-intercept logistic model, replicate by replicate.
 
     Each replicate (:func:`binary_clusters` with seed ``seed + k``) is fitted as
     ``y ~ x + w + (1 | group)`` and ``y ~ x + (1 | group)`` (Laplace), and as a logistic
@@ -246,7 +331,22 @@ def glmm_rejection_study(
     * ``p_wald``: Wald z test of the level-2 predictor ``w`` (lme4's ``summary``);
     * ``p_lrt``: likelihood-ratio test of ``w`` against chi-square(1);
     * ``p_tau``: likelihood-ratio test of ``tau_00 = 0`` against the boundary mixture
-      ``0.5 chi2_0 + 0.5 chi2_1`` (Self & Liang 1987).
+      ``0.5 chi2_0 + 0.5 chi2_1`` (Self & Liang 1987);
+    * with ``"w"`` in ``bootstrap``, ``p_boot``: parametric-bootstrap LRT of ``w`` (responses
+      simulated from the reduced glmer fit, both models refitted, as
+      :func:`mixedtools.bootstrap.bootstrap_lrt` and ``pbkrtest::PBmodcomp``);
+    * with ``"tau"`` in ``bootstrap``, ``p_boot_tau``: parametric-bootstrap LRT of
+      ``tau_00 = 0`` (responses simulated from the logistic regression without random
+      effects; no boundary argument needed).
+
+    The bootstrap tests are nested in the study (``n_boot`` refits per replicate at most), so
+    they are run as sequential Monte Carlo tests (Besag & Clifford 1991): the draws of a
+    replicate stop at the first simulated statistic that reaches the observed one, at the
+    ``l``-th draw, with p-value ``1 / l``; if none of the ``n_boot`` draws does, the p-value is
+    ``1 / (n_boot + 1)``.  The test rejects at level ``1 / (n_boot + 1)`` (0.05 with the
+    default 19 draws) exactly when the full bootstrap with ``n_boot`` draws does, and under the
+    null hypothesis it needs about ``log(n_boot)`` draws on average instead of ``n_boot``.
+    Only decisions at that level are meaningful: other p-values are coarse (1, 1/2, 1/3, ...).
 
     Parameters
     ----------
@@ -257,6 +357,14 @@ def glmm_rejection_study(
         rates; with ``tau00=0`` that of ``p_tau`` is.
     seed : int
     max_workers : int, default 1
+    bootstrap : tuple of {"w", "tau"}
+        The parametric-bootstrap tests to add (default none).
+    n_boot : int
+        Bootstrap draws per replicate and test, at most; the level of the bootstrap tests is
+        ``1 / (n_boot + 1)``.
+    bootstrap_reps : int, optional
+        Run the bootstrap tests on the first ``bootstrap_reps`` replicates only (NaN in the
+        others); default all.
     executor : concurrent.futures.Executor, optional
         Run the chunks of 20 replicates there instead; the p-values are the same.
     progress : bool, optional
@@ -264,16 +372,26 @@ def glmm_rejection_study(
     Returns
     -------
     DataFrame
-        Columns ``seed``, ``p_wald``, ``p_lrt``, ``p_tau`` (NaN where a fit failed).
+        Columns ``seed``, ``p_wald``, ``p_lrt``, ``p_tau`` and the requested ``p_boot``,
+        ``p_boot_tau`` (NaN where a fit failed).
 
     Examples
     --------
     >>> out = glmm_rejection_study(2, n_groups=6, group_size=10, seed=5)
     >>> list(out.columns), bool(out[["p_wald", "p_lrt", "p_tau"]].le(1).all().all())
     (['seed', 'p_wald', 'p_lrt', 'p_tau'], True)
+    >>> out = glmm_rejection_study(2, n_groups=6, group_size=10, seed=5, bootstrap=("w",))
+    >>> list(out.columns), bool(out["p_boot"].between(1 / 20, 1).all())
+    (['seed', 'p_wald', 'p_lrt', 'p_tau', 'p_boot'], True)
     """
     if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
         raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
+    bootstrap = tuple(bootstrap)
+    unknown = set(bootstrap) - {"w", "tau"}
+    if unknown:
+        raise ValueError(f"bootstrap takes 'w' and 'tau'; got {sorted(unknown)}")
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
     design = dict(
         n_groups=n_groups,
         group_size=group_size,
@@ -283,7 +401,11 @@ def glmm_rejection_study(
         tau00=tau00,
     )
     seeds = [seed + k for k in range(int(n_reps))]
-    tasks = [(design, seeds[i : i + _CHUNK]) for i in range(0, len(seeds), _CHUNK)]
+    boot_below = seed + (int(n_reps) if bootstrap_reps is None else int(bootstrap_reps))
+    tasks = [
+        (design, seeds[i : i + _CHUNK], bootstrap, int(n_boot), boot_below)
+        for i in range(0, len(seeds), _CHUNK)
+    ]
     chunks = run_parallel(
         _rejection_chunk,
         tasks,
@@ -293,6 +415,8 @@ def glmm_rejection_study(
         counts=[len(t[1]) for t in tasks],
         desc="glmer fits",
     )
-    return pd.DataFrame(
-        [row for chunk in chunks for row in chunk], columns=["seed", "p_wald", "p_lrt", "p_tau"]
-    )
+    columns = ["seed", "p_wald", "p_lrt", "p_tau"]
+    columns += [
+        name for test, name in (("w", "p_boot"), ("tau", "p_boot_tau")) if test in bootstrap
+    ]
+    return pd.DataFrame([row for chunk in chunks for row in chunk], columns=columns)
