@@ -230,7 +230,12 @@ def test_coef_table_is_wald_z():
     row = table.loc["period[T.2]"]
     assert row.z == pytest.approx(ref["fixef"]["period2"] / ref["se"]["period2"], rel=2e-3)
     assert row.ci_upper - row.estimate == pytest.approx(1.959964 * row.std_error, rel=1e-6)
-    assert "Laplace approximation" in fitted("cbpp_laplace").summary()
+    fit = fitted("cbpp_laplace")
+    text = fit.summary()
+    assert "Laplace approximation" in text
+    # lme4's summary prints -2 logLik in its deviance column (184.1 for cbpp), not deviance()
+    assert f"{-2 * fit.loglik:8.1f}" in text.splitlines()[5]
+    assert f"{fit.deviance:.1f}" not in text.splitlines()[5]
 
 
 # ------------------------------------------------------------------ bad input

@@ -22,6 +22,7 @@ from mixedtools.lmm.mixed_result import (
     LmerConvergenceWarning,
     MixedModelResult,
 )
+from mixedtools.report import format_table
 from mixedtools.rformula import evaluate
 
 __all__ = ["GlmerResult"]
@@ -352,7 +353,10 @@ class GlmerResult(MixedModelResult):
 
     # ---------------------------------------------------------------- printing
     def summary(self) -> str:
-        """A printed summary in the layout of lme4's ``summary(glmer_fit)``."""
+        """A printed summary in the layout of lme4's ``summary(glmer_fit)``.
+
+        As in lme4's summary, the ``deviance`` column is ``-2 logLik``, not :attr:`deviance`
+        (lme4's ``deviance()``, the sum of squared deviance residuals)."""
         fam = self.family
         method = (
             "Laplace approximation"
@@ -365,7 +369,7 @@ class GlmerResult(MixedModelResult):
             f"Formula: {self.formula}",
             "",
             "     AIC      BIC   logLik deviance df.resid",
-            f"{self.aic:8.1f} {self.bic:8.1f} {self.loglik:8.1f} {self.deviance:8.1f} "
+            f"{self.aic:8.1f} {self.bic:8.1f} {self.loglik:8.1f} {-2.0 * self.loglik:8.1f} "
             f"{self.df_residual:8d}",
             "",
             "Random effects:",
@@ -381,7 +385,7 @@ class GlmerResult(MixedModelResult):
         groups = ", ".join(f"{g}, {n}" for g, n in self.ngroups.items())
         lines += [f"Number of obs: {self.nobs}, groups: {groups}", "", "Fixed effects:"]
         table = self.coef_table()[["estimate", "std_error", "z", "p_value"]]
-        lines.append(table.round(4).to_string())
+        lines.append(format_table(table, decimals=4).to_string())
         if self._warnings:
             lines += ["", *self._warnings]
         return "\n".join(lines)
