@@ -56,6 +56,28 @@ def test_glossary_is_bilingual_and_links_to_chapters():
         assert link.startswith("{ref}`"), row
 
 
+def test_bibliography_parses_with_unique_keys_and_covers_every_citation():
+    pybtex_database = pytest.importorskip("pybtex.database")
+    pybtex_errors = pytest.importorskip("pybtex.errors")
+    text = (ROOT / "book" / "references.bib").read_text()
+    keys = re.findall(r"^@\w+\{([^,\s]+),", text, flags=re.M)
+    assert len(keys) == len(set(keys)), "duplicate bibliography keys"
+    # An entry left unclosed by a merge swallows the next ones: the strict parser refuses it.
+    pybtex_errors.set_strict_mode(True)
+    parsed = pybtex_database.parse_string(text, "bibtex")
+    assert sorted(parsed.entries.keys()) == sorted(keys)
+    sources = [p.read_text() for p in (ROOT / "book").glob("*.md")] + [
+        p.read_text() for p in NOTEBOOKS
+    ]
+    cited = {
+        key.strip()
+        for source in sources
+        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", source)
+        for key in group.split(",")
+    }
+    assert cited and cited <= set(keys), sorted(cited - set(keys))
+
+
 def test_every_named_figure_is_captioned_and_referenced_with_numref():
     markdown = "".join(
         "".join(c["source"])

@@ -32,7 +32,7 @@ def nickell_bias(rho: float, n_periods: int) -> float:
     Parameters
     ----------
     rho : float
-        Autoregressive coefficient, |rho| < 1.
+        Autoregressive coefficient, ``abs(rho) < 1``.
     n_periods : int
         T, the number of periods in the regression (after the first observation is used as the
         lag), at least 2.
@@ -75,7 +75,7 @@ def simulate_dynamic(
     n_entities, n_periods : int
         N, and T + 1: the first period only supplies the lag of the second.
     rho : float
-        Autoregressive coefficient, |rho| < 1.
+        Autoregressive coefficient, ``abs(rho) < 1``.
     sigma_id, sigma_idios : float
         Standard deviations of u_i and e_it.
     seed : int, optional
