@@ -54,6 +54,9 @@ def test_glossary_is_bilingual_and_links_to_chapters():
         assert re.search(r"[\u4e00-\u9fff]", chinese), row
         assert english and definition
         assert link.startswith("{ref}`"), row
+    # The page promises an order: sorted by the English term, each term once.
+    terms = [row.split("|")[1].strip().replace("\u2013", "-").casefold() for row in rows]
+    assert terms == sorted(terms) and len(terms) == len(set(terms))
 
 
 def test_bibliography_parses_with_unique_keys_and_covers_every_citation():

@@ -56,6 +56,27 @@ def test_quadrature_study_matches_single_fits_and_any_executor():
     assert np.allclose(out.to_numpy(), again.to_numpy(), equal_nan=True)
 
 
+def test_icc_scale_study_matches_single_fits_and_any_executor():
+    out = bc.icc_scale_study(
+        3, intercepts=(0.0, -2.0), n_groups=40, group_size=10, seed=31, progress=False
+    )
+    assert out.attrs["truth"] == pytest.approx(1 / (1 + np.pi**2 / 3))
+    assert out.groupby("intercept").size().to_dict() == {-2.0: 3, 0.0: 3}
+    d = bc.binary_clusters(40, 10, intercept=-2.0, tau00=1.0, seed=32)
+    row = out[(out["seed"] == 32) & (out["intercept"] == -2.0)].iloc[0]
+    assert row["share"] == pytest.approx(d["y"].mean())
+    assert row["latent_icc"] == pytest.approx(mt.glmer("y ~ 1 + (1 | group)", d).icc()["adjusted"])
+    assert row["linear_icc"] == pytest.approx(mt.lmer("y ~ 1 + (1 | group)", d).icc())
+    with ThreadPoolExecutor(2) as pool:
+        again = bc.icc_scale_study(
+            3, intercepts=(0.0, -2.0), n_groups=40, group_size=10, seed=31,
+            executor=pool, progress=False,
+        )  # fmt: skip
+    assert np.allclose(out.to_numpy(), again.to_numpy(), equal_nan=True)
+    with pytest.raises(ValueError, match="n_reps"):
+        bc.icc_scale_study(0)
+
+
 def test_rejection_study_p_values_agree_with_the_fits():
     out = bc.glmm_rejection_study(2, n_groups=8, group_size=15, seed=21, progress=False)
     d = bc.binary_clusters(8, 15, slope=0.5, tau00=1.0, seed=22)

@@ -16,8 +16,9 @@ simulation results, and takes a ``seed`` so that every number in the book can be
   effects -- what they do and do not harm;
 - :mod:`~mixedtools.sim.rejection`: type I error of analyses and df methods (``mt.rejection``);
 - :mod:`~mixedtools.sim.stimuli`: subjects x items experiments (``mt.stimuli``);
-- :mod:`~mixedtools.sim.glmm_studies`: clustered binary data; Laplace versus adaptive quadrature
-  and the type I error of GLMM tests with few groups (chapter 8);
+- :mod:`~mixedtools.sim.glmm_studies`: clustered binary data; the latent versus the 0/1 ICC across
+  base rates, Laplace versus adaptive quadrature and the type I error of GLMM tests with few
+  groups (chapter 8);
 - :mod:`~mixedtools.sim.stimulus_power`: analytic power of subjects x items designs (Westfall,
   Kenny & Judd 2014), ``stimulus_power``.
 """
@@ -31,7 +32,12 @@ from mixedtools.sim.examples import (
     oven_batch,
     schools,
 )
-from mixedtools.sim.glmm_studies import binary_clusters, glmm_rejection_study, quadrature_study
+from mixedtools.sim.glmm_studies import (
+    binary_clusters,
+    glmm_rejection_study,
+    icc_scale_study,
+    quadrature_study,
+)
 from mixedtools.sim.level2 import level2_t_statistics, level2_type1_error
 from mixedtools.sim.misspecification import ignored_ar1_study, nonnormal_ranef_study
 from mixedtools.sim.planning import design_effect_study, design_se_study
@@ -55,6 +61,7 @@ __all__ = [
     "hierarchical",
     "binary_clusters",
     "quadrature_study",
+    "icc_scale_study",
     "glmm_rejection_study",
     "rejection",
     "stimuli",

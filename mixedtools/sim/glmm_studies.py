@@ -11,11 +11,14 @@ with a standard normal level-1 predictor ``x`` and a level-2 predictor ``w`` cod
 * :func:`quadrature_study` fits each of many data sets with the Laplace approximation and with
   adaptive Gauss-Hermite quadrature (``mt.glmer(nagq=...)``) and returns the estimates, for the
   bias of each method;
+* :func:`icc_scale_study` fits each data set as a random-intercept logistic model and as a
+  linear model of the 0/1 outcome, for the latent ICC against the ICC of the 0/1 scale across
+  base rates;
 * :func:`glmm_rejection_study` returns the p-values of the Wald z and likelihood-ratio tests of
   the level-2 predictor, and of the boundary-corrected likelihood-ratio test of ``tau_00``, and
   optionally of parametric-bootstrap tests of both, for type I error rates with few groups.
 
-Both studies run their replicates in chunks through :func:`mixedtools._threads.run_parallel`, so
+The studies run their replicates in chunks through :func:`mixedtools._threads.run_parallel`, so
 they can use local processes (``max_workers``) or any executor (``executor=``); the results depend
 on the seed only.
 """
@@ -31,7 +34,7 @@ from scipy import stats
 
 from mixedtools._threads import run_parallel
 
-__all__ = ["binary_clusters", "quadrature_study", "glmm_rejection_study"]
+__all__ = ["binary_clusters", "quadrature_study", "icc_scale_study", "glmm_rejection_study"]
 
 _CHUNK = 20  # replicates per task, whatever the number of workers
 
@@ -191,6 +194,99 @@ def quadrature_study(
         columns=["seed", "nagq", "intercept", "slope", "tau00"],
     )
     out.attrs["truth"] = {"intercept": intercept, "slope": slope, "tau00": tau00}
+    return out
+
+
+def _icc_chunk(task):
+    from mixedtools.lmm.fit import lmer
+
+    design, intercepts, seeds = task
+    rows = []
+    for seed in seeds:
+        for intercept in intercepts:
+            data = binary_clusters(**design, intercept=intercept, seed=seed)
+            try:
+                latent = _fit_quietly("y ~ 1 + (1 | group)", data).icc()["adjusted"]
+            except (ValueError, np.linalg.LinAlgError):
+                latent = np.nan
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                linear = lmer("y ~ 1 + (1 | group)", data).icc()
+            rows.append((seed, intercept, data["y"].mean(), latent, linear))
+    return rows
+
+
+def icc_scale_study(
+    n_reps: int,
+    intercepts=(0.0, -1.0, -2.0, -3.0),
+    n_groups: int = 500,
+    group_size=20,
+    tau00: float = 1.0,
+    seed: int = 0,
+    max_workers: int | None = 1,
+    *,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """The latent ICC and the ICC of the 0/1 outcome across base rates, replicate by replicate.
+
+    Replicate ``k`` at each value of ``intercepts`` (``gamma_00``, which sets the share of 1s)
+    is :func:`binary_clusters` with seed ``seed + k`` and no predictors. It is fitted as
+    ``y ~ 1 + (1 | group)`` by ``mt.glmer`` (Laplace; the latent ICC
+    ``tau_00 / (tau_00 + pi^2 / 3)``) and by ``mt.lmer`` on the 0/1 outcome (REML; the ICC of
+    the observed outcome). The true latent ICC is ``tau00 / (tau00 + pi^2 / 3)`` at every
+    base rate.
+
+    Parameters
+    ----------
+    n_reps : int
+        Data sets per value of ``intercepts``.
+    intercepts : sequence of float
+        The values of ``gamma_00``.
+    n_groups, group_size, tau00
+        The design, as for :func:`binary_clusters`.
+    seed : int
+    max_workers : int, default 1
+        Local processes (the result does not depend on it).
+    executor : concurrent.futures.Executor, optional
+        Run the chunks of 20 replicates there instead.
+    progress : bool, optional
+
+    Returns
+    -------
+    DataFrame
+        One row per replicate and intercept: ``seed``, ``intercept``, ``share`` (of 1s),
+        ``latent_icc`` (glmer; NaN where the fit failed), ``linear_icc`` (lmer).
+        ``attrs["truth"]`` holds the true latent ICC.
+
+    Examples
+    --------
+    >>> out = icc_scale_study(2, intercepts=(0.0, -2.0), n_groups=30, group_size=10, seed=4)
+    >>> out.shape, round(out.attrs["truth"], 3)
+    ((4, 5), 0.233)
+    >>> bool((out["linear_icc"] < out["latent_icc"]).all())
+    True
+    """
+    if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
+        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
+    design = dict(n_groups=n_groups, group_size=group_size, tau00=tau00)
+    intercepts = tuple(float(v) for v in intercepts)
+    seeds = [seed + k for k in range(int(n_reps))]
+    tasks = [(design, intercepts, seeds[i : i + _CHUNK]) for i in range(0, len(seeds), _CHUNK)]
+    chunks = run_parallel(
+        _icc_chunk,
+        tasks,
+        None if executor is not None else max_workers,
+        executor=executor,
+        progress=progress,
+        counts=[len(t[2]) for t in tasks],
+        desc="data sets",
+    )
+    out = pd.DataFrame(
+        [row for chunk in chunks for row in chunk],
+        columns=["seed", "intercept", "share", "latent_icc", "linear_icc"],
+    )
+    out.attrs["truth"] = tau00 / (tau00 + np.pi**2 / 3)
     return out
 
 
