@@ -157,7 +157,7 @@ cases[["anova rm, GG and HF (O'Brien-Kaiser)"]] <- function() {
 cases[["anova mauchly (O'Brien-Kaiser)"]] <- function() {
   function() {
     sph <- as.data.frame(unclass(rm_summary()$sphericity.tests))
-    sph <- sph[c("phase", "hour", "phase:hour"), ]
+    # every within term, interactions with the between factors included, in car's order
     list(W = num(sph[["Test statistic"]]), p = num(sph[["p-value"]]))
   }
 }

@@ -41,6 +41,7 @@ __all__ = ["glmer"]
 
 _DELTA = 1e-4  # lme4's deriv12 step
 _ZERO_SD = 1e-4  # a relative sd treated as stopped at its bound
+_BADLY_SCALED = 100.0  # a fixed-effects column scale beyond which beta is searched rescaled
 _HESSIAN_VCOV_MAX_N = 10_000  # lme4 computes the Hessian (calc.derivs) below this many rows
 
 
@@ -264,14 +265,20 @@ def _optimise(structure: GLMMStructure, nagq: int, theta_start=None) -> _Fit:
     structure.deviance(r1.x)
     beta0 = structure._last.beta.copy()
 
+    # The joint search runs over (theta, beta * scale): the difference steps and tolerances
+    # assume parameters of order one, which a coefficient of a column in units of 10^6 is not
+    # (lme4 warns and stops short there).  scale is 1 unless a column is badly scaled.
+    scale = _beta_scale(structure.X)
+    to_search = np.concatenate([np.ones(n_theta), scale])
+
     def full(x):
         count[0] += 1
-        return structure.deviance(x[:n_theta], x[n_theta:], nagq)
+        return structure.deviance(x[:n_theta], x[n_theta:] / scale, nagq)
 
-    x = np.concatenate([r1.x, beta0])
+    x = np.concatenate([r1.x, beta0]) * to_search
     # quasi-Newton from a Hessian whose fixed-effects block PIRLS gives for free (2 RX'RX),
     # then Newton steps on the full central-difference Hessian, which the standard errors need
-    H0 = _start_hessian(structure, full, x, n_theta)
+    H0 = _start_hessian(structure, full, x, n_theta, scale)
     x = _quasi_newton(full, x, lower_zero, n_theta, H0)
     x, f0, g, H, ok = _newton(full, x, lower_zero, n_theta)
     if not ok:  # a bounded quasi-Newton search, then Newton again
@@ -289,18 +296,32 @@ def _optimise(structure: GLMMStructure, nagq: int, theta_start=None) -> _Fit:
         x2, f2, g2, H2, ok2 = _newton(full, x2, lower_zero, n_theta)
         if f2 < f0 - 1e-8:
             x, f0, g, H, ok = x2, f2, g2, H2, ok2
+    # back to (theta, beta): f(x) = f_search(D x), so the gradient is D g and the Hessian D H D
+    x, g, H = x / to_search, g * to_search, H * np.outer(to_search, to_search)
     structure.deviance(x[:n_theta], x[n_theta:], nagq)  # leave the state at the optimum
     return _Fit(x[:n_theta], x[n_theta:], f0, H, g, ok, count[0])
 
 
-def _start_hessian(structure, fun, x, n_theta):
-    """Block-diagonal start: theta's block by differences, beta's from the PIRLS factor."""
+def _beta_scale(X):
+    """Root mean square of each fixed-effects column where one of them is outside 1/100 to
+    100 (those columns' coefficients are then searched on unit scale), else ones."""
+    rms = np.sqrt(np.mean(np.asarray(X, float) ** 2, axis=0))
+    rms = np.where(rms > 0, rms, 1.0)
+    if np.all((rms >= 1.0 / _BADLY_SCALED) & (rms <= _BADLY_SCALED)):
+        return np.ones(X.shape[1])
+    return rms
+
+
+def _start_hessian(structure, fun, x, n_theta, scale):
+    """Block-diagonal start: theta's block by differences, beta's from the PIRLS factor (in
+    the searched parameters, beta * scale)."""
     d = len(x)
     H = np.zeros((d, d))
     theta_part = lambda t: fun(np.concatenate([t, x[n_theta:]]))  # noqa: E731
     H[:n_theta, :n_theta] = _derivatives(theta_part, x[:n_theta], None)[1]
-    state = structure.pirls(x[:n_theta], x[n_theta:])
-    H[n_theta:, n_theta:] = 2.0 * np.linalg.inv(structure.fixed_covariance(state))
+    state = structure.pirls(x[:n_theta], x[n_theta:] / scale)
+    beta_block = 2.0 * np.linalg.inv(structure.fixed_covariance(state))
+    H[n_theta:, n_theta:] = beta_block / np.outer(scale, scale)
     w, U = np.linalg.eigh(H)
     return (U * np.maximum(w, 1e-3 * max(w.max(), 1.0))) @ U.T
 

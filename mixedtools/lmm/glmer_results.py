@@ -117,10 +117,16 @@ class GlmerResult(MixedModelResult):
             self._warnings.append(msg)
             warnings.warn(msg, LmerConvergenceWarning, stacklevel=external_stacklevel())
         se = np.sqrt(np.diag(self.vcov.to_numpy()))
+        # judged on the linear predictor, so the column's units do not matter: the coefficient
+        # times the column's largest absolute value (1 for an indicator) beyond 10 on the
+        # logit scale, with a standard error above half the coefficient
+        reach = np.abs(self.fixef.to_numpy()) * np.max(np.abs(self.structure.X), axis=0)
         runaway = [
             name
-            for name, b, s in zip(self.fixef.index, self.fixef.to_numpy(), se, strict=True)
-            if self.family.name == "binomial" and abs(b) > 10 and s > 5 * abs(b) / 10
+            for name, r, b, s in zip(
+                self.fixef.index, reach, self.fixef.to_numpy(), se, strict=True
+            )
+            if self.family.name == "binomial" and r > 10 and s > abs(b) / 2
         ]
         if runaway:
             msg = (
