@@ -384,3 +384,21 @@ def test_badly_scaled_predictor_reaches_the_optimum_of_the_rescaled_fit(factor, 
     se_scaled = scaled.coef_table()["std_error"].to_numpy() * units
     assert se_scaled == pytest.approx(se_plain, rel=1e-5)
     assert scaled.varcorr["vcov"].to_numpy() == pytest.approx(plain.varcorr["vcov"], rel=1e-6)
+
+
+@pytest.mark.parametrize("factor", [1e-4, 1e4])
+def test_badly_scaled_random_slope_reaches_the_optimum_of_the_rescaled_fit(factor):
+    # theta of a column in other units is searched as that of the unit-scale column
+    # (main stopped 0.027 short with x * 1e4, unconverged)
+    rng = np.random.default_rng(1)
+    data = _cbpp().assign(x=rng.normal(size=56))
+    data["scaled"] = data["x"] * factor
+    formula = "cbind(incidence, size - incidence) ~ period + {0} + ({0} | herd)"
+    plain = mt.glmer(formula.format("x"), data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scaled = mt.glmer(formula.format("scaled"), data)
+    assert scaled.converged
+    assert scaled.loglik == pytest.approx(plain.loglik, abs=1e-8)
+    sd_plain, sd_scaled = plain.varcorr["sdcor"].to_numpy(), scaled.varcorr["sdcor"].to_numpy()
+    assert sd_scaled * np.array([1.0, factor, 1.0]) == pytest.approx(sd_plain, rel=1e-4, abs=1e-6)

@@ -35,7 +35,7 @@ from mixedtools.lmm.fit import LmerWarning, check_scale_x
 from mixedtools.lmm.formula import FormulaError, parse_lmer_formula
 from mixedtools.lmm.glmer_results import GlmerResult
 from mixedtools.lmm.pirls import GLMMStructure
-from mixedtools.lmm.pls import PLSStructure
+from mixedtools.lmm.pls import PLSStructure, _column_scales
 
 __all__ = ["glmer"]
 
@@ -252,33 +252,37 @@ def _optimise(structure: GLMMStructure, nagq: int, theta_start=None) -> _Fit:
     lower_zero = np.array([low == 0.0 for low, _ in bounds])
     count = [0]
 
+    # The search runs over (theta * theta_scale, beta * scale): its difference steps, bounds
+    # and tolerances assume parameters of order one, which the coefficient or the relative sd
+    # of a column in units of 10^6 is not (lme4 warns and stops short there).  Both scales
+    # are 1 unless a column is badly scaled; then that column's parameters are searched as
+    # those of the column divided by its root mean square, from lme4's start for that model.
+    theta_scale = _theta_scale(structure.layout)
+    scale = _beta_scale(structure.X)
+    to_search = np.concatenate([theta_scale, scale])
+
     def stage1(theta):
         count[0] += 1
-        return structure.deviance(theta)
+        return structure.deviance(theta / theta_scale)
 
     # stage 1: theta, with beta inside PIRLS (lme4's nAGQ = 0)
     r1 = optimize.minimize(
-        stage1, structure.theta_start() if theta_start is None else theta_start,
+        stage1,
+        structure.theta_start() if theta_start is None else theta_start * theta_scale,
         method="L-BFGS-B", bounds=bounds,
         options={"eps": 1e-6, "ftol": 1e-10},
     )  # fmt: skip
-    structure.deviance(r1.x)
+    structure.deviance(r1.x / theta_scale)
     beta0 = structure._last.beta.copy()
-
-    # The joint search runs over (theta, beta * scale): the difference steps and tolerances
-    # assume parameters of order one, which a coefficient of a column in units of 10^6 is not
-    # (lme4 warns and stops short there).  scale is 1 unless a column is badly scaled.
-    scale = _beta_scale(structure.X)
-    to_search = np.concatenate([np.ones(n_theta), scale])
 
     def full(x):
         count[0] += 1
-        return structure.deviance(x[:n_theta], x[n_theta:] / scale, nagq)
+        return structure.deviance(x[:n_theta] / theta_scale, x[n_theta:] / scale, nagq)
 
-    x = np.concatenate([r1.x, beta0]) * to_search
+    x = np.concatenate([r1.x, beta0 * scale])
     # quasi-Newton from a Hessian whose fixed-effects block PIRLS gives for free (2 RX'RX),
     # then Newton steps on the full central-difference Hessian, which the standard errors need
-    H0 = _start_hessian(structure, full, x, n_theta, scale)
+    H0 = _start_hessian(structure, full, x, n_theta, theta_scale, scale)
     x = _quasi_newton(full, x, lower_zero, n_theta, H0)
     x, f0, g, H, ok = _newton(full, x, lower_zero, n_theta)
     if not ok:  # a bounded quasi-Newton search, then Newton again
@@ -312,14 +316,26 @@ def _beta_scale(X):
     return rms
 
 
-def _start_hessian(structure, fun, x, n_theta, scale):
+def _theta_scale(layout):
+    """Per entry ``(a, b)`` of theta, the root mean square of the term's column ``a`` where a
+    random-effects column's is outside 1/100 to 100 (``theta * s_a`` is then the entry of the
+    model with unit-scale columns, :meth:`PLSStructure.with_unit_effects`), else ones."""
+    scales = [_column_scales(t.Z) for t in layout.terms]
+    if all(np.all((s >= 1.0 / _BADLY_SCALED) & (s <= _BADLY_SCALED)) for s in scales):
+        return np.ones(layout.n_theta)
+    return np.array(
+        [s[a] for s, entries in zip(scales, layout.term_entries, strict=True) for a, _ in entries]
+    )
+
+
+def _start_hessian(structure, fun, x, n_theta, theta_scale, scale):
     """Block-diagonal start: theta's block by differences, beta's from the PIRLS factor (in
-    the searched parameters, beta * scale)."""
+    the searched parameters, theta * theta_scale and beta * scale)."""
     d = len(x)
     H = np.zeros((d, d))
     theta_part = lambda t: fun(np.concatenate([t, x[n_theta:]]))  # noqa: E731
     H[:n_theta, :n_theta] = _derivatives(theta_part, x[:n_theta], None)[1]
-    state = structure.pirls(x[:n_theta], x[n_theta:] / scale)
+    state = structure.pirls(x[:n_theta] / theta_scale, x[n_theta:] / scale)
     beta_block = 2.0 * np.linalg.inv(structure.fixed_covariance(state))
     H[n_theta:, n_theta:] = beta_block / np.outer(scale, scale)
     w, U = np.linalg.eigh(H)
