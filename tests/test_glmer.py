@@ -402,3 +402,49 @@ def test_badly_scaled_random_slope_reaches_the_optimum_of_the_rescaled_fit(facto
     assert scaled.loglik == pytest.approx(plain.loglik, abs=1e-8)
     sd_plain, sd_scaled = plain.varcorr["sdcor"].to_numpy(), scaled.varcorr["sdcor"].to_numpy()
     assert sd_scaled * np.array([1.0, factor, 1.0]) == pytest.approx(sd_plain, rel=1e-4, abs=1e-6)
+
+
+def test_family_in_r_and_statsmodels_spellings():
+    import statsmodels.api as sm
+
+    reference = fitted("cbpp_probit")
+    for spelling in [
+        'binomial(link = "probit")',
+        "binomial(probit)",
+        " binomial( link='probit' ) ",
+    ]:
+        fit = mt.glmer(CBPP, _cbpp(), spelling)
+        assert fit.loglik == pytest.approx(reference.loglik, abs=1e-10)
+    fit = mt.glmer(CBPP, _cbpp(), sm.families.Binomial(sm.families.links.Probit()))
+    assert fit.loglik == pytest.approx(reference.loglik, abs=1e-10)
+    assert mt.glmer(CBPP, _cbpp(), sm.families.Binomial()).loglik == pytest.approx(
+        fitted("cbpp_laplace").loglik, abs=1e-10
+    )
+    with pytest.raises(ValueError, match="Gaussian.*mt.lmer"):
+        mt.glmer(CBPP, _cbpp(), sm.families.Gaussian())
+    with pytest.raises(ValueError, match="different links"):
+        mt.glmer(CBPP, _cbpp(), 'binomial(link = "probit")', link="logit")
+    with pytest.raises(ValueError, match="takes the link"):
+        mt.glmer(CBPP, _cbpp(), "poisson(sqrt)")
+
+
+def test_lmer_points_a_non_normal_family_to_glmer():
+    with pytest.raises(TypeError, match="mt.glmer"):
+        mt.lmer("incidence ~ period + (1 | herd)", _cbpp(), family="poisson")
+    gaussian = mt.lmer("incidence ~ period + (1 | herd)", _cbpp(), family="gaussian")
+    assert gaussian.loglik == pytest.approx(
+        mt.lmer("incidence ~ period + (1 | herd)", _cbpp()).loglik
+    )
+
+
+def test_missing_and_zero_weights_as_r():
+    data = _cbpp()
+    weights = data["size"].where(data.index > 3)  # R's model frame drops the NA rows
+    fit = mt.glmer("incidence / size ~ period + (1 | herd)", data, weights=weights)
+    kept = mt.glmer(CBPP, data.iloc[4:])
+    assert fit.nobs == 52 and fit.n_dropped == 4
+    assert fit.loglik == pytest.approx(kept.loglik, abs=1e-9)
+    with pytest.raises(ValueError, match="4 of 56 weights are missing.*na_action='drop'"):
+        mt.glmer("incidence / size ~ period + (1 | herd)", data, weights=weights, na_action="raise")
+    with pytest.raises(ValueError, match="every weight.*is 0"):
+        mt.glmer("incidence / size ~ period + (1 | herd)", data, weights=0 * data["size"])

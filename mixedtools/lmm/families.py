@@ -24,6 +24,7 @@ array([0.5   , 0.8808])
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,24 @@ class _Link:
 
 
 _LINKS = {"binomial": ("logit", "probit", "cloglog"), "poisson": ("log",)}
+_STATSMODELS_LINKS = {"Logit": "logit", "Probit": "probit", "CLogLog": "cloglog", "Log": "log"}
+
+
+def _is_statsmodels_family(obj) -> bool:
+    return type(obj).__module__.startswith("statsmodels.genmod.families")
+
+
+def _from_statsmodels(obj) -> tuple[str, str]:
+    """(R's family name, link name) of a statsmodels family, or a ValueError naming it."""
+    kind = type(obj).__name__
+    link = _STATSMODELS_LINKS.get(type(obj.link).__name__)
+    if kind not in ("Binomial", "Poisson") or link is None or link not in _LINKS[kind.lower()]:
+        raise ValueError(
+            f"statsmodels' {kind} family with the {type(obj.link).__name__} link is not "
+            "supported; glmer fits Binomial (Logit, Probit, CLogLog links) and Poisson (Log)"
+            + (" (for a normal response use mt.lmer)" if kind == "Gaussian" else "")
+        )
+    return kind.lower(), link
 
 
 @dataclass(frozen=True)
@@ -150,8 +169,10 @@ def family(name="binomial", link=None) -> Family:
 
     Parameters
     ----------
-    name : str or Family
-        ``"binomial"`` or ``"poisson"`` (a Family passes through).
+    name : str, Family or statsmodels family
+        ``"binomial"`` or ``"poisson"``, also in R's spelling (``'binomial(link = "probit")'``);
+        a statsmodels ``sm.families.Binomial()`` or ``Poisson()`` with its link; a Family
+        passes through.
     link : str, optional
         The link; default the canonical one (logit, log).
 
@@ -163,11 +184,28 @@ def family(name="binomial", link=None) -> Family:
     --------
     >>> family("poisson")
     Family(name='poisson', link='log')
+    >>> family('binomial(link = "probit")')  # R's spelling
+    Family(name='binomial', link='probit')
+    >>> import statsmodels.api as sm
+    >>> family(sm.families.Binomial(sm.families.links.CLogLog()))  # statsmodels' family
+    Family(name='binomial', link='cloglog')
     """
     if isinstance(name, Family):
         if link is not None and link != name.link:
             return family(name.name, link)
         return name
+    if _is_statsmodels_family(name):
+        sm_name, sm_link = _from_statsmodels(name)
+        if link is not None and link != sm_link:
+            raise ValueError(f"the family {name!r} has the link {sm_link!r}, not link={link!r}")
+        return family(sm_name, sm_link)
+    if isinstance(name, str):
+        call = re.fullmatch(r"\s*(\w+)\s*\(\s*(?:link\s*=\s*)?[\"']?(\w*)[\"']?\s*\)\s*", name)
+        if call:  # R's spelling, binomial(link = "probit") or poisson()
+            r_name, r_link = call.group(1), call.group(2) or None
+            if link is not None and r_link is not None and link != r_link:
+                raise ValueError(f"family {name!r} and link={link!r} name different links")
+            return family(r_name, r_link if r_link is not None else link)
     if not isinstance(name, str) or name.lower() not in _LINKS:
         raise ValueError(
             f"family must be 'binomial' or 'poisson', got {name!r} (for a normal response use "

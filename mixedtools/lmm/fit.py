@@ -151,6 +151,7 @@ def lmer(
     polish: bool = True,
     optimizer: str = "auto",
     weights=None,
+    family=None,
 ) -> LmerResult:
     """Fit a linear mixed model written in lme4's formula notation.
 
@@ -183,6 +184,9 @@ def lmer(
         variance ``sigma^2 / w_i``.  The model is fitted to rows scaled by ``sqrt(w_i)``, so
         estimates, standard errors and Satterthwaite and Kenward-Roger df are those of lme4 and
         lmerTest; the log-likelihood adds ``sum(log w_i) / 2``, as lme4's does.
+    family : None
+        Only for a clear error: a binomial or Poisson response is fitted by
+        :func:`mixedtools.glmer` (``"gaussian"`` is accepted and changes nothing).
 
     Returns
     -------
@@ -210,6 +214,12 @@ def lmer(
     """
     if not isinstance(reml, bool):
         raise TypeError("reml must be True or False")
+    if family is not None and str(family).lower() not in ("gaussian", "gaussian()"):
+        raise TypeError(
+            f"lmer fits a normal response; for family={family!r} use "
+            "mt.glmer(formula, data, family=...) (lme4's lmer(family = ...) is deprecated for "
+            "the same reason)"
+        )
     with single_blas_thread():
         return _lmer(formula, data, reml, na_action, polish, optimizer, weights)
 

@@ -274,7 +274,9 @@ def parse_lmer_formula(formula: str) -> ParsedFormula:
     if not random:
         raise FormulaError(
             f"formula {formula!r} has no random term such as (1 | group). Without random effects "
-            "this is an ordinary regression: use statsmodels.formula.api.ols(formula, data).fit()"
+            "this is an ordinary regression: use statsmodels.formula.api.ols(formula, data).fit(), "
+            "or for a binary or count response statsmodels.formula.api.glm(formula, data, "
+            "family=sm.families.Binomial()).fit() (or Poisson())"
         )
     fixed_rhs = " ".join(fixed_parts) if fixed_parts else "1"
     # identical terms written twice would give the same variance twice: lme4 fits them, we refuse

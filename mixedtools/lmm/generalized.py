@@ -66,7 +66,9 @@ def glmer(
         ``weights=`` (the numbers of trials); for the Poisson, counts, with
         ``offset(log(exposure))`` for rates.
     data : DataFrame
-    family : {"binomial", "poisson"} or Family
+    family : {"binomial", "poisson"}, Family or statsmodels family
+        Also in R's spelling, ``'binomial(link = "probit")'``, or statsmodels'
+        ``sm.families.Binomial()`` / ``Poisson()`` with their links.
     link : str, optional
         ``"logit"`` (default), ``"probit"`` or ``"cloglog"`` for the binomial; ``"log"``.
     nagq : int
@@ -75,7 +77,8 @@ def glmer(
         lme4).
     weights : str or array_like, optional
         A column name or one value per row: the numbers of trials of a binomial proportion, or
-        prior (case) weights.
+        prior (case) weights. Rows with a missing weight are dropped with the other incomplete
+        rows, as in R; a weight of 0 leaves its row out of the likelihood.
     na_action : {"drop", "raise"}
 
     Returns
@@ -97,8 +100,10 @@ def glmer(
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     parsed = parse_lmer_formula(formula)
     data, weight_values = _with_weights(data, weights)
+    data, weight_values, n_missing_weights = _drop_missing_weights(data, weight_values, na_action)
     data = _binary_response(data, parsed.response, fam)
     design = build_design(parsed, data, na_action=na_action, generalized=True)
+    design.n_dropped += n_missing_weights
     y, trials = _response(design, fam, weight_values)
     scale_message = check_scale_x(design.X, design.fe_names)  # lme4's glFormula checks too
     if scale_message is not None:
@@ -139,6 +144,20 @@ def _with_weights(data, weights):
     if np.any(values < 0) or np.any(np.isinf(values)):
         raise ValueError("weights must be finite and non-negative")
     return data, pd.Series(values, index=data.index)
+
+
+def _drop_missing_weights(data, weight_values, na_action):
+    """Rows with a missing weight are dropped as R's model frame drops them (or refused with
+    ``na_action="raise"``); returns the data, the weights and the number dropped."""
+    if weight_values is None or not weight_values.isna().any():
+        return data, weight_values, 0
+    missing = weight_values.isna().to_numpy()
+    if na_action == "raise":
+        raise ValueError(
+            f"{int(missing.sum())} of {len(data)} weights are missing "
+            "(use na_action='drop' to fit without those rows)"
+        )
+    return data.loc[~missing], weight_values.loc[~missing], int(missing.sum())
 
 
 def _binary_response(data, response, fam):
@@ -213,7 +232,9 @@ def _response(design, fam, weight_values):
             f"the response {name!r} must be one column or cbind(successes, failures)"
         )
     used = trials > 0
-    if fam.name == "binomial" and used.any():
+    if not used.any():
+        raise ValueError("every weight (number of trials) is 0: no row carries information to fit")
+    if fam.name == "binomial":
         if np.all(y[used] == 0) or np.all(y[used] == 1):
             value = "failure" if np.all(y[used] == 0) else "success"
             raise ValueError(
