@@ -1248,6 +1248,12 @@ def compile_terms(
             f"offset() is not available in {formula!r}: this model has no offset term"
         )
     terms = [tuple(algebra.factors[k] for k in t) for t in result.terms]
+    if "Intercept" in coder.used:
+        raise FormulaError(
+            "the data column 'Intercept' has the name the design gives the model's constant, "
+            "so the two cannot be told apart (R calls the constant '(Intercept)'); rename the "
+            "column, e.g. data = data.rename(columns={'Intercept': 'intercept_x'})"
+        )
     return CompiledFormula(
         text=formula,
         response=response,

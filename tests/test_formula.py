@@ -279,3 +279,17 @@ def test_non_numeric_response():
     data = mt.datasets.load("sleepstudy").assign(label=lambda d: d["subject"] + "x")
     with pytest.raises(FormulaError, match="single numeric column"):
         mt.lmer("label ~ days + (1 | subject)", data)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: mt.lmer("reaction ~ days + Intercept + (1 | subject)", d),
+        lambda d: mt.lmer("reaction ~ days + (Intercept | subject)", d),
+        lambda d: mt.glmer("I(reaction > 300) ~ Intercept + (1 | subject)", d),
+    ],
+)
+def test_a_column_named_intercept_is_refused_with_the_fix(call):
+    data = mt.datasets.load("sleepstudy").assign(Intercept=lambda d: np.arange(180) % 2)
+    with pytest.raises(FormulaError, match="column .Intercept.*rename"):
+        call(data)

@@ -506,3 +506,24 @@ def test_negative_individual_variance_is_set_to_zero_with_a_warning():
     assert fit.sigma2_id == 0 and np.all(fit.theta == 0)
     pooled = PooledOLS.from_formula("y ~ 1 + x", data).fit()
     _assert_close(fit.params, pooled.params, 1e-10)
+
+
+def test_fixed_effects_codes_factors_against_a_reference_without_1_plus():
+    # plm's within model codes a factor with contrasts whether or not the formula writes a
+    # constant (the entity effects absorb it); plm: value 0.09806, eralate -39.040,
+    # capital 0.26172, value:eralate 0.03397; with factor(year), the two-way slopes
+    g = mt.datasets.load("grunfeld")
+    g["era"] = np.where(g["year"] < 1945, "early", "late")
+    g = g.set_index(["firm", "year"], drop=False)
+    fit = mt.panel.fixed_effects("inv ~ value * era + capital", g)
+    assert fit.params.round(5).to_dict() == {
+        "era[T.late]": -39.03991,
+        "value": 0.09806,
+        "value:era[T.late]": 0.03397,
+        "capital": 0.26172,
+    }
+    with_one = mt.panel.fixed_effects("inv ~ 1 + value * era + capital", g)
+    assert np.allclose(with_one.params, fit.params, rtol=1e-12)
+    years = mt.panel.fixed_effects("inv ~ value + capital + factor(year)", g)
+    twoway = mt.panel.fixed_effects("inv ~ value + capital", g, effect="twoways")
+    assert np.allclose(years.params[["value", "capital"]], twoway.params, rtol=1e-9)

@@ -475,7 +475,12 @@ def _plain_terms(formula: str, data: pd.DataFrame):
     return response, names, intercept
 
 
-def _parse(formula: str, data, eval_env: int, constant_warning: bool = True) -> PanelDesign:
+def _parse(
+    formula: str, data, eval_env: int, constant_warning: bool = True, absorbed_constant=False
+) -> PanelDesign:
+    """The panel design of ``formula``. ``absorbed_constant``: the model's effects absorb the
+    constant (fixed effects), so factors are coded as with one, as plm codes them, whether or
+    not the formula writes ``1 +`` (the constant column is then dropped as time-invariant)."""
     check_panel_frame(data)
     if not isinstance(formula, str) or "~" not in formula:
         raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")
@@ -507,7 +512,7 @@ def _parse(formula: str, data, eval_env: int, constant_warning: bool = True) -> 
             na_action="keep",
             allow_cbind=False,
             allow_offset=False,
-            default_intercept=False,
+            default_intercept=absorbed_constant,
         )
         if frame.response is None:
             raise ValueError(f"formula must be a string like 'y ~ 1 + x'; got {formula!r}.")

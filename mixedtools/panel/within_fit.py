@@ -134,8 +134,9 @@ def fixed_effects(
     """
     if effect not in ("individual", "twoways"):
         raise ValueError(f"effect must be 'individual' or 'twoways'; got {effect!r}.")
-    # the entity effects absorb the constant: no warning when the formula has none
-    design = _parse(formula, data, eval_env=3, constant_warning=False)
+    # the entity effects absorb the constant: no warning when the formula has none, and
+    # factors are coded against a reference level either way (as plm does)
+    design = _parse(formula, data, eval_env=3, constant_warning=False, absorbed_constant=True)
     if effect == "twoways":
         transform = design.twoway_demean
         Xall = transform(design.X)
