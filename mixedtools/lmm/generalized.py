@@ -328,8 +328,9 @@ def _optimise(structure: GLMMStructure, nagq: int, theta_start=None) -> _Fit:
 
 
 def _beta_scale(X):
-    """Root mean square of each fixed-effects column where one of them is outside 1/100 to
-    100 (those columns' coefficients are then searched on unit scale), else ones."""
+    """The root mean squares of the fixed-effects columns when any of them is outside 1/100
+    to 100 (every coefficient is then searched as that of its column at unit scale), else
+    ones (the search is lme4's)."""
     rms = np.sqrt(np.mean(np.asarray(X, float) ** 2, axis=0))
     rms = np.where(rms > 0, rms, 1.0)
     if np.all((rms >= 1.0 / _BADLY_SCALED) & (rms <= _BADLY_SCALED)):
@@ -338,9 +339,9 @@ def _beta_scale(X):
 
 
 def _theta_scale(layout):
-    """Per entry ``(a, b)`` of theta, the root mean square of the term's column ``a`` where a
-    random-effects column's is outside 1/100 to 100 (``theta * s_a`` is then the entry of the
-    model with unit-scale columns, :meth:`PLSStructure.with_unit_effects`), else ones."""
+    """Per entry ``(a, b)`` of theta, the root mean square ``s_a`` of the term's column ``a``
+    when any random-effects column's is outside 1/100 to 100 (``theta * s_a`` is the entry of
+    the model with unit-scale columns, :meth:`PLSStructure.with_unit_effects`), else ones."""
     scales = [_column_scales(t.Z) for t in layout.terms]
     if all(np.all((s >= 1.0 / _BADLY_SCALED) & (s <= _BADLY_SCALED)) for s in scales):
         return np.ones(layout.n_theta)
