@@ -77,6 +77,7 @@ import contextvars
 import keyword
 import re
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1308,7 +1309,24 @@ def design_infos(descs: list, data: pd.DataFrame, kept=None) -> list:
         raise _translate_patsy_error(err, "model design") from None
     finally:
         _KEPT.reset(token)
-    return [_r_names(b) for b in builders]
+    return [_r_names(_r_order(b, _as_termlist(d))) for b, d in zip(builders, descs, strict=True)]
+
+
+def _r_order(info: patsy.DesignInfo, terms) -> patsy.DesignInfo:
+    """The design info with its terms in R's order: by the number of variables in the term
+    (the intercept, main effects, two-way interactions, ...), in formula order within each.
+
+    patsy codes the terms first (which contrasts each factor gets depends on the terms before
+    it, the same rule as R's) and then places those made of factors only right after the
+    intercept; R keeps ``y ~ x * w + f`` as x, w, f, x:w. Only the columns move.
+    """
+    position = {term: k for k, term in enumerate(terms)}
+    ordered = sorted(info.term_codings, key=lambda t: (len(t.factors), position.get(t, 0)))
+    if ordered == list(info.term_codings):
+        return info
+    names = [name for term in ordered for name in info.column_names[info.term_slices[term]]]
+    codings = OrderedDict((term, info.term_codings[term]) for term in ordered)
+    return patsy.DesignInfo(names, factor_infos=info.factor_infos, term_codings=codings)
 
 
 def _as_termlist(desc):

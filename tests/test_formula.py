@@ -293,3 +293,25 @@ def test_a_column_named_intercept_is_refused_with_the_fix(call):
     data = mt.datasets.load("sleepstudy").assign(Intercept=lambda d: np.arange(180) % 2)
     with pytest.raises(FormulaError, match="column .Intercept.*rename"):
         call(data)
+
+
+def test_terms_come_in_r_order():
+    # lme4 on the same data (a singular fit, so the values are those of OLS):
+    # (Intercept) -0.330953633, x 0.009500006, w 0.473358700, catb -0.011745544, x:w -0.016018110
+    d = pd.DataFrame(
+        {
+            "y": np.random.default_rng(1).normal(size=40),
+            "x": np.arange(40.0),
+            "w": np.arange(40.0) % 3,
+            "cat": list("ab") * 20,
+            "g": np.repeat(np.arange(8), 5),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularFitWarning)
+        fit = mt.lmer("y ~ x * w + cat + (1 | g)", d)
+    assert list(fit.fixef.index) == ["Intercept", "x", "w", "cat[T.b]", "x:w"]
+    lme4 = [-0.330953633, 0.009500006, 0.473358700, -0.011745544, -0.016018110]
+    assert fit.fixef.to_numpy() == pytest.approx(lme4, abs=1e-8)
+    meta = mt.meta.rma(d["y"], np.full(40, 0.5), mods="~ x * w + cat", data=d, method="FE")
+    assert list(meta.coef_table().index) == ["Intercept", "x", "w", "cat[T.b]", "x:w"]

@@ -165,8 +165,8 @@ def lmer(
         ``poly(x, 2)``, ``scale(x)``, ``factor(x)``, ``offset(log(n))``; Python spellings
         (``np.log(x)``, ``I(x**2)``, ``C(f, Treatment('b'))``) work too.  Coefficients are named
         as R deparses the terms (``I(x^2)``, ``poly(x, 2)1``), levels as ``f[T.b]``.
-        Their order can differ from R's: terms made of factors only come right after the
-        intercept (patsy's order), so select coefficients by name, not by position.
+        Terms come in R's order: the intercept, main effects, then interactions by degree,
+        in formula order within each (``y ~ x * w + f``: x, w, f, x:w).
     data : DataFrame
     reml : bool, default True
         Restricted maximum likelihood (lme4's default); False for maximum likelihood.
