@@ -118,6 +118,15 @@ def _glmer_refit(structure, y, theta_start, nagq):
     return structure.tau_from_theta(fit.theta), fit.beta, -0.5 * fit.deviance
 
 
+def _refit_payload(fit):
+    """What a worker needs to simulate from ``fit`` and refit it: the structure, beta, tau and
+    (glmer) theta and nagq, or (lmer) whether the fit is REML."""
+    beta = fit.fixef.to_numpy()
+    if isinstance(fit, GlmerResult):
+        return (fit.structure, beta, fit.tau, fit.theta, fit.nagq)
+    return (fit.structure, beta, fit.tau, bool(fit.reml))
+
+
 def _tasks(payload, n_boot, seed):
     children = np.random.SeedSequence(seed).spawn(int(n_boot))
     return [(payload, children[s : s + _CHUNK]) for s in range(0, int(n_boot), _CHUNK)]
@@ -423,12 +432,8 @@ def bootstrap_varcorr(
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level}.")
     glmm = isinstance(fit, GlmerResult)
-    if glmm:
-        payload = (fit.structure, fit.fixef.to_numpy(), fit.tau, fit.theta, fit.nagq)
-        worker = _glmer_varcorr_chunk
-    else:
-        payload = (fit.structure, fit.fixef.to_numpy(), fit.tau, bool(fit.reml))
-        worker = _varcorr_chunk
+    payload = _refit_payload(fit)
+    worker = _glmer_varcorr_chunk if glmm else _varcorr_chunk
     draws = np.concatenate(_run(worker, payload, n_boot, seed, max_workers, executor, progress))
     table = fit.varcorr[["group", "var1", "var2"]].copy()
     table["estimate"] = _sdcor(fit.structure, fit.tau, residual=not glmm)
@@ -535,12 +540,8 @@ def bootstrap_fixef(
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level}.")
     beta = fit.fixef.to_numpy()
-    if isinstance(fit, GlmerResult):
-        payload = (fit.structure, beta, fit.tau, fit.theta, fit.nagq)
-        worker = _glmer_fixef_chunk
-    else:
-        payload = (fit.structure, beta, fit.tau, bool(fit.reml))
-        worker = _fixef_chunk
+    payload = _refit_payload(fit)
+    worker = _glmer_fixef_chunk if isinstance(fit, GlmerResult) else _fixef_chunk
     draws = np.concatenate(_run(worker, payload, n_boot, seed, max_workers, executor, progress))
     ok = np.all(np.isfinite(draws), axis=1)
     if isinstance(fit, GlmerResult) and ok.any():

@@ -103,6 +103,26 @@ def binary_clusters(
     )
 
 
+def _run_replicates(worker, settings, n_reps, seed, max_workers, executor, progress, desc, columns):
+    """Replicates ``seed .. seed + n_reps - 1`` in chunks of ``_CHUNK``, each task
+    ``(*settings, seeds)``, run here, on local processes or on ``executor``; one row per
+    result row of the worker, in seed order."""
+    if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
+        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
+    seeds = [seed + k for k in range(int(n_reps))]
+    chunks = [seeds[i : i + _CHUNK] for i in range(0, len(seeds), _CHUNK)]
+    results = run_parallel(
+        worker,
+        [(*settings, chunk) for chunk in chunks],
+        None if executor is not None else max_workers,
+        executor=executor,
+        progress=progress,
+        counts=[len(chunk) for chunk in chunks],
+        desc=desc,
+    )
+    return pd.DataFrame([row for result in results for row in result], columns=columns)
+
+
 def _fit_quietly(formula, data, **kwargs):
     from mixedtools.lmm.generalized import glmer
 
@@ -172,27 +192,14 @@ def quadrature_study(
     >>> out.shape, sorted(out["nagq"].unique().tolist())
     ((4, 5), [1, 5])
     """
-    if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
-        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
     design = dict(
         n_groups=n_groups, group_size=group_size, intercept=intercept, slope=slope, tau00=tau00
     )
     nagqs = tuple(int(q) for q in nagq)
-    seeds = [seed + k for k in range(int(n_reps))]
-    tasks = [(design, nagqs, seeds[i : i + _CHUNK]) for i in range(0, len(seeds), _CHUNK)]
-    chunks = run_parallel(
-        _quadrature_chunk,
-        tasks,
-        None if executor is not None else max_workers,
-        executor=executor,
-        progress=progress,
-        counts=[len(t[2]) for t in tasks],
-        desc="glmer fits",
-    )
-    out = pd.DataFrame(
-        [row for chunk in chunks for row in chunk],
-        columns=["seed", "nagq", "intercept", "slope", "tau00"],
-    )
+    out = _run_replicates(
+        _quadrature_chunk, (design, nagqs), n_reps, seed, max_workers, executor, progress,
+        "glmer fits", ["seed", "nagq", "intercept", "slope", "tau00"],
+    )  # fmt: skip
     out.attrs["truth"] = {"intercept": intercept, "slope": slope, "tau00": tau00}
     return out
 
@@ -267,25 +274,12 @@ def icc_scale_study(
     >>> bool((out["linear_icc"] < out["latent_icc"]).all())
     True
     """
-    if not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
-        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
     design = dict(n_groups=n_groups, group_size=group_size, tau00=tau00)
     intercepts = tuple(float(v) for v in intercepts)
-    seeds = [seed + k for k in range(int(n_reps))]
-    tasks = [(design, intercepts, seeds[i : i + _CHUNK]) for i in range(0, len(seeds), _CHUNK)]
-    chunks = run_parallel(
-        _icc_chunk,
-        tasks,
-        None if executor is not None else max_workers,
-        executor=executor,
-        progress=progress,
-        counts=[len(t[2]) for t in tasks],
-        desc="data sets",
-    )
-    out = pd.DataFrame(
-        [row for chunk in chunks for row in chunk],
-        columns=["seed", "intercept", "share", "latent_icc", "linear_icc"],
-    )
+    out = _run_replicates(
+        _icc_chunk, (design, intercepts), n_reps, seed, max_workers, executor, progress,
+        "data sets", ["seed", "intercept", "share", "latent_icc", "linear_icc"],
+    )  # fmt: skip
     out.attrs["truth"] = tau00 / (tau00 + np.pi**2 / 3)
     return out
 
